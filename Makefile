@@ -1,0 +1,49 @@
+# ovnbgp — see README.md. Every target that needs Debian packages installs them.
+GO        ?= go
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+STATICCHECK_VERSION := v0.8.2
+TEST_FLAGS ?= -count=1 -p 2 -timeout 25m
+
+.PHONY: all build deps deps-vm lint test test-host test-vm demo demo-down bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ovnbgp ./cmd/ovnbgp
+
+deps:
+	@scripts/install-deps.sh
+
+deps-vm:
+	@scripts/install-deps.sh vm
+
+$(GOBIN)/staticcheck:
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: $(GOBIN)/staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags vmlab ./...
+	$(GOBIN)/staticcheck ./...
+
+# Every test: unit, integration against the real daemons in network namespaces,
+# then the suites that need a full Debian kernel, inside QEMU.
+test: deps deps-vm lint test-host test-vm
+
+test-host: deps
+	$(GO) test $(TEST_FLAGS) ./...
+
+test-vm: deps-vm
+	scripts/test-vm.sh
+
+demo: deps build
+	scripts/demo.sh up
+
+demo-down:
+	scripts/demo.sh down
+
+bench: deps build
+	$(GO) run ./bench
+
+clean:
+	rm -rf bin

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ovnbgp's build, tests and demo need, when missing.
+# Idempotent and quiet when everything is there. Needs root.
+set -euo pipefail
+pkgs=(ovn-central ovn-host openvswitch-switch openvswitch-common openvswitch-pki frr frr-pythontools gobgpd
+      iproute2 iputils-ping ethtool nftables socat jq curl tcpdump procps psmisc)
+if [ "${1:-}" = vm ]; then
+  pkgs+=(qemu-system-x86 debootstrap e2fsprogs xz-utils cpio busybox-static)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's packages start nothing here (no systemd); stop any daemons a package
+# may have started so tests own every process they talk to.
+exit 0
