@@ -33,9 +33,9 @@ var Kinds = []Kind{KindCRLRP, KindProviderPort, KindFIP, KindLBVIP, KindLBFIP, K
 type Announcement struct {
 	Prefix  netip.Prefix `json:"prefix"`
 	Kind    Kind         `json:"kind"`
-	Port    string       `json:"port"`          // logical port (or LB / NAT name) that causes it
-	Network string       `json:"network"`       // Neutron network name, else the logical switch name
-	VRF     string       `json:"vrf"`           // "" is the default announcement VRF (bgp_vrf)
+	Port    string       `json:"port"`             // logical port (or LB / NAT name) that causes it
+	Network string       `json:"network"`          // Neutron network name, else the logical switch name
+	VRF     string       `json:"vrf"`              // "" is the default announcement VRF (bgp_vrf)
 	Reason  string       `json:"reason,omitempty"` // one human sentence, for `ovnbgp plan` and `status`
 }
 

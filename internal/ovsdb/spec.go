@@ -1,0 +1,71 @@
+// Package ovsdb is ovnbgp's thin layer over libovsdb for the OVN southbound
+// and northbound databases and the chassis' local Open_vSwitch database.
+//
+// What it adds to libovsdb, and why (measured pitfalls in
+// ../shared/docs/go-dependencies.md §1):
+//   - schema-adaptive minimal models: one binary for OVN 22.03 to 25.x;
+//   - an explicit column list on every monitor (a partial model monitored
+//     without one goes stale silently);
+//   - one connection per "generation": every (re)connect and every condition
+//     change builds a fresh monitor, waits for its initial dump, diffs it
+//     against the previous cache and emits exactly the differences before
+//     switching readers over. Rows deleted while the server was away get
+//     their Delete; readers never see an empty cache during an outage;
+//   - a reconnect loop that never gives up and never hot-loops;
+//   - events that carry only keys to a callback that must not block;
+//   - malformed rows reported per row and counted, never a panic.
+package ovsdb
+
+import (
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
+)
+
+// DBSpec names a database and the static models ovnbgp reads from it.
+type DBSpec struct {
+	Name     string
+	Tables   map[string]any      // table name -> pointer to a zero static model
+	Optional map[string][]string // declared columns some server versions lack
+}
+
+// Southbound is the OVN_Southbound spec.
+var Southbound = DBSpec{
+	Name: sbdb.DatabaseName,
+	Tables: map[string]any{
+		sbdb.PortBindingTable:     &sbdb.PortBinding{},
+		sbdb.ChassisTable:         &sbdb.Chassis{},
+		sbdb.ChassisPrivateTable:  &sbdb.ChassisPrivate{},
+		sbdb.DatapathBindingTable: &sbdb.DatapathBinding{},
+		sbdb.LoadBalancerTable:    &sbdb.LoadBalancer{},
+		sbdb.LogicalDPGroupTable:  &sbdb.LogicalDPGroup{},
+	},
+	Optional: sbdb.OptionalColumns,
+}
+
+// Northbound is the OVN_Northbound spec.
+var Northbound = DBSpec{
+	Name: nbdb.DatabaseName,
+	Tables: map[string]any{
+		nbdb.LogicalSwitchTable:     &nbdb.LogicalSwitch{},
+		nbdb.LogicalSwitchPortTable: &nbdb.LogicalSwitchPort{},
+		nbdb.LogicalRouterTable:     &nbdb.LogicalRouter{},
+		nbdb.LogicalRouterPortTable: &nbdb.LogicalRouterPort{},
+		nbdb.NATTable:               &nbdb.NAT{},
+		nbdb.LoadBalancerTable:      &nbdb.LoadBalancer{},
+		nbdb.NBGlobalTable:          &nbdb.NBGlobal{},
+	},
+	Optional: nbdb.OptionalColumns,
+}
+
+// VSwitch is the local Open_vSwitch spec.
+var VSwitch = DBSpec{
+	Name: vswitch.DatabaseName,
+	Tables: map[string]any{
+		vswitch.OpenVSwitchTable: &vswitch.OpenVSwitch{},
+		vswitch.BridgeTable:      &vswitch.Bridge{},
+		vswitch.PortTable:        &vswitch.Port{},
+		vswitch.InterfaceTable:   &vswitch.Interface{},
+	},
+	Optional: vswitch.OptionalColumns,
+}
