@@ -3,6 +3,7 @@ package ovsdb
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 )
@@ -140,24 +141,15 @@ func scalarOf(t reflect.Type) (reflect.Type, string) {
 	}
 }
 
-// convertible reports whether values of the server type can be read as the
-// static type: same atom type in a scalar, optional or set shape, or maps
-// whose keys and values are convertible atoms.
+// convertible reports whether the server type has a shape the static type
+// can be read from: scalars, optionals and sets read as each other, maps only
+// as maps. Whether each value converts (a string "5" to an int, a set of
+// one to an optional) is decided per row, and a value that does not is an
+// error for that row only.
 func convertible(from, to reflect.Type) bool {
-	fa, fs := scalarOf(from)
-	ta, ts := scalarOf(to)
-	if fs == "map" || ts == "map" {
-		return fs == ts && atomConvertible(from.Key(), to.Key()) && atomConvertible(from.Elem(), to.Elem())
-	}
-	return atomConvertible(fa, ta)
-}
-
-func atomConvertible(from, to reflect.Type) bool {
-	if from == to {
-		return true
-	}
-	num := func(k reflect.Kind) bool { return k == reflect.Int || k == reflect.Float64 }
-	return num(from.Kind()) && num(to.Kind())
+	_, fs := scalarOf(from)
+	_, ts := scalarOf(to)
+	return (fs == "map") == (ts == "map")
 }
 
 // convertValue converts between the shapes scalar, optional (pointer), set
@@ -235,11 +227,32 @@ func convertAtom(src, dst reflect.Value) error {
 		dst.Set(src)
 		return nil
 	}
-	if src.CanConvert(dst.Type()) && src.Kind() != reflect.String && dst.Kind() != reflect.String {
-		if src.Kind() == reflect.Float64 && dst.Kind() == reflect.Int && src.Float() != float64(int(src.Float())) {
+	switch {
+	case src.Kind() == reflect.String && dst.Kind() == reflect.Int:
+		n, err := strconv.Atoi(src.String())
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", src.String())
+		}
+		dst.SetInt(int64(n))
+		return nil
+	case src.Kind() == reflect.String && dst.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(src.String())
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", src.String())
+		}
+		dst.SetBool(b)
+		return nil
+	case src.Kind() == reflect.Float64 && dst.Kind() == reflect.Int:
+		if src.Float() != float64(int(src.Float())) {
 			return fmt.Errorf("%v is not an integer", src.Float())
 		}
-		dst.Set(src.Convert(dst.Type()))
+		dst.SetInt(int64(src.Float()))
+		return nil
+	case src.Kind() == reflect.Int && dst.Kind() == reflect.Float64:
+		dst.SetFloat(float64(src.Int()))
+		return nil
+	case dst.Kind() == reflect.String && (src.Kind() == reflect.Int || src.Kind() == reflect.Bool || src.Kind() == reflect.Float64):
+		dst.SetString(fmt.Sprint(src.Interface()))
 		return nil
 	}
 	return fmt.Errorf("cannot convert %s to %s", src.Type(), dst.Type())
