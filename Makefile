@@ -28,12 +28,12 @@ lint: $(GOBIN)/staticcheck
 
 # Every test: unit, integration against the real daemons in network namespaces,
 # then the suites that need a full Debian kernel, inside QEMU.
-test: deps deps-vm lint test-host test-vm
+test: deps lint test-host test-vm
 
 test-host: deps
 	$(GO) test $(TEST_FLAGS) ./...
 
-test-vm: deps-vm
+test-vm: deps
 	scripts/test-vm.sh
 
 demo: deps build
