@@ -1,0 +1,268 @@
+// Package lab builds test labs from the real programs operators run: OVN
+// central (NB and SB ovsdb-server, ovn-northd), chassis in network namespaces
+// (their own ovsdb-server, ovs-vswitchd with the userspace datapath,
+// ovn-controller), VMs bound to logical ports, and plain routers and hosts
+// around them. It follows ../shared/docs/lab-host-recipe.md.
+//
+// Every lab has a short unique prefix: its namespaces are "<prefix>-<name>"
+// and its files live in /tmp/ovnbgp-lab/<prefix>, with the owning process id
+// in owner.pid. Teardown (t.Cleanup) kills every daemon of the lab and
+// deletes its namespaces; New also sweeps the leftovers of labs whose owner
+// died (a killed earlier run) and never touches a lab whose owner is alive,
+// so test packages can run in parallel.
+//
+// When a program cannot start the test fails with the reason; nothing skips.
+package lab
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Base is the directory holding every lab's files.
+const Base = "/tmp/ovnbgp-lab"
+
+// Lab is one test's set of namespaces and daemons.
+type Lab struct {
+	T      testing.TB
+	Prefix string
+	Dir    string
+	nss    []*NetNS
+}
+
+// New creates an empty lab and registers its teardown.
+func New(t testing.TB) *Lab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("lab: needs root (network namespaces, OVS, FRR)")
+	}
+	Sweep()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	l := &Lab{T: t, Prefix: "ob" + hex.EncodeToString(b)}
+	l.Dir = filepath.Join(Base, l.Prefix)
+	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
+		t.Fatalf("lab: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		t.Fatalf("lab: %v", err)
+	}
+	t.Cleanup(l.teardown)
+	return l
+}
+
+// Sweep removes labs whose owning process is gone.
+func Sweep() {
+	entries, _ := os.ReadDir(Base)
+	for _, e := range entries {
+		dir := filepath.Join(Base, e.Name())
+		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
+		if err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && alive(pid) {
+				continue
+			}
+		}
+		destroy(e.Name(), dir)
+	}
+}
+
+func (l *Lab) teardown() {
+	if os.Getenv("OVNBGP_LAB_KEEP") != "" && l.T.Failed() {
+		l.T.Logf("lab %s kept for inspection (OVNBGP_LAB_KEEP): %s", l.Prefix, l.Dir)
+		return
+	}
+	destroy(l.Prefix, l.Dir)
+}
+
+// destroy kills the daemons of a lab (pid files under dir, then whatever
+// still runs in its namespaces), deletes its namespaces and its directory.
+func destroy(prefix, dir string) {
+	_ = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && strings.HasSuffix(p, ".pid") && filepath.Base(p) != "owner.pid" {
+			if b, err := os.ReadFile(p); err == nil {
+				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+		return nil
+	})
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], prefix+"-") {
+			continue
+		}
+		pids, _ := exec.Command("ip", "netns", "pids", f[0]).Output()
+		for _, p := range strings.Fields(string(pids)) {
+			if pid, err := strconv.Atoi(p); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		_ = exec.Command("ip", "netns", "del", f[0]).Run()
+	}
+	_ = os.RemoveAll(dir)
+}
+
+// alive reports whether pid runs and is not a zombie (this machine's PID 1
+// reaps orphans late).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return len(f) > 2 && f[2] != "Z"
+}
+
+// Path returns a path inside the lab directory, creating its parent.
+func (l *Lab) Path(elem ...string) string {
+	p := filepath.Join(append([]string{l.Dir}, elem...)...)
+	_ = os.MkdirAll(filepath.Dir(p), 0o755)
+	return p
+}
+
+// Run runs a program and fails the test if it fails; it returns the
+// trimmed combined output.
+func (l *Lab) Run(prog string, args ...string) string {
+	l.T.Helper()
+	out, err := exec.Command(prog, args...).CombinedOutput()
+	if err != nil {
+		l.T.Fatalf("lab: %s %s: %v: %s", prog, strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// RunEnv is Run with extra environment variables.
+func (l *Lab) RunEnv(env []string, prog string, args ...string) string {
+	l.T.Helper()
+	cmd := exec.Command(prog, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		l.T.Fatalf("lab: %s %s: %v: %s", prog, strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// Eventually polls fn every 20 ms until it returns true, and fails the test
+// after timeout. It returns how long it took.
+func (l *Lab) Eventually(timeout time.Duration, what string, fn func() bool) time.Duration {
+	l.T.Helper()
+	return Eventually(l.T, timeout, what, fn)
+}
+
+// Eventually polls fn every 20 ms until it returns true, and fails t after
+// timeout. It returns how long it took.
+func Eventually(t testing.TB, timeout time.Duration, what string, fn func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !fn() {
+		if time.Since(start) > timeout {
+			t.Fatalf("lab: timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// NetNS is a network namespace of the lab.
+type NetNS struct {
+	lab  *Lab
+	Name string // full namespace name, "<prefix>-<short>"
+}
+
+// NetNS creates a namespace named "<prefix>-<short>" with lo up and IPv4 and
+// IPv6 forwarding as given.
+func (l *Lab) NetNS(short string, forwarding bool) *NetNS {
+	l.T.Helper()
+	ns := &NetNS{lab: l, Name: l.Prefix + "-" + short}
+	l.Run("ip", "netns", "add", ns.Name)
+	l.nss = append(l.nss, ns)
+	ns.IP("link", "set", "lo", "up")
+	v := "0"
+	if forwarding {
+		v = "1"
+	}
+	ns.Sysctl("net.ipv4.ip_forward", v)
+	ns.Sysctl("net.ipv6.conf.all.forwarding", v)
+	return ns
+}
+
+// IP runs `ip -n NS args...`.
+func (n *NetNS) IP(args ...string) string {
+	n.lab.T.Helper()
+	return n.lab.Run("ip", append([]string{"-n", n.Name}, args...)...)
+}
+
+// Exec runs a program inside the namespace and fails the test if it fails.
+func (n *NetNS) Exec(prog string, args ...string) string {
+	n.lab.T.Helper()
+	return n.lab.Run("ip", append([]string{"netns", "exec", n.Name, prog}, args...)...)
+}
+
+// Try runs a program inside the namespace and returns its output and error.
+func (n *NetNS) Try(prog string, args ...string) (string, error) {
+	out, err := exec.Command("ip", append([]string{"netns", "exec", n.Name, prog}, args...)...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// Sysctl writes a sysctl inside the namespace.
+func (n *NetNS) Sysctl(key, value string) {
+	n.lab.T.Helper()
+	n.Exec("sysctl", "-qw", key+"="+value)
+}
+
+// Veth connects two namespaces with a veth pair and gives each end its
+// addresses (IPv6 addresses without DAD).
+func (l *Lab) Veth(a *NetNS, aIf string, aAddrs []string, b *NetNS, bIf string, bAddrs []string) {
+	l.T.Helper()
+	a.IP("link", "add", aIf, "type", "veth", "peer", "name", bIf, "netns", b.Name)
+	for _, side := range []struct {
+		ns    *NetNS
+		dev   string
+		addrs []string
+	}{{a, aIf, aAddrs}, {b, bIf, bAddrs}} {
+		for _, addr := range side.addrs {
+			args := []string{"addr", "add", addr, "dev", side.dev}
+			if strings.Contains(addr, ":") {
+				args = append(args, "nodad")
+			}
+			side.ns.IP(args...)
+		}
+		side.ns.IP("link", "set", side.dev, "up")
+	}
+}
+
+// Ping sends one echo request from ns to dst and returns the TTL (hop limit)
+// of the reply. The TTL proves who answered: a VM two routers away answers
+// with 62, a chassis kernel impersonating it with 63.
+func (n *NetNS) Ping(dst string) (ttl int, err error) {
+	out, err := n.Try("ping", "-c1", "-W1", "-n", dst)
+	if err != nil {
+		return 0, fmt.Errorf("ping %s from %s: %v: %s", dst, n.Name, err, out)
+	}
+	for _, f := range strings.Fields(out) {
+		if v, ok := strings.CutPrefix(f, "ttl="); ok {
+			return strconv.Atoi(v)
+		}
+		if v, ok := strings.CutPrefix(f, "hlim="); ok {
+			return strconv.Atoi(v)
+		}
+	}
+	return 0, fmt.Errorf("ping %s: no ttl in %q", dst, out)
+}
+
+func tryRun(prog string, args ...string) (string, error) {
+	out, err := exec.Command(prog, args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
