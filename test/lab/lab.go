@@ -110,6 +110,7 @@ func destroy(prefix, dir string) {
 		}
 		_ = exec.Command("ip", "netns", "del", f[0]).Run()
 	}
+	removeFRRPathspaces(dir)
 	_ = os.RemoveAll(dir)
 }
 
