@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -16,15 +15,9 @@ import (
 // external host reaches the VM through the ToR with no static route.
 func TestLabBGPFabric(t *testing.T) {
 	start := time.Now()
-	l := lab.New(t)
-	central := l.StartCentral()
-	tor := l.NetNS("tor", true)
-	ext := l.NetNS("ext", false)
+	f := newFabric(t)
+	l, tor, c1 := f.l, f.tor, f.c1
 	tgb := l.NetNS("tgb", false)
-	l.Veth(tor, "tor-ext", []string{"198.51.100.1/24"}, ext, "ext-tor", []string{"198.51.100.10/24"})
-	ext.IP("route", "add", "default", "via", "198.51.100.1")
-	c1 := l.AddChassis(central, "c1", lab.ChassisOptions{EncapIP: "192.0.2.1"})
-	l.Veth(tor, "tor-c1", []string{"10.0.1.1/30"}, c1.NS, "c1-tor", []string{"10.0.1.2/30"})
 	l.Veth(tgb, "tgb-c1", []string{"10.0.3.1/30"}, c1.NS, "c1-tgb", []string{"10.0.3.2/30"})
 
 	torFRR := l.StartFRR(tor, `hostname tor
@@ -68,30 +61,9 @@ exit
 		return out != ""
 	})
 
-	central.NBCtl("ls-add", "public",
-		"--", "lsp-add", "public", "provnet-public",
-		"--", "lsp-set-type", "provnet-public", "localnet",
-		"--", "lsp-set-addresses", "provnet-public", "unknown",
-		"--", "lsp-set-options", "provnet-public", "network_name=physnet1",
-		"--", "lsp-add", "public", "vm1",
-		"--", "lsp-set-addresses", "vm1", "fa:16:3e:00:01:10 172.24.4.10",
-		"--", "lsp-set-options", "vm1", "requested-chassis=c1")
-	l.AddVM(central, c1, "vm1", "fa:16:3e:00:01:10", []string{"172.24.4.10/24"}, []string{"172.24.4.1"})
+	f.providerVM()
 	up := time.Since(start)
-
-	// Wiring (lab.md step 6) and the announcement in table 10.
-	c1.NS.IP("link", "set", "br-ex", "up")
-	c1.NS.IP("addr", "add", "169.254.0.1/32", "dev", "br-ex")
-	c1.NS.Sysctl("net.ipv4.conf.br-ex.proxy_arp", "1")
-	c1.NS.Sysctl("net.ipv4.neigh.br-ex.proxy_delay", "0")
-	c1.NS.IP("route", "add", "default", "dev", "br-ex", "table", "200")
-	c1.NS.IP("rule", "add", "to", "172.24.4.10/32", "lookup", "200", "pref", "1000")
-	c1.NS.IP("route", "replace", "172.24.4.10/32", "dev", "br-ex", "table", "200")
-	ofport := c1.OFPort("patch-provnet-public-to-br-int", 10*time.Second)
-	mac := c1.MAC("br-ex")
-	for _, proto := range []string{"ip", "ipv6"} {
-		c1.OFCtl("add-flow", "br-ex", fmt.Sprintf("cookie=0x3e7,priority=900,%s,in_port=%d,actions=mod_dl_dst:%s,NORMAL", proto, ofport, mac))
-	}
+	f.wireByHand("172.24.4.10")
 	announced := time.Now()
 	c1.NS.IP("route", "replace", "172.24.4.10/32", "dev", "br-ex", "table", "10", "proto", "201")
 
@@ -109,13 +81,7 @@ exit
 			t.Errorf("gobgpd received %s: only host routes may leave the chassis", p)
 		}
 	}
-	var ttl int
-	l.Eventually(10*time.Second, "ping ext -> vm1 over the BGP route", func() bool {
-		var err error
-		ttl, err = ext.Ping("172.24.4.10")
-		return err == nil
-	})
-	if ttl != 62 {
+	if ttl := f.pingTTL(f.ext, "172.24.4.10"); ttl != 62 {
 		t.Fatalf("reply TTL %d, want 62 (the VM answering)", ttl)
 	}
 
