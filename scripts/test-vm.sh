@@ -20,4 +20,9 @@ if [ ! -x test/vmlab/run.sh ]; then
   exit 1
 fi
 scripts/install-deps.sh vm
-exec test/vmlab/run.sh $pkgs
+# Debian 12 (OVN 23.03, FRR 8.4) and Debian 13 (OVN 25.03, FRR 10.3) guests.
+rc=0
+for suite in ${OVNBGP_VMLAB_SUITES:-bookworm trixie}; do
+  test/vmlab/run.sh --suite "$suite" $pkgs || rc=1
+done
+exit $rc
