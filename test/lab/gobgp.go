@@ -40,7 +40,7 @@ func (l *Lab) StartGoBGP(ns *NetNS, as uint32, routerID string, neighbors []GoBG
 			fmt.Fprintf(&b, "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = %q\n", af)
 		}
 	}
-	dir := filepath.Dir(l.Path("gobgp-"+ns.Name, "x"))
+	dir := l.Subdir("gobgp-" + ns.Name)
 	conf := filepath.Join(dir, "gobgpd.toml")
 	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
 		l.T.Fatalf("lab: %v", err)

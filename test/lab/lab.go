@@ -36,7 +36,6 @@ type Lab struct {
 	T      testing.TB
 	Prefix string
 	Dir    string
-	nss    []*NetNS
 }
 
 // New creates an empty lab and registers its teardown.
@@ -125,11 +124,13 @@ func alive(pid int) bool {
 	return len(f) > 2 && f[2] != "Z"
 }
 
-// Path returns a path inside the lab directory, creating its parent.
-func (l *Lab) Path(elem ...string) string {
-	p := filepath.Join(append([]string{l.Dir}, elem...)...)
-	_ = os.MkdirAll(filepath.Dir(p), 0o755)
-	return p
+// Subdir creates and returns a directory inside the lab directory.
+func (l *Lab) Subdir(elem ...string) string {
+	d := filepath.Join(append([]string{l.Dir}, elem...)...)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		l.T.Fatalf("lab: %v", err)
+	}
+	return d
 }
 
 // Run runs a program and fails the test if it fails; it returns the
@@ -188,7 +189,6 @@ func (l *Lab) NetNS(short string, forwarding bool) *NetNS {
 	l.T.Helper()
 	ns := &NetNS{lab: l, Name: l.Prefix + "-" + short}
 	l.Run("ip", "netns", "add", ns.Name)
-	l.nss = append(l.nss, ns)
 	ns.IP("link", "set", "lo", "up")
 	v := "0"
 	if forwarding {

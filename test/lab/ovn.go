@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,11 +23,8 @@ type Central struct {
 // synced the SB.
 func (l *Lab) StartCentral() *Central {
 	l.T.Helper()
-	c := &Central{lab: l, Dir: l.Path("central", "x")}
-	c.Dir = filepath.Dir(c.Dir)
-	nbDir, sbDir := filepath.Join(c.Dir, "nb"), filepath.Join(c.Dir, "sb")
-	_ = os.MkdirAll(nbDir, 0o755)
-	_ = os.MkdirAll(sbDir, 0o755)
+	c := &Central{lab: l, Dir: l.Subdir("central")}
+	nbDir, sbDir := l.Subdir("central", "nb"), l.Subdir("central", "sb")
 	c.NB = ovsdbserver.Start(l.T, ovsdbserver.Options{Schema: ovsdbserver.NBSchema, Dir: nbDir})
 	c.SB = ovsdbserver.Start(l.T, ovsdbserver.Options{Schema: ovsdbserver.SBSchema, Dir: sbDir})
 	// Without OVN_RUNDIR & co. ovn-northd wants /var/run/ovn.
@@ -93,10 +89,9 @@ func (l *Lab) AddChassis(c *Central, name string, o ChassisOptions) *Chassis {
 		o.EncapIP = "192.0.2.1"
 	}
 	ch := &Chassis{lab: l, Name: name, NS: l.NetNS(name, true)}
-	ch.Dir = filepath.Dir(l.Path(name, "x"))
-	ovsDir := filepath.Join(ch.Dir, "ovs")
-	_ = os.MkdirAll(ovsDir, 0o755)
-	_ = os.MkdirAll(filepath.Join(ch.Dir, "ovn"), 0o755)
+	ch.Dir = l.Subdir(name)
+	ovsDir := l.Subdir(name, "ovs")
+	ovnDir := l.Subdir(name, "ovn")
 	ch.OVS = ovsdbserver.Start(l.T, ovsdbserver.Options{Schema: ovsdbserver.VSwitchSchema, Dir: ovsDir})
 	ch.VSCtl("--no-wait", "init")
 	// OVS_RUNDIR: where ovs-vswitchd creates <bridge>.mgmt.
@@ -123,7 +118,6 @@ func (l *Lab) AddChassis(c *Central, name string, o ChassisOptions) *Chassis {
 		ids = append(ids, "external_ids:ovn-cms-options=enable-chassis-as-gw")
 	}
 	ch.VSCtl(ids...)
-	ovnDir := filepath.Join(ch.Dir, "ovn")
 	// ovn-controller 23.03 has no --unixctl; its socket is $OVN_RUNDIR/ovn-controller.<pid>.ctl.
 	l.RunEnv([]string{"OVS_RUNDIR=" + ovsDir, "OVN_RUNDIR=" + ovnDir, "OVN_LOGDIR=" + ovnDir, "OVN_DBDIR=" + ovnDir},
 		"ip", "netns", "exec", ch.NS.Name, "ovn-controller", ch.OVS.Remote(), "--detach", "--no-chdir",

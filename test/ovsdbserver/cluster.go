@@ -2,7 +2,6 @@ package ovsdbserver
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -126,10 +125,4 @@ func schemaName(t testing.TB, schema string) string {
 		t.Fatalf("ovsdb-tool schema-name %s: %v", schema, err)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-// Exists reports whether a file exists (helper for callers probing schemas).
-func Exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
