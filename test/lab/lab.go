@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ovnbgp/ovnbgp/test/ovsdbserver"
 )
 
 // Base is the directory holding every lab's files.
@@ -137,11 +139,7 @@ func (l *Lab) Subdir(elem ...string) string {
 // trimmed combined output.
 func (l *Lab) Run(prog string, args ...string) string {
 	l.T.Helper()
-	out, err := exec.Command(prog, args...).CombinedOutput()
-	if err != nil {
-		l.T.Fatalf("lab: %s %s: %v: %s", prog, strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return ovsdbserver.Run(l.T, prog, args...)
 }
 
 // RunEnv is Run with extra environment variables.
