@@ -1,5 +1,7 @@
 package plan
 
+import "sort"
+
 // Source is one database row that can contribute announcements: (table,
 // uuid). The agent turns every OVSDB update into the Sources it marks dirty.
 type Source struct {
@@ -42,4 +44,75 @@ type Driver interface {
 	Flows() []Flow
 	// Warnings returns and clears the warnings collected since the last call.
 	Warnings() []Warning
+}
+
+// Full computes the whole desired state of chassis through a driver: every
+// source's contribution merged by key (when two reasons announce the same
+// prefix, the kind listed first in Kinds wins, whatever the order the rows
+// are seen in; equal kinds: the smaller port name wins). The caller holds the
+// topology's read lock.
+func Full(d Driver, chassis string) (*State, []Warning) {
+	d.Reset()
+	m := NewMerger()
+	for _, src := range d.Sources() {
+		m.Add(d.Plan(src))
+	}
+	st := m.State(chassis)
+	st.Wiring.Bridges = d.Bridges()
+	st.Wiring.Flows = d.Flows()
+	st.Sort()
+	w := d.Warnings()
+	sort.Slice(w, func(i, j int) bool { return w[i].String() < w[j].String() })
+	return st, w
+}
+
+// Merger merges contributions into one announcement and exposure per key.
+type Merger struct {
+	ann map[Key]Announcement
+	exp map[Key]Exposure
+}
+
+// NewMerger returns an empty merger.
+func NewMerger() *Merger {
+	return &Merger{ann: map[Key]Announcement{}, exp: map[Key]Exposure{}}
+}
+
+// Add merges one contribution.
+func (m *Merger) Add(c Contribution) {
+	for i, a := range c.Announcements {
+		var e Exposure
+		if i < len(c.Exposures) {
+			e = c.Exposures[i]
+		}
+		k := a.Key()
+		if old, ok := m.ann[k]; ok && !Wins(a, old) {
+			continue
+		}
+		m.ann[k] = a
+		e.Prefix, e.VRF, e.Announce = a.Prefix, a.VRF, true
+		m.exp[k] = e
+	}
+}
+
+// State returns the merged announcements and exposures (unsorted wiring
+// lists besides the exposures are left empty).
+func (m *Merger) State(chassis string) *State {
+	st := &State{Chassis: chassis}
+	for _, a := range m.ann {
+		st.Announcements = append(st.Announcements, a)
+	}
+	for _, e := range m.exp {
+		st.Wiring.Exposures = append(st.Wiring.Exposures, e)
+	}
+	return st
+}
+
+// Wins reports whether announcement a takes precedence over b for the same
+// key.
+func Wins(a, b Announcement) bool {
+	ra, rb := kindRank(a.Kind), kindRank(b.Kind)
+	if ra != rb {
+		return ra < rb
+	}
+	return a.Port < b.Port
 }
