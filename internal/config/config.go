@@ -3,7 +3,11 @@
 // ovnbgp's own options in the [ovnbgp] section.
 package config
 
-import "time"
+import (
+	"path/filepath"
+	"slices"
+	"time"
+)
 
 // Driver names (upstream `driver`).
 const (
@@ -65,7 +69,8 @@ type Config struct {
 	AddressScopes                        []string      // address_scopes
 	ExposingMethod                       string        // exposing_method, underlay
 	Debug                                bool          // debug (oslo.log)
-	LogFile                              string        // log_file (oslo.log)
+	LogFile                              string        // log_file (oslo.log; deprecated name logfile)
+	LogDir                               string        // log_dir (oslo.log; deprecated name logdir)
 
 	OVN             OVN             // [ovn]
 	LocalOVNCluster LocalOVNCluster // [local_ovn_cluster], accepted for compatibility
@@ -184,6 +189,32 @@ func Default() *Config {
 			GoBGPListenPort:  179,
 		},
 	}
+}
+
+// LogPath returns the file to log to, with oslo.log's rules: log_file,
+// relative to log_dir when both are set; log_dir/ovnbgp.log when only
+// log_dir is set; "" (standard error) when neither is.
+func (c *Config) LogPath() string {
+	switch {
+	case c.LogFile != "" && c.LogDir != "" && !filepath.IsAbs(c.LogFile):
+		return filepath.Join(c.LogDir, c.LogFile)
+	case c.LogFile != "":
+		return c.LogFile
+	case c.LogDir != "":
+		return filepath.Join(c.LogDir, "ovnbgp.log")
+	}
+	return ""
+}
+
+// Clone returns a deep copy.
+func (c *Config) Clone() *Config {
+	n := *c
+	n.AddressScopes = slices.Clone(c.AddressScopes)
+	n.LocalOVNCluster.ExternalNics = slices.Clone(c.LocalOVNCluster.ExternalNics)
+	n.LocalOVNCluster.PeerIPs = slices.Clone(c.LocalOVNCluster.PeerIPs)
+	n.LocalOVNCluster.ProviderNetworksPoolPrefixes = slices.Clone(c.LocalOVNCluster.ProviderNetworksPoolPrefixes)
+	n.OVNBGP.Peers = slices.Clone(c.OVNBGP.Peers)
+	return &n
 }
 
 // AnnounceTable returns the table the `table` announce method writes.

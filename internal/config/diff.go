@@ -1,0 +1,58 @@
+package config
+
+import "fmt"
+
+// Diff lists the options whose value differs between old and c, one line
+// each, for logging a reload:
+//
+//	[DEFAULT] reconcile_interval: 300 -> 60
+//
+// Secret values are not printed.
+func (c *Config) Diff(old *Config) []string {
+	var out []string
+	for i := range options {
+		o := &options[i]
+		a, b := o.get(old), o.get(c)
+		if a == b {
+			continue
+		}
+		if o.secret {
+			out = append(out, fmt.Sprintf("[%s] %s: changed", o.section, o.name))
+			continue
+		}
+		out = append(out, fmt.Sprintf("[%s] %s: %q -> %q", o.section, o.name, a, b))
+	}
+	return out
+}
+
+// ReloadableChange tells whether going from old to c can be done without a
+// restart. needsRestart lists ("[section] name") the changed options that
+// take effect only at start: connections, the driver and exposing method,
+// the ownership markers (route_protocol, rule priorities, tables), the
+// speaker and its paths, bgp_AS and the router-ids, logging destinations,
+// the metrics address. Everything else (intervals, what to expose, debug,
+// peers, BFD, ECMP, prefix filtering, withdraw_on_stop) may change at run
+// time.
+func (c *Config) ReloadableChange(old *Config) (ok bool, needsRestart []string) {
+	for i := range options {
+		o := &options[i]
+		if o.restart && o.get(old) != o.get(c) {
+			needsRestart = append(needsRestart, fmt.Sprintf("[%s] %s", o.section, o.name))
+		}
+	}
+	return len(needsRestart) == 0, needsRestart
+}
+
+// KeepRestartOptions returns a copy of c in which every option that needs a
+// restart has old's value: what a running agent applies on SIGHUP when the
+// new file also changes such options (it logs them and keeps running with
+// the old values until restarted).
+func (c *Config) KeepRestartOptions(old *Config) *Config {
+	n := c.Clone()
+	for i := range options {
+		if o := &options[i]; o.restart {
+			o.copy(n, old)
+		}
+	}
+	return n
+}

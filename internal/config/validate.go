@@ -1,0 +1,99 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Validate checks every option's value and the rules between options. It
+// returns the first problem as an *InvalidError (exit status 2), nil when
+// the configuration is usable by ovnbgp. Default() validates.
+func (c *Config) Validate() error {
+	for i := range options {
+		o := &options[i]
+		if o.check == nil {
+			continue
+		}
+		if err := o.check(c); err != nil {
+			return o.invalid(o.get(c), "", err.Error())
+		}
+	}
+	return c.validateCross()
+}
+
+// supportedDrivers are the upstream drivers ovnbgp implements.
+var supportedDrivers = []string{DriverSB, DriverNB}
+
+func (c *Config) validateCross() error {
+	bad := func(section, name, reason string) error {
+		o := optionIndex[optKey{section, name}]
+		return o.invalid(o.get(c), "", reason)
+	}
+	D, O, B := SectionDefault, SectionOVN, SectionOVNBGP
+
+	switch c.Driver {
+	case DriverSB, DriverNB:
+	case DriverEVPN:
+		return bad(D, "driver", "the EVPN driver is not supported by ovnbgp yet (upstream marks it unsupported too); use "+strings.Join(supportedDrivers, " or "))
+	case DriverStretched:
+		return bad(D, "driver", "the stretched L2 driver is not supported by ovnbgp yet; use "+strings.Join(supportedDrivers, " or "))
+	}
+	switch c.ExposingMethod {
+	case ExposingUnderlay:
+	case ExposingL2VNI, ExposingDynamic:
+		return bad(D, "exposing_method", "not implemented by ovnbgp (nor by upstream ovn-bgp-agent); only underlay is supported")
+	default:
+		return bad(D, "exposing_method", "not supported by ovnbgp yet; only underlay is supported")
+	}
+
+	if c.OVNBGP.RulePriority >= c.OVNBGP.RulePriorityMax {
+		return bad(B, "rule_priority", fmt.Sprintf("must be lower than rule_priority_max (%d)", c.OVNBGP.RulePriorityMax))
+	}
+
+	// Routing tables: the bridge tables must not hit the reserved ones nor
+	// the tables of other options (upstream bug: a bridge table equal to
+	// bgp_vrf_table_id).
+	lo, hi := c.OVNBGP.BridgeTableBase, c.OVNBGP.BridgeTableBase+MaxBridges
+	if lo <= 255 && hi >= 253 {
+		return bad(B, "bridge_table_base", fmt.Sprintf("bridge tables %d..%d (room for %d bridges) would include the reserved tables 253-255", lo, hi, MaxBridges))
+	}
+	if t := c.BGPVRFTableID; t >= lo && t <= hi {
+		return bad(D, "bgp_vrf_table_id", fmt.Sprintf("collides with the bridge tables bridge_table_base..+%d (%d..%d)", MaxBridges, lo, hi))
+	}
+	if t := c.OVNBGP.AnnounceTableID; t != 0 && t >= lo && t <= hi {
+		return bad(B, "announce_table_id", fmt.Sprintf("collides with the bridge tables bridge_table_base..+%d (%d..%d)", MaxBridges, lo, hi))
+	}
+	if c.OVNBGP.AnnounceMethod == AnnounceTable && c.OVNBGP.Speaker == SpeakerFRR {
+		if t := c.AnnounceTable(); t > 252 {
+			name := "announce_table_id"
+			if c.OVNBGP.AnnounceTableID == 0 {
+				name = "bgp_vrf_table_id"
+			}
+			sec := B
+			if name == "bgp_vrf_table_id" {
+				sec = D
+			}
+			return bad(sec, name, fmt.Sprintf("announce_method=table imports table %d into FRR, and FRR's ip import-table takes 1-252", t))
+		}
+	}
+
+	// SSL remotes need key, certificate and CA.
+	for _, tls := range []struct {
+		conn             string
+		key, cert, ca    string
+		keyN, certN, caN string
+	}{
+		{c.OVN.SBConnection, c.OVN.SBPrivateKey, c.OVN.SBCertificate, c.OVN.SBCACert, "ovn_sb_private_key", "ovn_sb_certificate", "ovn_sb_ca_cert"},
+		{c.OVN.NBConnection, c.OVN.NBPrivateKey, c.OVN.NBCertificate, c.OVN.NBCACert, "ovn_nb_private_key", "ovn_nb_certificate", "ovn_nb_ca_cert"},
+	} {
+		if !strings.Contains(tls.conn, "ssl:") {
+			continue
+		}
+		for _, f := range [][2]string{{tls.keyN, tls.key}, {tls.certN, tls.cert}, {tls.caN, tls.ca}} {
+			if f[1] == "" {
+				return bad(O, f[0], "must be set: the connection uses ssl:")
+			}
+		}
+	}
+	return nil
+}
