@@ -108,15 +108,12 @@ func (p *Incremental) Replan(dirty []Source) (*Delta, []Warning) {
 		if contributionEqual(old, c) {
 			continue
 		}
-		for _, a := range old.Announcements {
+		for i, a := range old.Announcements {
 			k := a.Key()
-			if _, done := touched[k]; done {
-				continue
-			}
 			touched[k] = struct{}{}
-		}
-		for _, a := range old.Announcements {
-			p.removeSource(a.Key(), src)
+			if !hasKeyBefore(old, i, k) {
+				p.removeSource(k, src)
+			}
 		}
 		if len(c.Announcements) == 0 {
 			delete(p.contrib, src)

@@ -141,6 +141,11 @@ func (d *SBDriver) relations(s *affectedSet, m pbMem) {
 	case "patch":
 		if d.t.HasChassisRedirect(m.datapath) {
 			d.routerClosure(s, m.datapath) // a router port
+			// and the switch it led to, whether it still does or not
+			if rif := d.t.PortBinding(m.peer); rif != nil && rif.Datapath != m.datapath {
+				s.pb(rif.UUID)
+				d.switchPorts(s, rif.Datapath)
+			}
 		} else if m.peer != "" {
 			// A switch-side port: its router, and the ports of its switch
 			// (they find their router through it).
@@ -174,10 +179,21 @@ func (d *SBDriver) switchPorts(s *affectedSet, dp string) {
 func (d *SBDriver) switchClosure(s *affectedSet, dp string) {
 	d.t.ForEachPortOn(dp, func(p *sbdb.PortBinding) {
 		s.pb(p.UUID)
-		if p.Type == "patch" {
-			if lrp := d.t.PortBinding(p.Options["peer"]); lrp != nil && lrp.Datapath != dp {
+		if p.Type != "patch" {
+			return
+		}
+		// The routers attached, seen from either side, and a cr-lrp
+		// finding its provider switch by the name rule.
+		if lrp := d.t.PortBinding(p.Options["peer"]); lrp != nil && lrp.Datapath != dp {
+			d.routerClosure(s, lrp.Datapath)
+		}
+		d.t.ForEachPeerOf(p.LogicalPort, func(lrp *sbdb.PortBinding) {
+			if lrp.Datapath != dp {
 				d.routerClosure(s, lrp.Datapath)
 			}
+		})
+		if c := d.t.PortBinding("cr-lrp-" + p.LogicalPort); c != nil && c.Type == "chassisredirect" {
+			d.routerClosure(s, c.Datapath)
 		}
 	})
 	d.t.ForEachLBOn(dp, s.lb)
@@ -196,9 +212,17 @@ func (d *SBDriver) routerClosure(s *affectedSet, r string) {
 		if p.Type != "patch" {
 			return
 		}
+		// Both directions: tenant ports find their router from the
+		// switch side (rif.peer), the gateway from the router side.
 		if rif := d.t.PortBinding(p.Options["peer"]); rif != nil && rif.Datapath != r {
 			s.pb(rif.UUID)
 			d.switchPorts(s, rif.Datapath)
 		}
+		d.t.ForEachPeerOf(p.LogicalPort, func(rif *sbdb.PortBinding) {
+			if rif.Datapath != r {
+				s.pb(rif.UUID)
+				d.switchPorts(s, rif.Datapath)
+			}
+		})
 	})
 }
