@@ -49,70 +49,141 @@ type Driver interface {
 // Full computes the whole desired state of chassis through a driver: every
 // source's contribution merged by key (when two reasons announce the same
 // prefix, the kind listed first in Kinds wins, whatever the order the rows
-// are seen in; equal kinds: the smaller port name wins). The caller holds the
-// topology's read lock.
+// are seen in; equal kinds: the smaller port name wins; then the rest of
+// the candidate decides, see Better). The caller holds the topology's read
+// lock.
 func Full(d Driver, chassis string) (*State, []Warning) {
 	d.Reset()
 	m := NewMerger()
 	for _, src := range d.Sources() {
-		m.Add(d.Plan(src))
+		m.AddFrom(src, d.Plan(src))
 	}
 	st := m.State(chassis)
 	st.Wiring.Bridges = d.Bridges()
 	st.Wiring.Flows = d.Flows()
 	st.Sort()
-	w := d.Warnings()
+	return st, sortWarnings(d.Warnings())
+}
+
+func sortWarnings(w []Warning) []Warning {
 	sort.Slice(w, func(i, j int) bool { return w[i].String() < w[j].String() })
-	return st, w
+	return w
 }
 
 // Merger merges contributions into one announcement and exposure per key.
 type Merger struct {
-	ann map[Key]Announcement
-	exp map[Key]Exposure
+	best map[Key]Candidate
+}
+
+// Candidate is one announcement with its exposure and the source row that
+// asks for it.
+type Candidate struct {
+	Source       Source
+	Announcement Announcement
+	Exposure     Exposure
 }
 
 // NewMerger returns an empty merger.
 func NewMerger() *Merger {
-	return &Merger{ann: map[Key]Announcement{}, exp: map[Key]Exposure{}}
+	return &Merger{best: map[Key]Candidate{}}
 }
 
-// Add merges one contribution.
-func (m *Merger) Add(c Contribution) {
+// Add merges one contribution of an unnamed source.
+func (m *Merger) Add(c Contribution) { m.AddFrom(Source{}, c) }
+
+// AddFrom merges the contribution of src.
+func (m *Merger) AddFrom(src Source, c Contribution) {
 	for i, a := range c.Announcements {
-		var e Exposure
-		if i < len(c.Exposures) {
-			e = c.Exposures[i]
-		}
+		cand := candidate(src, c, i)
 		k := a.Key()
-		if old, ok := m.ann[k]; ok && !Wins(a, old) {
+		if old, ok := m.best[k]; ok && !Better(cand, old) {
 			continue
 		}
-		m.ann[k] = a
-		e.Prefix, e.VRF, e.Announce = a.Prefix, a.VRF, true
-		m.exp[k] = e
+		m.best[k] = cand
 	}
+}
+
+// candidate returns entry i of a contribution, its exposure completed.
+func candidate(src Source, c Contribution, i int) Candidate {
+	a := c.Announcements[i]
+	var e Exposure
+	if i < len(c.Exposures) {
+		e = c.Exposures[i]
+	}
+	e.Prefix, e.VRF, e.Announce = a.Prefix, a.VRF, true
+	return Candidate{Source: src, Announcement: a, Exposure: e}
 }
 
 // State returns the merged announcements and exposures (unsorted wiring
 // lists besides the exposures are left empty).
 func (m *Merger) State(chassis string) *State {
 	st := &State{Chassis: chassis}
-	for _, a := range m.ann {
-		st.Announcements = append(st.Announcements, a)
-	}
-	for _, e := range m.exp {
-		st.Wiring.Exposures = append(st.Wiring.Exposures, e)
+	st.Announcements = make([]Announcement, 0, len(m.best))
+	st.Wiring.Exposures = make([]Exposure, 0, len(m.best))
+	for _, c := range m.best {
+		st.Announcements = append(st.Announcements, c.Announcement)
+		st.Wiring.Exposures = append(st.Wiring.Exposures, c.Exposure)
 	}
 	return st
 }
 
 // Wins reports whether announcement a takes precedence over b for the same
-// key.
+// key: the kind listed first in Kinds, then the smaller port name.
 func Wins(a, b Announcement) bool {
 	ra, rb := kindRank(a.Kind), kindRank(b.Kind)
 	if ra != rb {
 		return ra < rb
 	}
 	return a.Port < b.Port
+}
+
+// Better is the total order between two candidates for the same key: Wins,
+// then network, reason, source, then the exposure's fields. Being total, it
+// makes the merge independent of the order rows and entries are seen in,
+// which the incremental planner relies on to equal a full plan.
+func Better(a, b Candidate) bool {
+	if Wins(a.Announcement, b.Announcement) {
+		return true
+	}
+	if Wins(b.Announcement, a.Announcement) {
+		return false
+	}
+	x, y := a.Announcement, b.Announcement
+	if x.Network != y.Network {
+		return x.Network < y.Network
+	}
+	if x.Reason != y.Reason {
+		return x.Reason < y.Reason
+	}
+	if a.Source != b.Source {
+		if a.Source.Table != b.Source.Table {
+			return a.Source.Table < b.Source.Table
+		}
+		return a.Source.UUID < b.Source.UUID
+	}
+	return lessExposure(a.Exposure, b.Exposure)
+}
+
+func lessExposure(a, b Exposure) bool {
+	if a.Bridge != b.Bridge {
+		return a.Bridge < b.Bridge
+	}
+	if a.VLAN != b.VLAN {
+		return a.VLAN < b.VLAN
+	}
+	if c := a.Via.Compare(b.Via); c != 0 {
+		return c < 0
+	}
+	if a.MAC != b.MAC {
+		return a.MAC < b.MAC
+	}
+	if len(a.ProxyNDP) != len(b.ProxyNDP) {
+		return len(a.ProxyNDP) < len(b.ProxyNDP)
+	}
+	for i := range a.ProxyNDP {
+		if c := a.ProxyNDP[i].Compare(b.ProxyNDP[i]); c != 0 {
+			return c < 0
+		}
+	}
+	return false
 }

@@ -42,99 +42,247 @@ type Planner struct {
 // New returns a planner for the configuration.
 func New(cfg *config.Config) *Planner { return &Planner{cfg: cfg} }
 
-// sbPlan is the working state of one southbound plan.
-type sbPlan struct {
-	cfg      *config.Config
-	t        *topology.Topology
-	self     string // own Chassis uuid
-	physnets map[string]topology.BridgeMapping
-	ann      map[Key]Announcement
-	exp      map[Key]Exposure
-	warnings []Warning
-}
-
 // FullSB computes the whole desired state of chassis (its system-id) with the
 // southbound driver (ovn_bgp_driver). The caller holds t's read lock.
 func (p *Planner) FullSB(t *topology.Topology, chassis string) (*State, []Warning) {
-	s := &sbPlan{cfg: p.cfg, t: t, self: t.ChassisUUID(chassis), physnets: map[string]topology.BridgeMapping{},
-		ann: map[Key]Announcement{}, exp: map[Key]Exposure{}}
-	mappings, mw := t.BridgeMappings()
-	for _, w := range mw {
-		s.warn("Open_vSwitch", ".", "bridge-mappings", w)
-	}
-	for _, m := range mappings {
-		if _, dup := s.physnets[m.Physnet]; !dup {
-			s.physnets[m.Physnet] = m
-		}
-	}
-	st := &State{Chassis: chassis}
-	if s.self != "" {
-		t.PortBindings(s.port)
-	}
-	st.Wiring.Bridges = s.bridges(mappings)
-	st.Wiring.Flows = s.flows(mappings)
-	for _, a := range s.ann {
-		st.Announcements = append(st.Announcements, a)
-	}
-	for _, e := range s.exp {
-		st.Wiring.Exposures = append(st.Wiring.Exposures, e)
-	}
-	st.Sort()
-	sort.Slice(s.warnings, func(i, j int) bool { return s.warnings[i].String() < s.warnings[j].String() })
-	return st, s.warnings
+	return Full(NewSBDriver(p.cfg, t, chassis), chassis)
 }
 
-func (s *sbPlan) warn(table, row, reason, detail string) {
+// SBDriver is the southbound driver (`ovn_bgp_driver`): it plans one
+// Port_Binding or Load_Balancer row at a time from the row itself and
+// indexed lookups in the topology.
+//
+// What each kind reads (and so what Affected must report when it changes):
+//
+//   - VM and virtual ports (type "" / virtual) on a provider network: the
+//     row, the localnets of its datapath, the Datapath_Binding (name).
+//   - tenant VM ports, OVN LB VIP ports (ovn-lb-vip-*): the row, the patch
+//     ports of its switch, their peers (router ports), the router's
+//     chassisredirect ports and, through them, the gateway (see crlrp).
+//   - chassisredirect (cr-lrp): the row, "lrp-X" by name, its peer, the
+//     localnets of the peer's datapath (the provider network).
+//   - patch ports with nat_addresses (FIPs): the row, the residents named in
+//     is_chassis_resident, the localnets of the datapath.
+//   - router ports (tenant subnets, subnet mode): the row, its peer, the
+//     router's chassisredirect ports.
+//   - Load_Balancer: the row, its datapath groups, the routers found from
+//     its datapaths (patch peers) and their chassisredirect ports.
+//
+// The driver remembers a small summary of every Port_Binding it planned, so
+// that Affected can also follow the relations a row had before it changed
+// or was deleted. Sources (called once per full plan) clears that memory.
+//
+// Not knowable from the southbound database, so not done in this driver:
+// require_snat_disabled_for_tenant_networks (SNAT rules are NB NAT rows; the
+// SB only carries their external IPs), which upstream also implements in the
+// NB driver only.
+type SBDriver struct {
+	cfg     *config.Config
+	t       *topology.Topology
+	chassis string
+
+	started     bool
+	self        string // own Chassis uuid
+	rawMappings string
+	mappings    []topology.BridgeMapping
+	physnets    map[string]topology.BridgeMapping
+	scopes      map[string]bool
+
+	mem      map[string]pbMem
+	warnings []Warning
+}
+
+// pbMem is what the driver remembers of a Port_Binding: the columns other
+// rows' contributions read.
+type pbMem struct {
+	name, typ, datapath, peer string
+	chassis                   string
+	up                        bool
+	mac0                      string
+	scope4, scope6            string
+	tag                       int
+	networkName, crp          string
+	nat                       string // nat_addresses joined
+}
+
+func summarize(pb *sbdb.PortBinding) pbMem {
+	m := pbMem{name: pb.LogicalPort, typ: pb.Type, datapath: pb.Datapath, peer: pb.Options["peer"],
+		up: pb.Up == nil || *pb.Up}
+	if pb.Chassis != nil {
+		m.chassis = *pb.Chassis
+	}
+	if len(pb.MAC) > 0 {
+		m.mac0 = pb.MAC[0]
+	}
+	if pb.Tag != nil {
+		m.tag = *pb.Tag
+	}
+	m.scope4 = pb.ExternalIDs["neutron:subnet_pool_addr_scope4"]
+	m.scope6 = pb.ExternalIDs["neutron:subnet_pool_addr_scope6"]
+	m.networkName = pb.Options["network_name"]
+	m.crp = pb.Options["chassis-redirect-port"]
+	if len(pb.NatAddresses) > 0 {
+		m.nat = strings.Join(pb.NatAddresses, "\x00")
+	}
+	return m
+}
+
+// NewSBDriver returns the southbound driver for chassis (the OVS system-id,
+// which is the SB Chassis name).
+func NewSBDriver(cfg *config.Config, t *topology.Topology, chassis string) *SBDriver {
+	d := &SBDriver{cfg: cfg, t: t, chassis: chassis, mem: map[string]pbMem{}}
+	if len(cfg.AddressScopes) > 0 {
+		d.scopes = map[string]bool{}
+		for _, s := range cfg.AddressScopes {
+			d.scopes[strings.TrimSpace(s)] = true
+		}
+	}
+	return d
+}
+
+var _ Driver = (*SBDriver)(nil)
+
+func (d *SBDriver) warn(table, row, reason, detail string) {
 	metricInvalid.WithLabelValues(table, reason).Inc()
-	s.warnings = append(s.warnings, Warning{Table: table, Row: row, Reason: reason, Detail: detail})
+	d.warnings = append(d.warnings, Warning{Table: table, Row: row, Reason: reason, Detail: detail})
+}
+
+// Warnings returns and clears the collected warnings.
+func (d *SBDriver) Warnings() []Warning {
+	w := d.warnings
+	d.warnings = nil
+	return w
+}
+
+// Reset refreshes the own Chassis uuid and the bridge mappings.
+func (d *SBDriver) Reset() bool {
+	self := d.t.ChassisUUID(d.chassis)
+	raw := ""
+	if o := d.t.OpenVSwitch(); o != nil {
+		raw = o.ExternalIDs["ovn-bridge-mappings"]
+	}
+	changed := !d.started || self != d.self || raw != d.rawMappings
+	d.started = true
+	if !changed {
+		return false
+	}
+	d.self, d.rawMappings = self, raw
+	mappings, mw := topology.ParseBridgeMappings(raw)
+	for _, w := range mw {
+		d.warn("Open_vSwitch", ".", "bridge-mappings", w)
+	}
+	d.mappings = mappings
+	d.physnets = map[string]topology.BridgeMapping{}
+	for _, m := range mappings {
+		if _, dup := d.physnets[m.Physnet]; !dup {
+			d.physnets[m.Physnet] = m
+		}
+	}
+	return true
+}
+
+// Sources lists every Port_Binding and Load_Balancer. It starts a full plan,
+// so it also forgets the remembered row summaries.
+func (d *SBDriver) Sources() []Source {
+	clear(d.mem)
+	out := make([]Source, 0, d.t.NumPortBindings())
+	d.t.PortBindingUUIDs(func(u string) { out = append(out, Source{Table: sbdb.PortBindingTable, UUID: u}) })
+	d.t.LoadBalancerUUIDs(func(u string) { out = append(out, Source{Table: sbdb.LoadBalancerTable, UUID: u}) })
+	return out
+}
+
+// Plan returns what one row contributes.
+func (d *SBDriver) Plan(src Source) Contribution {
+	var c Contribution
+	switch src.Table {
+	case sbdb.PortBindingTable:
+		pb := d.t.PortBindingByUUID(src.UUID)
+		if pb == nil {
+			delete(d.mem, src.UUID)
+			return c
+		}
+		d.mem[src.UUID] = summarize(pb)
+		if d.self != "" {
+			d.port(pb, &c)
+		}
+	case sbdb.LoadBalancerTable:
+		if lb := d.t.LoadBalancer(src.UUID); lb != nil && d.self != "" {
+			d.loadBalancer(lb, &c)
+		}
+	}
+	return c
+}
+
+func add(c *Contribution, a Announcement, e Exposure) {
+	e.Prefix, e.VRF, e.Announce = a.Prefix, a.VRF, true
+	c.Announcements = append(c.Announcements, a)
+	c.Exposures = append(c.Exposures, e)
 }
 
 // port plans one Port_Binding.
-func (s *sbPlan) port(pb *sbdb.PortBinding) {
+func (d *SBDriver) port(pb *sbdb.PortBinding, c *Contribution) {
 	switch pb.Type {
 	case "", "virtual":
-		if !s.boundHere(pb) {
+		if br, vlan, ok := d.provider(pb.Datapath); ok {
+			if !d.boundHere(pb) {
+				return
+			}
+			var ndp []netip.Addr
+			if pb.Type == "virtual" {
+				ndp = ndpProxies(prefixesFromCIDRs(pb.ExternalIDs["neutron:cidrs"]))
+			}
+			for _, pfx := range d.portPrefixes(pb) {
+				add(c, Announcement{Prefix: hostPrefix(pfx), Kind: KindProviderPort, Port: pb.LogicalPort,
+					Network: d.networkName(pb.Datapath), Reason: "bound to this chassis on a provider network"},
+					Exposure{Bridge: br, VLAN: vlan, ProxyNDP: ndpFor(pfx, ndp)})
+			}
 			return
 		}
-		prefixes := s.portPrefixes(pb)
-		br, vlan, ok := s.provider(pb.Datapath)
-		if !ok {
-			return // tenant network: announced through the cr-lrp chassis, if at all
-		}
-		var ndp []netip.Addr
-		if pb.Type == "virtual" {
-			ndp = ndpProxies(prefixesFromCIDRs(pb.ExternalIDs["neutron:cidrs"]))
-		}
-		for _, pfx := range prefixes {
-			s.add(Announcement{Prefix: hostPrefix(pfx), Kind: KindProviderPort, Port: pb.LogicalPort,
-				Network: s.networkName(pb.Datapath), Reason: "bound to this chassis on a provider network"},
-				Exposure{Bridge: br, VLAN: vlan, ProxyNDP: ndpFor(pfx, ndp)})
-		}
+		d.tenantPort(pb, c)
 	case "chassisredirect":
-		if !s.boundHere(pb) {
+		if !d.boundHere(pb) {
 			return
 		}
-		s.crlrp(pb)
+		if gw := d.gateway(pb, true); gw != nil {
+			ndp := ndpProxies(gw.nets)
+			for _, pfx := range gw.nets {
+				add(c, Announcement{Prefix: hostPrefix(pfx), Kind: KindCRLRP, Port: pb.LogicalPort,
+					Network: gw.network, Reason: "router gateway hosted on this chassis"},
+					Exposure{Bridge: gw.bridge, VLAN: gw.vlan, MAC: gw.mac, ProxyNDP: ndpFor(pfx, ndp)})
+			}
+		}
 	case "patch":
-		s.natAddresses(pb)
+		if len(pb.NatAddresses) > 0 {
+			d.natAddresses(pb, c)
+		}
+		if d.cfg.AdvertisementMethodTenantNetworks == "subnet" && d.tenantEnabled() {
+			d.tenantSubnet(pb, c)
+		}
 	}
 }
 
 // boundHere: the port is active on this chassis. During a live migration
 // OVN lists the destination in additional_chassis (or requested_chassis)
 // while `chassis` stays the active one, so only `chassis` counts: a port is
-// announced by exactly one chassis. A port that is down is not announced.
-func (s *sbPlan) boundHere(pb *sbdb.PortBinding) bool {
-	if pb.Chassis == nil || *pb.Chassis != s.self {
+// announced by exactly one chassis. A port that is down is not announced
+// (a missing up column, before OVN 21.03, counts as up). Virtual ports are
+// bound by OVN itself (to the chassis of the parent that claimed the VIP).
+func (d *SBDriver) boundHere(pb *sbdb.PortBinding) bool {
+	if pb.Chassis == nil || *pb.Chassis != d.self || d.self == "" {
 		return false
 	}
 	return pb.Up == nil || *pb.Up
 }
 
+// boundSomewhere: the port is bound and up on some chassis.
+func boundSomewhere(pb *sbdb.PortBinding) bool {
+	return pb.Chassis != nil && *pb.Chassis != "" && (pb.Up == nil || *pb.Up)
+}
+
 // portPrefixes returns the addresses of a VM port: from its mac column
 // ("MAC IP..."), or from neutron:cidrs when OVN does not know the addresses
-// (config-drive ports have mac "unknown").
-func (s *sbPlan) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
+// (config-drive ports have mac "unknown"; OVN LB VIP ports have no mac).
+func (d *SBDriver) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 	var out []netip.Prefix
 	for _, m := range pb.MAC {
 		f := strings.Fields(m)
@@ -144,7 +292,7 @@ func (s *sbPlan) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 		for _, a := range f[1:] {
 			pfx, err := parseAddr(a)
 			if err != nil {
-				s.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-address", err.Error())
+				d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-address", err.Error())
 				continue
 			}
 			out = append(out, pfx)
@@ -155,7 +303,7 @@ func (s *sbPlan) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 			for _, a := range strings.Fields(c) {
 				pfx, err := parseAddr(a)
 				if err != nil {
-					s.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-cidr", err.Error())
+					d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-cidr", err.Error())
 					continue
 				}
 				out = append(out, pfx)
@@ -167,106 +315,165 @@ func (s *sbPlan) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 
 // provider returns the bridge and VLAN of a datapath that is a provider
 // network mapped on this chassis: it has a localnet port whose network_name
-// is in ovn-bridge-mappings.
-func (s *sbPlan) provider(datapath string) (bridge string, vlan int, ok bool) {
-	for _, ln := range s.t.Localnets(datapath) {
-		m, ok := s.physnets[ln.Options["network_name"]]
-		if !ok {
-			continue
+// is in ovn-bridge-mappings. With several (multi-segment networks), the
+// mapped localnet with the smallest name wins.
+func (d *SBDriver) provider(datapath string) (bridge string, vlan int, ok bool) {
+	var best *sbdb.PortBinding
+	d.t.ForEachLocalnet(datapath, func(ln *sbdb.PortBinding) {
+		if _, mapped := d.physnets[ln.Options["network_name"]]; !mapped {
+			return
 		}
-		if ln.Tag != nil {
-			vlan = *ln.Tag
+		if best == nil || ln.LogicalPort < best.LogicalPort {
+			best = ln
 		}
-		return m.Bridge, vlan, true
+	})
+	if best == nil {
+		return "", 0, false
 	}
-	return "", 0, false
+	if best.Tag != nil {
+		vlan = *best.Tag
+	}
+	return d.physnets[best.Options["network_name"]].Bridge, vlan, true
 }
 
-// networkName is the Neutron network name of a datapath, else its name.
-func (s *sbPlan) networkName(datapath string) string {
-	for _, ln := range s.t.Localnets(datapath) {
-		if n := ln.Options["network_name"]; n != "" {
-			return n
-		}
+// networkName is the Neutron network name of a datapath (Datapath_Binding
+// external_ids name2, which northd copies from neutron:network_name), else
+// its logical switch name.
+func (d *SBDriver) networkName(datapath string) string {
+	dp := d.t.Datapath(datapath)
+	if dp == nil {
+		return ""
 	}
-	return ""
+	if n := dp.ExternalIDs["name2"]; n != "" {
+		return n
+	}
+	return dp.ExternalIDs["name"]
 }
 
-// crlrp plans a router gateway port hosted here: its IPs, wired with a
-// permanent neighbour for its MAC (OVN does not answer ARP for it from
-// outside its L2) and NDP proxies for its IPv6 networks.
-func (s *sbPlan) crlrp(pb *sbdb.PortBinding) {
+// gw is a router gateway (cr-lrp) hosted here, with its provider wiring.
+type gw struct {
+	port    string
+	mac     string
+	nets    []netip.Prefix // the cr-lrp networks, e.g. 172.24.4.100/24
+	bridge  string
+	vlan    int
+	network string
+}
+
+// via returns the gateway address of the family of a.
+func (g *gw) via(a netip.Addr) (netip.Addr, bool) {
+	for _, n := range g.nets {
+		if n.Addr().Is4() == a.Is4() {
+			return n.Addr(), true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+func (g *gw) contains(a netip.Addr) bool {
+	for _, n := range g.nets {
+		if n.Bits() < n.Addr().BitLen() && n.Masked().Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// gateway resolves a chassisredirect port: its MAC and networks and the
+// provider network it is on. nil when it is not usable (no address, no
+// provider switch, provider not mapped here). warn: report malformed
+// addresses (only when planning the cr-lrp row itself).
+func (d *SBDriver) gateway(pb *sbdb.PortBinding, warn bool) *gw {
 	if len(pb.MAC) == 0 {
-		return
+		return nil
 	}
 	f := strings.Fields(pb.MAC[0])
 	if len(f) < 2 {
-		return
+		return nil
 	}
-	mac := f[0]
-	dp, ok := s.gatewayProviderDatapath(pb)
+	dp, ok := d.gatewayProviderDatapath(pb)
 	if !ok {
-		return
+		return nil
 	}
-	br, vlan, ok := s.provider(dp)
+	br, vlan, ok := d.provider(dp)
 	if !ok {
-		return
+		return nil
 	}
-	var nets []netip.Prefix
+	g := &gw{port: pb.LogicalPort, mac: f[0], bridge: br, vlan: vlan, network: d.networkName(dp)}
 	for _, a := range f[1:] {
 		pfx, err := parseAddr(a)
 		if err != nil {
-			s.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-address", err.Error())
+			if warn {
+				d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-address", err.Error())
+			}
 			continue
 		}
-		nets = append(nets, pfx)
+		g.nets = append(g.nets, pfx)
 	}
-	ndp := ndpProxies(nets)
-	for _, pfx := range nets {
-		s.add(Announcement{Prefix: hostPrefix(pfx), Kind: KindCRLRP, Port: pb.LogicalPort,
-			Network: s.networkName(dp), Reason: "router gateway hosted on this chassis"},
-			Exposure{Bridge: br, VLAN: vlan, MAC: mac, ProxyNDP: ndpFor(pfx, ndp)})
+	if len(g.nets) == 0 {
+		return nil
 	}
+	return g
 }
 
 // gatewayProviderDatapath finds the provider switch of a cr-lrp: the peer
 // of the router port it redirects ("cr-lrp-X" redirects "lrp-X", whose
 // peer is the switch-side port), else the port named after the part after
-// "cr-lrp-" (upstream's rule, for rows without a peer yet).
-func (s *sbPlan) gatewayProviderDatapath(pb *sbdb.PortBinding) (string, bool) {
+// "cr-lrp-" (upstream's rule, for rows without a peer yet: upstream 10.1
+// row 7).
+func (d *SBDriver) gatewayProviderDatapath(pb *sbdb.PortBinding) (string, bool) {
 	lrp := strings.TrimPrefix(pb.LogicalPort, "cr-")
-	if r := s.t.PortBinding(lrp); r != nil {
-		if peer := s.t.PortBinding(r.Options["peer"]); peer != nil {
+	if r := d.t.PortBinding(lrp); r != nil {
+		if peer := d.t.PortBinding(r.Options["peer"]); peer != nil {
 			return peer.Datapath, true
 		}
 	}
-	if r := s.t.PortBinding(strings.TrimPrefix(pb.LogicalPort, "cr-lrp-")); r != nil {
+	if r := d.t.PortBinding(strings.TrimPrefix(pb.LogicalPort, "cr-lrp-")); r != nil {
 		return r.Datapath, true
 	}
 	return "", false
 }
 
+// localGateway returns the gateway of router datapath r hosted on this
+// chassis (the one with the smallest port name if several are), or nil.
+func (d *SBDriver) localGateway(r string) *gw {
+	var best *gw
+	d.t.ForEachChassisRedirect(r, func(c *sbdb.PortBinding) {
+		if !d.boundHere(c) || (best != nil && c.LogicalPort > best.port) {
+			return
+		}
+		if g := d.gateway(c, false); g != nil {
+			best = g
+		}
+	})
+	return best
+}
+
 // natAddresses plans the floating IPs OVN advertises on a router gateway's
 // switch-side patch port: entries "MAC IP... is_chassis_resident("X")".
 // The IPs are announced where X is: the VM's chassis for distributed FIPs,
-// the cr-lrp's chassis for centralized ones.
-func (s *sbPlan) natAddresses(pb *sbdb.PortBinding) {
-	if len(pb.NatAddresses) == 0 {
-		return
-	}
-	br, vlan, ok := s.provider(pb.Datapath)
+// the cr-lrp's chassis for centralized ones (upstream 10.1 row 15).
+//
+// Load-balancer FIPs (a dnat_and_snat NAT on the LB VIP port, which is
+// never bound, so always centralized) and, where northd adds the router's
+// LB VIPs to nat_addresses, port-forwarding FIPs arrive here too, resident
+// on the cr-lrp: they are announced as kind fip. The Load_Balancer rows
+// announce the same prefixes as lb-fip / pf-fip (see loadBalancer); the
+// merge keeps one announcement per prefix.
+func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
+	br, vlan, ok := d.provider(pb.Datapath)
 	if !ok {
 		return
 	}
 	for _, entry := range pb.NatAddresses {
-		resident, ok := residentPort(entry)
+		resident, ok := topology.ResidentPort(entry)
 		if !ok {
-			s.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-nat-addresses", fmt.Sprintf("no is_chassis_resident in %q", entry))
+			d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-nat-addresses", fmt.Sprintf("no is_chassis_resident in %q", entry))
 			continue
 		}
-		rp := s.t.PortBinding(resident)
-		if rp == nil || !s.boundHere(rp) {
-			continue
+		rp := d.t.PortBinding(resident)
+		if rp == nil || !d.boundHere(rp) {
+			continue // upstream 10.1 row 9: a deleted or unbound resident withdraws its FIPs
 		}
 		f := strings.Fields(entry)
 		for _, a := range f[1:] {
@@ -275,42 +482,318 @@ func (s *sbPlan) natAddresses(pb *sbdb.PortBinding) {
 			}
 			pfx, err := parseAddr(a)
 			if err != nil {
-				s.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-nat-addresses", err.Error())
+				d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-nat-addresses", err.Error())
 				continue
 			}
-			s.add(Announcement{Prefix: hostPrefix(pfx), Kind: KindFIP, Port: resident,
-				Network: s.networkName(pb.Datapath), Reason: "floating IP resident on " + resident},
+			add(c, Announcement{Prefix: hostPrefix(pfx), Kind: KindFIP, Port: resident,
+				Network: d.networkName(pb.Datapath), Reason: "floating IP resident on " + resident},
 				Exposure{Bridge: br, VLAN: vlan})
 		}
 	}
 }
 
-// residentPort extracts X from `... is_chassis_resident("X")`.
-func residentPort(entry string) (string, bool) {
-	i := strings.Index(entry, "is_chassis_resident(")
-	if i < 0 {
-		return "", false
-	}
-	rest := entry[i+len("is_chassis_resident("):]
-	j := strings.Index(rest, ")")
-	if j < 0 {
-		return "", false
-	}
-	name := strings.Trim(strings.TrimSpace(rest[:j]), `"\`)
-	return name, name != ""
+// tenantEnabled: expose_tenant_networks or expose_ipv6_gua_tenant_networks.
+func (d *SBDriver) tenantEnabled() bool {
+	return d.cfg.ExposeTenantNetworks || d.cfg.ExposeIPv6GUATenantNetworks
 }
 
-// add records an announcement and its exposure; when two reasons announce
-// the same prefix, the kind listed first in Kinds wins, whatever the order
-// the rows were seen in.
-func (s *sbPlan) add(a Announcement, e Exposure) {
-	k := a.Key()
-	if old, ok := s.ann[k]; ok && kindRank(old.Kind) <= kindRank(a.Kind) {
+// tenantAllowed filters a tenant address: every address with
+// expose_tenant_networks, else only global IPv6 addresses with
+// expose_ipv6_gua_tenant_networks; then address_scopes, matched against the
+// router interface's switch-side port (neutron:subnet_pool_addr_scope4/6).
+func (d *SBDriver) tenantAllowed(a netip.Addr, rif *sbdb.PortBinding) bool {
+	if !d.cfg.ExposeTenantNetworks {
+		if !d.cfg.ExposeIPv6GUATenantNetworks || !a.Is6() || !IsGlobal6(a) {
+			return false
+		}
+	}
+	if d.scopes != nil {
+		key := "neutron:subnet_pool_addr_scope4"
+		if a.Is6() {
+			key = "neutron:subnet_pool_addr_scope6"
+		}
+		if !d.scopes[rif.ExternalIDs[key]] {
+			return false
+		}
+	}
+	return true
+}
+
+// routerInterfaces calls fn for every router interface of tenant switch s
+// whose router has a gateway hosted here: rif is the switch-side patch
+// port, lrp the router port (its peer), g the local gateway. Switches that
+// are provider networks here are not tenant networks.
+func (d *SBDriver) routerInterfaces(s string, fn func(rif, lrp *sbdb.PortBinding, g *gw)) {
+	d.t.ForEachPatch(s, func(rif *sbdb.PortBinding) {
+		lrp := d.t.PortBinding(rif.Options["peer"])
+		if lrp == nil || lrp.Datapath == s || lrp.Type != "patch" || d.isGatewayPort(lrp) {
+			return
+		}
+		if g := d.localGateway(lrp.Datapath); g != nil {
+			fn(rif, lrp, g)
+		}
+	})
+}
+
+// isGatewayPort: a router port that has a chassisredirect port (the
+// gateway port), as opposed to a router interface.
+func (d *SBDriver) isGatewayPort(lrp *sbdb.PortBinding) bool {
+	return lrp.Options["chassis-redirect-port"] != "" || d.t.PortBinding("cr-"+lrp.LogicalPort) != nil
+}
+
+// lrpNetworks parses a router port's networks ("MAC 10.0.0.1/24 ...").
+func lrpNetworks(lrp *sbdb.PortBinding) []netip.Prefix {
+	if len(lrp.MAC) == 0 {
+		return nil
+	}
+	f := strings.Fields(lrp.MAC[0])
+	var out []netip.Prefix
+	for _, a := range f[min(1, len(f)):] {
+		if p, err := parseAddr(a); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func hasFamily(nets []netip.Prefix, a netip.Addr) bool {
+	for _, n := range nets {
+		if n.Addr().Is4() == a.Is4() {
+			return true
+		}
+	}
+	return false
+}
+
+// isLBVIPPort: the port ovn-octavia creates for a VIP (named or
+// neutron:port_name "ovn-lb-vip-..."), never bound, without mac.
+func isLBVIPPort(pb *sbdb.PortBinding) bool {
+	if pb.Type != "" || pb.Chassis != nil {
+		return false
+	}
+	for _, m := range pb.MAC {
+		if strings.TrimSpace(m) != "" {
+			return false
+		}
+	}
+	return strings.HasPrefix(pb.LogicalPort, "ovn-lb-vip-") || strings.HasPrefix(pb.ExternalIDs["neutron:port_name"], "ovn-lb-vip-")
+}
+
+// tenantPort plans a VM (or OVN LB VIP) port on a tenant network: announced
+// as a host route on the chassis hosting the cr-lrp of a router the network
+// is attached to, routed via the cr-lrp IP (host advertisement; with subnet
+// advertisement the router interface announces the whole subnet instead).
+func (d *SBDriver) tenantPort(pb *sbdb.PortBinding, c *Contribution) {
+	if !d.tenantEnabled() || d.cfg.AdvertisementMethodTenantNetworks == "subnet" {
 		return
 	}
-	s.ann[k] = a
-	e.Prefix, e.VRF, e.Announce = a.Prefix, a.VRF, true
-	s.exp[k] = e
+	kind, reason := KindTenantPort, "tenant port behind a router gateway hosted on this chassis"
+	if !boundSomewhere(pb) {
+		if !isLBVIPPort(pb) {
+			return
+		}
+		kind, reason = KindLBVIP, "load-balancer VIP on a tenant network behind a router gateway hosted on this chassis"
+	}
+	var prefixes []netip.Prefix
+	d.routerInterfaces(pb.Datapath, func(rif, lrp *sbdb.PortBinding, g *gw) {
+		if prefixes == nil {
+			prefixes = d.portPrefixes(pb)
+		}
+		nets := lrpNetworks(lrp)
+		for _, pfx := range prefixes {
+			a := pfx.Addr().Unmap()
+			if !hasFamily(nets, a) || !d.tenantAllowed(a, rif) {
+				continue
+			}
+			via, ok := g.via(a)
+			if !ok {
+				continue
+			}
+			add(c, Announcement{Prefix: hostPrefix(pfx), Kind: kind, Port: pb.LogicalPort,
+				Network: d.networkName(pb.Datapath), Reason: reason},
+				Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
+		}
+	})
+}
+
+// tenantSubnet plans a router interface (a patch port on a router whose
+// peer is on a tenant switch) in subnet advertisement mode: its subnets,
+// routed via the cr-lrp IP of the same family. Missing options:peer
+// (upstream 10.1 row 7) or a peer already deleted: nothing.
+func (d *SBDriver) tenantSubnet(lrp *sbdb.PortBinding, c *Contribution) {
+	rif := d.t.PortBinding(lrp.Options["peer"])
+	if rif == nil || rif.Datapath == lrp.Datapath || d.isGatewayPort(lrp) || !d.t.HasChassisRedirect(lrp.Datapath) {
+		return
+	}
+	if _, _, prov := d.provider(rif.Datapath); prov {
+		return
+	}
+	g := d.localGateway(lrp.Datapath)
+	if g == nil {
+		return
+	}
+	for _, n := range lrpNetworks(lrp) {
+		a := n.Addr().Unmap()
+		if !d.tenantAllowed(a, rif) {
+			continue
+		}
+		via, ok := g.via(a)
+		if !ok {
+			continue
+		}
+		add(c, Announcement{Prefix: n.Masked(), Kind: KindTenantSubnet, Port: lrp.LogicalPort,
+			Network: d.networkName(rif.Datapath), Reason: "tenant subnet behind a router gateway hosted on this chassis"},
+			Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
+	}
+}
+
+// lbDatapaths lists the datapaths a Load_Balancer applies to, whatever the
+// schema generation (upstream 10.1 row 16): datapaths (old),
+// datapath_group (22.x), ls_datapath_group and lr_datapath_group (23.09+).
+func (d *SBDriver) lbDatapaths(lb *sbdb.LoadBalancer) []string {
+	out := append([]string(nil), lb.Datapaths...)
+	for _, g := range []*string{lb.DatapathGroup, lb.LSDatapathGroup, lb.LRDatapathGroup} {
+		if g == nil {
+			continue
+		}
+		if grp := d.t.LogicalDPGroup(*g); grp != nil {
+			out = append(out, grp.Datapaths...)
+		}
+	}
+	return out
+}
+
+// loadBalancer plans an OVN load balancer. Its routers are the datapaths of
+// the LB that have a gateway, and the routers attached to its switches.
+// For each router whose gateway is hosted here, each VIP is announced:
+//   - in a network of the cr-lrp (a provider network): full wiring, kind
+//     pf-fip for port-forwarding LBs (name pf-floatingip-*), lb-fip for the
+//     FIP ovn-octavia adds as an extra VIP (external_ids neutron:vip_fip),
+//     else lb-vip (upstream announces provider VIPs even without tenant
+//     exposure);
+//   - in a tenant subnet of that router, with tenant exposure in host mode:
+//     lb-vip routed via the cr-lrp IP.
+//
+// Only routers whose gateway is here announce, so a VIP is never announced
+// by the gateway of another router (upstream 10.1 row 17).
+func (d *SBDriver) loadBalancer(lb *sbdb.LoadBalancer, c *Contribution) {
+	if len(lb.Vips) == 0 {
+		return
+	}
+	routers := map[string]bool{}
+	for _, dp := range d.lbDatapaths(lb) {
+		if d.t.HasChassisRedirect(dp) {
+			routers[dp] = true
+			continue
+		}
+		d.t.ForEachPatch(dp, func(rif *sbdb.PortBinding) {
+			if lrp := d.t.PortBinding(rif.Options["peer"]); lrp != nil && lrp.Datapath != dp && d.t.HasChassisRedirect(lrp.Datapath) {
+				routers[lrp.Datapath] = true
+			}
+		})
+	}
+	if len(routers) == 0 {
+		return
+	}
+	var vips []netip.Addr
+	for k := range lb.Vips {
+		a, err := parseVIP(k)
+		if err != nil {
+			d.warn(sbdb.LoadBalancerTable, lb.Name, "bad-vip", err.Error())
+			continue
+		}
+		vips = append(vips, a)
+	}
+	fip := lb.ExternalIDs["neutron:vip_fip"]
+	for r := range routers {
+		g := d.localGateway(r)
+		if g == nil {
+			continue
+		}
+		for _, a := range vips {
+			pfx := netip.PrefixFrom(a, a.BitLen())
+			if g.contains(a) {
+				kind, reason := KindLBVIP, "load-balancer VIP on the provider network of a router gateway hosted here"
+				switch {
+				case strings.HasPrefix(lb.Name, "pf-floatingip-"):
+					kind, reason = KindPFFIP, "port-forwarding floating IP of a router gateway hosted here"
+				case fip != "" && fip == a.String():
+					kind, reason = KindLBFIP, "floating IP of a load-balancer VIP behind a router gateway hosted here"
+				}
+				add(c, Announcement{Prefix: pfx, Kind: kind, Port: lb.Name, Network: g.network, Reason: reason},
+					Exposure{Bridge: g.bridge, VLAN: g.vlan})
+				continue
+			}
+			if !d.tenantEnabled() || d.cfg.AdvertisementMethodTenantNetworks == "subnet" {
+				continue
+			}
+			d.t.ForEachPatch(r, func(lrp *sbdb.PortBinding) {
+				rif := d.t.PortBinding(lrp.Options["peer"])
+				if rif == nil || rif.Datapath == r || d.isGatewayPort(lrp) {
+					return
+				}
+				if _, _, prov := d.provider(rif.Datapath); prov {
+					return
+				}
+				for _, n := range lrpNetworks(lrp) {
+					if n.Masked().Contains(a) && d.tenantAllowed(a, rif) {
+						if via, ok := g.via(a); ok {
+							add(c, Announcement{Prefix: pfx, Kind: KindLBVIP, Port: lb.Name, Network: d.networkName(rif.Datapath),
+								Reason: "load-balancer VIP on a tenant network behind a router gateway hosted here"},
+								Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
+						}
+						return
+					}
+				}
+			})
+		}
+	}
+}
+
+// parseVIP parses a Load_Balancer vips key: "IP", "IP:port" or "[IPv6]:port".
+func parseVIP(s string) (netip.Addr, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), nil
+	}
+	a, err := netip.ParseAddr(strings.Trim(s, "[]"))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return a.Unmap(), nil
+}
+
+// NeededDatapaths lists the extra datapaths whose every Port_Binding the
+// agent must monitor (ovsdb.SouthboundNeed.Datapaths): the tenant switches
+// attached to routers whose cr-lrp this chassis hosts, when tenant networks
+// are exposed. Sorted. The caller holds the topology's read lock and has
+// called Reset (or a plan) since the last change.
+func (d *SBDriver) NeededDatapaths() []string {
+	if !d.tenantEnabled() || d.self == "" {
+		return nil
+	}
+	set := map[string]bool{}
+	d.t.ForEachChassisRedirectDatapath(func(r string) {
+		local := false
+		d.t.ForEachChassisRedirect(r, func(c *sbdb.PortBinding) {
+			if c.Chassis != nil && *c.Chassis == d.self {
+				local = true
+			}
+		})
+		if !local {
+			return
+		}
+		d.t.ForEachPatch(r, func(lrp *sbdb.PortBinding) {
+			if rif := d.t.PortBinding(lrp.Options["peer"]); rif != nil && rif.Datapath != r && !d.isGatewayPort(lrp) {
+				set[rif.Datapath] = true
+			}
+		})
+	})
+	out := make([]string, 0, len(set))
+	for dp := range set {
+		out = append(out, dp)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func kindRank(k Kind) int {
@@ -322,11 +805,11 @@ func kindRank(k Kind) int {
 	return len(Kinds)
 }
 
-// bridges lists the per-bridge wiring of every valid mapping, with the VLAN
+// Bridges lists the per-bridge wiring of every valid mapping, with the VLAN
 // tags of the localnet ports on its physnet.
-func (s *sbPlan) bridges(mappings []topology.BridgeMapping) []BridgeWiring {
+func (d *SBDriver) Bridges() []BridgeWiring {
 	vlans := map[string]map[int]bool{}
-	for _, ln := range s.t.AllLocalnets() {
+	for _, ln := range d.t.AllLocalnets() {
 		if ln.Tag != nil && *ln.Tag > 0 {
 			n := ln.Options["network_name"]
 			if vlans[n] == nil {
@@ -337,7 +820,7 @@ func (s *sbPlan) bridges(mappings []topology.BridgeMapping) []BridgeWiring {
 	}
 	var out []BridgeWiring
 	seen := map[string]bool{}
-	for _, m := range mappings {
+	for _, m := range d.mappings {
 		if seen[m.Bridge] {
 			continue
 		}
@@ -352,27 +835,28 @@ func (s *sbPlan) bridges(mappings []topology.BridgeMapping) []BridgeWiring {
 	return out
 }
 
-// flows lists the MAC-rewrite flows: one per patch-provnet-* port of every
-// mapped bridge whose OpenFlow port number and bridge MAC are known.
-func (s *sbPlan) flows(mappings []topology.BridgeMapping) []Flow {
+// Flows lists the MAC-rewrite flows: one per patch-provnet-* port of every
+// mapped bridge whose OpenFlow port number and bridge MAC are known
+// (upstream 10.1 row 1: patch ports get their ofport late).
+func (d *SBDriver) Flows() []Flow {
 	var out []Flow
 	seen := map[string]bool{}
-	for _, m := range mappings {
+	for _, m := range d.mappings {
 		if seen[m.Bridge] {
 			continue
 		}
 		seen[m.Bridge] = true
-		br := s.t.Interface(m.Bridge)
+		br := d.t.Interface(m.Bridge)
 		if br == nil || br.MACInUse == nil || *br.MACInUse == "" {
 			continue
 		}
-		for _, name := range s.t.BridgePorts(m.Bridge) {
+		for _, name := range d.t.BridgePorts(m.Bridge) {
 			if !strings.HasPrefix(name, "patch-provnet-") {
 				continue
 			}
-			i := s.t.Interface(name)
+			i := d.t.Interface(name)
 			if i == nil || i.Ofport == nil || *i.Ofport <= 0 {
-				continue // patch ports get their ofport late
+				continue
 			}
 			out = append(out, Flow{Bridge: m.Bridge, Port: name, OFPort: *i.Ofport, DstMAC: *br.MACInUse})
 		}
@@ -432,4 +916,35 @@ func ndpFor(p netip.Prefix, ndp []netip.Addr) []netip.Addr {
 		return nil
 	}
 	return ndp
+}
+
+// nonGlobal6 are the IPv6 ranges Python's ipaddress does not call global
+// (besides link-local, loopback, multicast, unspecified): unique local,
+// documentation, IETF protocol assignments, discard, NAT64 local use,
+// ORCHID, 6to4 and benchmarking are treated as not global here.
+var nonGlobal6 = []netip.Prefix{
+	netip.MustParsePrefix("fc00::/7"),
+	netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("2001::/23"),
+	netip.MustParsePrefix("100::/64"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("3fff::/20"),
+	netip.MustParsePrefix("5f00::/16"),
+	netip.MustParsePrefix("::ffff:0:0/96"),
+}
+
+// IsGlobal6 reports whether an IPv6 address is a global unicast address in
+// the sense of upstream's expose_ipv6_gua_tenant_networks (Python
+// ipaddress.is_global).
+func IsGlobal6(a netip.Addr) bool {
+	if !a.Is6() || !a.IsGlobalUnicast() {
+		return false
+	}
+	for _, p := range nonGlobal6 {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
 }

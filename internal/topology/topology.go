@@ -32,6 +32,9 @@ type Topology struct {
 	lbs          map[string]*sbdb.LoadBalancer
 	dpGroups     map[string]*sbdb.LogicalDPGroup
 
+	// Southbound indexes for the incremental planner (see sbindex.go).
+	sbx sbIndex
+
 	// Local Open_vSwitch.
 	ovs        *vswitch.OpenVSwitch
 	bridges    map[string]*vswitch.Bridge // by uuid
@@ -56,6 +59,7 @@ func New() *Topology {
 		ports:        map[string]*vswitch.Port{},
 		ifaces:       map[string]*vswitch.Interface{},
 		ifaceByNam:   map[string]*vswitch.Interface{},
+		sbx:          newSBIndex(),
 	}
 }
 
@@ -77,6 +81,7 @@ func (t *Topology) Upsert(row any) bool {
 		if r.Type == "localnet" {
 			addTo(t.localnets, r.Datapath, r.UUID)
 		}
+		t.indexPB(r)
 	case *sbdb.Chassis:
 		if old, ok := t.chassis[r.UUID]; ok && t.chassisName[old.Name] == r.UUID {
 			delete(t.chassisName, old.Name)
@@ -86,9 +91,13 @@ func (t *Topology) Upsert(row any) bool {
 	case *sbdb.DatapathBinding:
 		t.datapaths[r.UUID] = r
 	case *sbdb.LoadBalancer:
+		t.unindexLB(r.UUID)
 		t.lbs[r.UUID] = r
+		t.indexLB(r)
 	case *sbdb.LogicalDPGroup:
+		t.unindexGroup(r.UUID)
 		t.dpGroups[r.UUID] = r
+		t.indexGroup(r)
 	case *vswitch.OpenVSwitch:
 		t.ovs = r
 	case *vswitch.Bridge:
@@ -124,8 +133,10 @@ func (t *Topology) Delete(table, uuid string) {
 	case sbdb.DatapathBindingTable:
 		delete(t.datapaths, uuid)
 	case sbdb.LoadBalancerTable:
+		t.unindexLB(uuid)
 		delete(t.lbs, uuid)
 	case sbdb.LogicalDPGroupTable:
+		t.unindexGroup(uuid)
 		delete(t.dpGroups, uuid)
 	case vswitch.OpenVSwitchTable:
 		if t.ovs != nil && t.ovs.UUID == uuid {
@@ -156,6 +167,7 @@ func (t *Topology) deletePB(uuid string) {
 	}
 	removeFrom(t.pbByDatapath, old.Datapath, uuid)
 	removeFrom(t.localnets, old.Datapath, uuid)
+	t.unindexPB(old)
 }
 
 func addTo(m map[string]map[string]struct{}, k, v string) {
