@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
 )
@@ -38,6 +39,8 @@ type Topology struct {
 	ports      map[string]*vswitch.Port
 	ifaces     map[string]*vswitch.Interface
 	ifaceByNam map[string]*vswitch.Interface
+
+	nb nbIndex // Northbound (nb.go).
 }
 
 // New returns an empty topology.
@@ -56,6 +59,7 @@ func New() *Topology {
 		ports:        map[string]*vswitch.Port{},
 		ifaces:       map[string]*vswitch.Interface{},
 		ifaceByNam:   map[string]*vswitch.Interface{},
+		nb:           newNBIndex(),
 	}
 }
 
@@ -89,6 +93,9 @@ func (t *Topology) Upsert(row any) bool {
 		t.lbs[r.UUID] = r
 	case *sbdb.LogicalDPGroup:
 		t.dpGroups[r.UUID] = r
+	case *nbdb.LogicalSwitch, *nbdb.LogicalSwitchPort, *nbdb.LogicalRouter, *nbdb.LogicalRouterPort,
+		*nbdb.NAT, *nbdb.LoadBalancer, *nbdb.NBGlobal:
+		t.nb.upsert(r)
 	case *vswitch.OpenVSwitch:
 		t.ovs = r
 	case *vswitch.Bridge:
@@ -111,6 +118,7 @@ func (t *Topology) Upsert(row any) bool {
 func (t *Topology) Delete(table, uuid string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.nb.delete(table, uuid) // NB rows; no-op for other tables
 	switch table {
 	case sbdb.PortBindingTable:
 		t.deletePB(uuid)
