@@ -228,14 +228,21 @@ func (d *NBDriver) Affected(src Source) ([]Source, bool) {
 		if ls := d.t.NBSwitch(src.UUID); ls != nil {
 			add(nameKey(src.Table, ls.Name))
 			gained(nbdb.LogicalSwitchPortTable, ls.Ports)
+			for _, p := range ls.Ports {
+				add("lsp-switch:" + p)
+			}
 		}
 	case nbdb.LogicalSwitchPortTable:
 		if p := d.t.NBPort(src.UUID); p != nil {
 			add(nameKey(src.Table, p.Name))
+			add(nameKey("router-port", p.Options["router-port"]))
 		}
 	case nbdb.LogicalRouterTable:
 		if lr := d.t.NBRouter(src.UUID); lr != nil {
 			add(nameKey(src.Table, lr.Name))
+			for _, p := range lr.Ports {
+				add("lrp-router:" + p)
+			}
 			gained(nbdb.NATTable, lr.Nat)
 			gained(nbdb.LoadBalancerTable, lr.LoadBalancer)
 		}
@@ -367,6 +374,28 @@ func (d *NBDriver) lrpByName(name string) *nbdb.LogicalRouterPort {
 	return p
 }
 
+// switchOfPort returns the switch of any port (not the one being planned),
+// recording the membership question when it has no answer yet.
+func (d *NBDriver) switchOfPort(lspUUID string) *nbdb.LogicalSwitch {
+	u := d.t.NBPortSwitch(lspUUID)
+	if u == "" {
+		d.dep("lsp-switch:" + lspUUID)
+		return nil
+	}
+	return d.sw(u)
+}
+
+// routerOfPort returns the router of a router port, recording the
+// membership question when it has no answer yet.
+func (d *NBDriver) routerOfPort(lrpUUID string) *nbdb.LogicalRouter {
+	u := d.t.NBRouterPortRouter(lrpUUID)
+	if u == "" {
+		d.dep("lrp-router:" + lrpUUID)
+		return nil
+	}
+	return d.router(u)
+}
+
 // switchOf returns the switch of the port being planned.
 func (d *NBDriver) switchOf(p *nbdb.LogicalSwitchPort) *nbdb.LogicalSwitch {
 	u := d.t.NBPortSwitch(p.UUID)
@@ -483,8 +512,8 @@ func (d *NBDriver) lrpSwitch(p *nbdb.LogicalRouterPort) *nbdb.LogicalSwitch {
 	d.dep(nameKey("router-port", p.Name))
 	for _, lsp := range d.t.NBPortsForRouterPort(p.Name) {
 		d.dep(lsp.UUID)
-		if u := d.t.NBPortSwitch(lsp.UUID); u != "" {
-			return d.sw(u)
+		if ls := d.switchOfPort(lsp.UUID); ls != nil {
+			return ls
 		}
 	}
 	return nil
@@ -719,9 +748,7 @@ func (d *NBDriver) tenantSubnets(ls *nbdb.LogicalSwitch, only *nbdb.LogicalSwitc
 		var lrp *nbdb.LogicalRouterPort
 		if rp := rif.Options["router-port"]; rp != "" {
 			if lrp = d.lrpByName(rp); lrp != nil {
-				if u := d.t.NBRouterPortRouter(lrp.UUID); u != "" {
-					lr = d.router(u)
-				}
+				lr = d.routerOfPort(lrp.UUID)
 			}
 		}
 		if lr == nil && rif.ExternalIDs["neutron:device_id"] != "" {
@@ -1104,9 +1131,7 @@ func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr,
 	var ls *nbdb.LogicalSwitch
 	if vp := lb.ExternalIDs["neutron:vip_port_id"]; vp != "" {
 		if lsp := d.lspByName(vp); lsp != nil {
-			if u := d.t.NBPortSwitch(lsp.UUID); u != "" {
-				ls = d.sw(u)
-			}
+			ls = d.switchOfPort(lsp.UUID)
 		}
 	}
 	if ls == nil {

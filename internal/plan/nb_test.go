@@ -24,12 +24,46 @@ type nbFx struct {
 	cfg *config.Config
 	ls  map[string]*nbdb.LogicalSwitch
 	lr  map[string]*nbdb.LogicalRouter
+	log []plan.Source // rows changed since the last incremental check
+}
+
+// up upserts a row and logs it as changed.
+func (f *nbFx) up(row any) {
+	f.t.Upsert(row)
+	var src plan.Source
+	switch r := row.(type) {
+	case *nbdb.LogicalSwitch:
+		src = plan.Source{Table: nbdb.LogicalSwitchTable, UUID: r.UUID}
+	case *nbdb.LogicalSwitchPort:
+		src = plan.Source{Table: nbdb.LogicalSwitchPortTable, UUID: r.UUID}
+	case *nbdb.LogicalRouter:
+		src = plan.Source{Table: nbdb.LogicalRouterTable, UUID: r.UUID}
+	case *nbdb.LogicalRouterPort:
+		src = plan.Source{Table: nbdb.LogicalRouterPortTable, UUID: r.UUID}
+	case *nbdb.NAT:
+		src = plan.Source{Table: nbdb.NATTable, UUID: r.UUID}
+	case *nbdb.LoadBalancer:
+		src = plan.Source{Table: nbdb.LoadBalancerTable, UUID: r.UUID}
+	case *nbdb.NBGlobal:
+		src = plan.Source{Table: nbdb.NBGlobalTable, UUID: r.UUID}
+	case *vswitch.OpenVSwitch:
+		src = plan.Source{Table: vswitch.OpenVSwitchTable, UUID: r.UUID}
+	default:
+		return
+	}
+	f.log = append(f.log, src)
+}
+
+// del deletes a row and logs it as changed.
+func (f *nbFx) del(table, uuid string) {
+	f.t.Delete(table, uuid)
+	f.log = append(f.log, plan.Source{Table: table, UUID: uuid})
 }
 
 func newNBFx() *nbFx {
 	f := &nbFx{t: topology.New(), cfg: config.Default(), ls: map[string]*nbdb.LogicalSwitch{}, lr: map[string]*nbdb.LogicalRouter{}}
 	f.cfg.Driver = config.DriverNB
-	f.t.Upsert(&vswitch.OpenVSwitch{UUID: "ovs", ExternalIDs: map[string]string{
+	f.up(&vswitch.OpenVSwitch{UUID: "ovs", ExternalIDs: map[string]string{
 		"system-id": "c1", "hostname": "host1", "ovn-bridge-mappings": "physnet1:br-ex,physnet2:br-vlan"}})
 	return f
 }
@@ -42,7 +76,7 @@ func (f *nbFx) sw(name, physnet string, vlan int) {
 	ls := &nbdb.LogicalSwitch{UUID: "ls-" + name, Name: "neutron-" + name,
 		ExternalIDs: map[string]string{"neutron:network_name": name}}
 	f.ls[name] = ls
-	f.t.Upsert(ls)
+	f.up(ls)
 	if physnet != "" {
 		ln := &nbdb.LogicalSwitchPort{UUID: "provnet-" + name, Name: "provnet-" + name, Type: "localnet",
 			Addresses: []string{"unknown"}, Options: map[string]string{"network_name": physnet}, ExternalIDs: map[string]string{}}
@@ -54,11 +88,11 @@ func (f *nbFx) sw(name, physnet string, vlan int) {
 }
 
 func (f *nbFx) addPort(sw string, p *nbdb.LogicalSwitchPort) {
-	f.t.Upsert(p)
+	f.up(p)
 	ls := *f.ls[sw]
 	ls.Ports = append(append([]string{}, ls.Ports...), p.UUID)
 	f.ls[sw] = &ls
-	f.t.Upsert(&ls)
+	f.up(&ls)
 }
 
 // vm adds an up VM port on switch sw, bound (requested-chassis and
@@ -80,7 +114,7 @@ func (f *nbFx) router(name string) {
 	lr := &nbdb.LogicalRouter{UUID: "lr-" + name, Name: "neutron-" + name,
 		ExternalIDs: map[string]string{"neutron:router_name": name}}
 	f.lr[name] = lr
-	f.t.Upsert(lr)
+	f.up(lr)
 }
 
 func (f *nbFx) updRouter(name string, fn func(lr *nbdb.LogicalRouter)) {
@@ -90,7 +124,7 @@ func (f *nbFx) updRouter(name string, fn func(lr *nbdb.LogicalRouter)) {
 	lr.LoadBalancer = append([]string{}, lr.LoadBalancer...)
 	fn(&lr)
 	f.lr[name] = &lr
-	f.t.Upsert(&lr)
+	f.up(&lr)
 }
 
 // gateway plugs router r into provider switch sw with the gateway port
@@ -102,7 +136,7 @@ func (f *nbFx) gateway(r, sw, host string, cidrs ...string) *nbdb.LogicalRouterP
 	if host != "" {
 		lrp.Status["hosting-chassis"] = host
 	}
-	f.t.Upsert(lrp)
+	f.up(lrp)
 	f.updRouter(r, func(lr *nbdb.LogicalRouter) { lr.Ports = append(lr.Ports, lrp.UUID) })
 	f.addPort(sw, &nbdb.LogicalSwitchPort{UUID: "gw-" + r, Name: "gw-" + r, Type: "router", Addresses: []string{"router"},
 		Up: nbPtr(true), Options: map[string]string{"router-port": lrp.Name},
@@ -116,7 +150,7 @@ func (f *nbFx) iface(r, sw, cidr, scope string) *nbdb.LogicalSwitchPort {
 	name := r + "-" + sw
 	lrp := &nbdb.LogicalRouterPort{UUID: "lrp-" + name, Name: "lrp-" + name, MAC: "fa:16:3e:00:00:02", Networks: []string{cidr},
 		ExternalIDs: map[string]string{"neutron:network_name": "neutron-" + sw}}
-	f.t.Upsert(lrp)
+	f.up(lrp)
 	f.updRouter(r, func(lr *nbdb.LogicalRouter) { lr.Ports = append(lr.Ports, lrp.UUID) })
 	key := "neutron:subnet_pool_addr_scope4"
 	if strings.Contains(cidr, ":") {
@@ -135,7 +169,7 @@ func (f *nbFx) nat(r string, n *nbdb.NAT) *nbdb.NAT {
 	if n.ExternalIDs == nil {
 		n.ExternalIDs = map[string]string{}
 	}
-	f.t.Upsert(n)
+	f.up(n)
 	f.updRouter(r, func(lr *nbdb.LogicalRouter) { lr.Nat = append(lr.Nat, n.UUID) })
 	return n
 }
@@ -163,13 +197,13 @@ func (f *nbFx) lb(r, name string, vips map[string]string, ext map[string]string)
 	if _, ok := lb.ExternalIDs["lr_ref"]; !ok && !strings.HasPrefix(name, "pf-") {
 		lb.ExternalIDs["lr_ref"] = "neutron-" + r
 	}
-	f.t.Upsert(lb)
+	f.up(lb)
 	f.updRouter(r, func(lr *nbdb.LogicalRouter) { lr.LoadBalancer = append(lr.LoadBalancer, lb.UUID) })
 	return lb
 }
 
 func (f *nbFx) global(distributed string) {
-	f.t.Upsert(&nbdb.NBGlobal{UUID: "nbg", ExternalIDs: map[string]string{"neutron:fip-distributed": distributed}})
+	f.up(&nbdb.NBGlobal{UUID: "nbg", ExternalIDs: map[string]string{"neutron:fip-distributed": distributed}})
 }
 
 // planAs runs a full NB plan for the chassis named by id ("" = c1 from
@@ -282,28 +316,28 @@ func TestNBPlan(t *testing.T) {
 			world(f, "c2")
 			p := f.vm("public", "vm1", "host1", mac1+" 172.24.4.10", "172.24.4.10/24")
 			p.Up = nbPtr(false)
-			f.t.Upsert(p)
+			f.up(p)
 		}, plan.NBIdentity{}, nil},
 		{"row 12: live migration host1,host2 -> only the first (source) announces: host1", func(f *nbFx) {
 			world(f, "c2")
 			p := f.vm("public", "vm1", "host1", mac1+" 172.24.4.10", "172.24.4.10/24")
 			p.Options["requested-chassis"] = "host1,host2"
 			p.ExternalIDs["neutron:host_id"] = "host2"
-			f.t.Upsert(p)
+			f.up(p)
 		}, plan.NBIdentity{}, []nbWant{{"172.24.4.10/32", plan.KindProviderPort, "vm1", "br-ex", 0, mac1, "", ""}}},
 		{"row 12: live migration host1,host2 -> host2 does not announce", func(f *nbFx) {
 			world(f, "c1")
 			p := f.vm("public", "vm1", "host1", mac1+" 172.24.4.10", "172.24.4.10/24")
 			p.Options["requested-chassis"] = "host1,host2"
 			p.ExternalIDs["neutron:host_id"] = "host2"
-			f.t.Upsert(p)
+			f.up(p)
 		}, c2, nil},
 		{"row 13: virtual port bound through neutron:host_id", func(f *nbFx) {
 			world(f, "c2")
 			p := f.vm("public", "vip1", "", mac1+" 172.24.4.20 2001:db8:24::20", "172.24.4.20/24 2001:db8:24::20/64")
 			p.Type = "virtual"
 			p.ExternalIDs["neutron:host_id"] = "host1"
-			f.t.Upsert(p)
+			f.up(p)
 		}, plan.NBIdentity{}, []nbWant{
 			{"172.24.4.20/32", plan.KindProviderPort, "vip1", "br-ex", 0, mac1, "", ""},
 			{"2001:db8:24::20/128", plan.KindProviderPort, "vip1", "br-ex", 0, mac1, "", "2001:db8:24::"},
@@ -312,7 +346,7 @@ func TestNBPlan(t *testing.T) {
 			world(f, "c2")
 			p := f.vm("public", "vip1", "", mac1+" 172.24.4.20", "172.24.4.20/24")
 			p.Type = "virtual"
-			f.t.Upsert(p)
+			f.up(p)
 		}, plan.NBIdentity{}, nil},
 		{"row 14: config-drive port (addresses unknown) uses neutron:cidrs, no MAC", func(f *nbFx) {
 			world(f, "c2")
@@ -322,7 +356,7 @@ func TestNBPlan(t *testing.T) {
 			world(f, "c2")
 			p := f.vm("public", "vm1", "host1", "dynamic", "")
 			p.DynamicAddresses = nbPtr(mac1 + " 172.24.4.12")
-			f.t.Upsert(p)
+			f.up(p)
 		}, plan.NBIdentity{}, []nbWant{{"172.24.4.12/32", plan.KindProviderPort, "vm1", "br-ex", 0, mac1, "", ""}}},
 		{"cr-lrp hosted here: gateway IPs with the LRP MAC and NDP proxy", func(f *nbFx) {
 			world(f, "c1")
@@ -335,7 +369,7 @@ func TestNBPlan(t *testing.T) {
 			f.router("r1")
 			lrp := &nbdb.LogicalRouterPort{UUID: "lrp-x", Name: "lrp-x", MAC: "fa:16:3e:00:00:01",
 				Networks: []string{"172.24.4.100/24"}, Status: map[string]string{"hosting-chassis": "c1"}}
-			f.t.Upsert(lrp)
+			f.up(lrp)
 			f.updRouter("r1", func(lr *nbdb.LogicalRouter) { lr.Ports = []string{"lrp-x"} })
 		}, plan.NBIdentity{}, nil},
 		{"row 15: distributed FIP on the VM's chassis with external_mac", func(f *nbFx) {
@@ -375,7 +409,7 @@ func TestNBPlan(t *testing.T) {
 			f.vm("private", "vm3", "host2", mac1+" 10.0.0.10", "10.0.0.10/24")
 			n := f.fip("r1", "nat1", "172.24.4.150", "10.0.0.10", "vm3", "", "public")
 			n.GatewayPort = nil
-			f.t.Upsert(n)
+			f.up(n)
 		}, plan.NBIdentity{}, append([]nbWant{{"172.24.4.150/32", plan.KindFIP, "vm3", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}, crlrp...)},
 		{"row 9: FIP of a deleted VM port is not announced anywhere", func(f *nbFx) {
 			world(f, "c1")
@@ -389,7 +423,7 @@ func TestNBPlan(t *testing.T) {
 			f.vm("private", "vm3", "host2", mac1+" 10.0.0.10", "10.0.0.10/24")
 			down := f.vm("private", "vm4", "host2", mac1+" 10.0.0.11", "10.0.0.11/24")
 			down.Up = nbPtr(false)
-			f.t.Upsert(down)
+			f.up(down)
 		}, plan.NBIdentity{}, append([]nbWant{{"10.0.0.10/32", plan.KindTenantPort, "vm3", "br-ex", 0, "", "172.24.4.100", ""}}, crlrp...)},
 		{"tenant subnet mode: the subnet via the gateway IP, no per-VM prefix", func(f *nbFx) {
 			f.cfg.ExposeTenantNetworks = true
@@ -499,16 +533,16 @@ func TestNBPlan(t *testing.T) {
 		{"row 6: switch deleted under a bound port: nothing, no panic", func(f *nbFx) {
 			world(f, "c2")
 			f.vm("public", "vm1", "host1", mac1+" 172.24.4.10", "172.24.4.10/24")
-			f.t.Delete(nbdb.LogicalSwitchTable, "ls-public")
+			f.del(nbdb.LogicalSwitchTable, "ls-public")
 		}, plan.NBIdentity{}, nil},
 		{"row 6: router deleted under its NAT and LB: nothing", func(f *nbFx) {
 			world(f, "c1")
 			f.vm("private", "vm3", "host2", mac1+" 10.0.0.10", "10.0.0.10/24")
 			n := f.fip("r1", "nat1", "172.24.4.150", "10.0.0.10", "vm3", "", "public")
 			n.GatewayPort = nil
-			f.t.Upsert(n)
+			f.up(n)
 			f.lb("r1", "pf-floatingip-abc-tcp", map[string]string{"172.24.4.170:2222": "10.0.0.10:22"}, nil)
-			f.t.Delete(nbdb.LogicalRouterTable, "lr-r1")
+			f.del(nbdb.LogicalRouterTable, "lr-r1")
 		}, plan.NBIdentity{}, crlrp},
 	}
 	for _, c := range cases {
@@ -542,7 +576,7 @@ func TestNBLiveMigrationExactlyOneChassis(t *testing.T) {
 	}
 	for i, s := range steps {
 		p.Options["requested-chassis"], p.ExternalIDs["neutron:host_id"], p.Up = s.rc, s.hostID, nbPtr(s.up)
-		f.t.Upsert(p)
+		f.up(p)
 		var on []string
 		for _, id := range []plan.NBIdentity{{}, c2} {
 			st, _ := f.planAs(t, id)
@@ -571,11 +605,11 @@ func TestNBBridgesAndFlows(t *testing.T) {
 	f := newNBFx()
 	world(f, "c2")
 	f.sw("vlan200", "physnet2", 200)
-	f.t.Upsert(&vswitch.Bridge{UUID: "b1", Name: "br-ex", Ports: []string{"p1", "p2"}})
-	f.t.Upsert(&vswitch.Port{UUID: "p1", Name: "br-ex"})
-	f.t.Upsert(&vswitch.Port{UUID: "p2", Name: "patch-provnet-public-to-br-int"})
-	f.t.Upsert(&vswitch.Interface{UUID: "i1", Name: "br-ex", MACInUse: nbPtr("aa:bb:cc:00:00:01")})
-	f.t.Upsert(&vswitch.Interface{UUID: "i2", Name: "patch-provnet-public-to-br-int", Ofport: nbPtr(7)})
+	f.up(&vswitch.Bridge{UUID: "b1", Name: "br-ex", Ports: []string{"p1", "p2"}})
+	f.up(&vswitch.Port{UUID: "p1", Name: "br-ex"})
+	f.up(&vswitch.Port{UUID: "p2", Name: "patch-provnet-public-to-br-int"})
+	f.up(&vswitch.Interface{UUID: "i1", Name: "br-ex", MACInUse: nbPtr("aa:bb:cc:00:00:01")})
+	f.up(&vswitch.Interface{UUID: "i2", Name: "patch-provnet-public-to-br-int", Ofport: nbPtr(7)})
 	st, _ := f.planAs(t, plan.NBIdentity{})
 	require.Equal(t, []plan.BridgeWiring{
 		{Bridge: "br-ex", Physnet: "physnet1", Index: 1},
@@ -587,7 +621,7 @@ func TestNBBridgesAndFlows(t *testing.T) {
 
 func TestNBMalformedMappingsWarnOnce(t *testing.T) {
 	f := newNBFx()
-	f.t.Upsert(&vswitch.OpenVSwitch{UUID: "ovs", ExternalIDs: map[string]string{
+	f.up(&vswitch.OpenVSwitch{UUID: "ovs", ExternalIDs: map[string]string{
 		"system-id": "c1", "hostname": "host1", "ovn-bridge-mappings": "physnet1:br-ex,bogus"}})
 	world(f, "c2")
 	f.vm("public", "vm1", "host1", "fa:16:3e:00:01:10 172.24.4.10", "172.24.4.10/24")
