@@ -750,18 +750,6 @@ func (d *SBDriver) loadBalancer(lb *sbdb.LoadBalancer, c *Contribution) {
 	}
 }
 
-// parseVIP parses a Load_Balancer vips key: "IP", "IP:port" or "[IPv6]:port".
-func parseVIP(s string) (netip.Addr, error) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap(), nil
-	}
-	a, err := netip.ParseAddr(strings.Trim(s, "[]"))
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	return a.Unmap(), nil
-}
-
 // NeededDatapaths lists the extra datapaths whose every Port_Binding the
 // agent must monitor (ovsdb.SouthboundNeed.Datapaths): the tenant switches
 // attached to routers whose cr-lrp this chassis hosts, when tenant networks

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
 )
@@ -41,6 +42,8 @@ type Topology struct {
 	ports      map[string]*vswitch.Port
 	ifaces     map[string]*vswitch.Interface
 	ifaceByNam map[string]*vswitch.Interface
+
+	nb nbIndex // Northbound (nb.go).
 }
 
 // New returns an empty topology.
@@ -60,6 +63,7 @@ func New() *Topology {
 		ifaces:       map[string]*vswitch.Interface{},
 		ifaceByNam:   map[string]*vswitch.Interface{},
 		sbx:          newSBIndex(),
+		nb:           newNBIndex(),
 	}
 }
 
@@ -98,6 +102,9 @@ func (t *Topology) Upsert(row any) bool {
 		t.unindexGroup(r.UUID)
 		t.dpGroups[r.UUID] = r
 		t.indexGroup(r)
+	case *nbdb.LogicalSwitch, *nbdb.LogicalSwitchPort, *nbdb.LogicalRouter, *nbdb.LogicalRouterPort,
+		*nbdb.NAT, *nbdb.LoadBalancer, *nbdb.NBGlobal:
+		t.nb.upsert(r)
 	case *vswitch.OpenVSwitch:
 		t.ovs = r
 	case *vswitch.Bridge:
@@ -120,6 +127,7 @@ func (t *Topology) Upsert(row any) bool {
 func (t *Topology) Delete(table, uuid string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.nb.delete(table, uuid) // NB rows; no-op for other tables
 	switch table {
 	case sbdb.PortBindingTable:
 		t.deletePB(uuid)

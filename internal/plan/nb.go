@@ -1,0 +1,1241 @@
+package plan
+
+// The northbound driver (upstream nb_ovn_bgp_driver, exposing_method
+// underlay): what this chassis announces, computed from OVN_Northbound rows
+// only (../shared/docs/upstream-ovn-bgp-agent.md §4.4, §5.3, §7.2).
+//
+// Where each kind is announced:
+//
+//   - provider-port: a VM or virtual port (LSP type "" or "virtual") that is
+//     up, bound here and on a provider switch (a localnet port whose
+//     network_name is in ovn-bridge-mappings). Wired with the VM MAC as a
+//     permanent neighbour and NDP proxies for the port's IPv6 neutron:cidrs.
+//   - fip: a dnat_and_snat NAT. Distributed (NB_Global
+//     external_ids:neutron:fip-distributed not false, and the NAT has
+//     logical_port and external_mac, which is when OVN handles it on the
+//     VM's chassis): where its logical port is bound, MAC = external_mac.
+//     Otherwise centralized: where its gateway port (NAT.gateway_port, else
+//     the router's gateway port on the FIP's network) is hosted, MAC = the
+//     gateway port's MAC.
+//   - cr-lrp: the networks of a router port whose status:hosting-chassis is
+//     this chassis (OVN >= 23.09), MAC = the port's MAC, NDP proxies for
+//     its IPv6 networks.
+//   - tenant-port / tenant-subnet: with expose_tenant_networks (or the
+//     IPv6-GUA variant), behind a router whose gateway is hosted here: the
+//     router interface's subnets (advertisement_method_tenant_networks =
+//     subnet) or the IPs of the up VM ports on them (host), routed via the
+//     gateway IP of the same family; filtered by address_scopes and
+//     require_snat_disabled_for_tenant_networks.
+//   - lb-vip, lb-fip, pf-fip: OVN load balancers of a router whose gateway
+//     is hosted here (external_ids lr_ref, or the router's load_balancer
+//     column): the VIP (provider VIP wired on its provider switch, tenant
+//     VIP via the gateway when tenant networks are exposed), its
+//     neutron:vip_fip or a NAT on the VIP port, and the FIPs of Neutron
+//     port-forwarding LBs "pf-floatingip-*".
+//
+// Binding rule (one chassis announces a port): a port is bound where it is
+// up and where the FIRST entry of options:requested-chassis names this
+// chassis (its hostname or system-id). During a live migration Neutron
+// writes "source,destination" and rewrites it to the destination once the
+// migration is over, so the source keeps announcing until then and the
+// destination takes over at once after. Virtual ports (no
+// requested-chassis) use external_ids neutron:host_id, which Neutron
+// updates when OVN moves the virtual IP; ports without requested-chassis
+// fall back to it too.
+//
+// Incremental precision: every Plan records what it read (rows by uuid,
+// lookups by name, container membership), and Affected returns the sources
+// whose last plan read the changed row or looked for its name, plus the
+// members a container row gained since they were planned. The chassis-wide
+// context (identity, bridge mappings, fip-distributed) is checked by Reset,
+// which reports a change so the caller re-plans everything; NB_Global
+// updates that do not change the flag (Neutron's liveness churn, upstream
+// §10.1 row 28) re-plan nothing.
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
+	"github.com/ovnbgp/ovnbgp/internal/topology"
+)
+
+// NBIdentity names this chassis to the northbound driver. Empty fields are
+// taken from the local Open_vSwitch row: external_ids:hostname (matched
+// against LSP requested-chassis and neutron:host_id) and
+// external_ids:system-id (matched against LRP status:hosting-chassis).
+type NBIdentity struct {
+	Hostname    string
+	ChassisName string
+}
+
+// nbContext is the chassis-wide input of a plan; Reset compares it.
+type nbContext struct {
+	hostname, chassis string
+	mappings          string
+	fipDistributed    bool
+	tenant            bool
+}
+
+// NBDriver is the northbound driver (nb_ovn_bgp_driver). It implements
+// Driver. It is not safe for concurrent use: one planner goroutine calls it,
+// with the topology's read lock held.
+type NBDriver struct {
+	cfg *config.Config
+	t   *topology.Topology
+	id  NBIdentity
+
+	ctx      nbContext
+	mappings []topology.BridgeMapping
+	physnets map[string]topology.BridgeMapping
+	warnings []Warning
+
+	// Dependency records of the last plan of each source.
+	cur      Source
+	deps     map[string]map[Source]struct{} // key read -> sources that read it
+	srcKeys  map[Source][]string            // source -> keys it read
+	memberOf map[string]map[string]bool     // member uuid -> containers seen when its plan read them
+}
+
+// NewNBDriver returns the northbound driver for this chassis.
+func NewNBDriver(cfg *config.Config, t *topology.Topology, id NBIdentity) *NBDriver {
+	return &NBDriver{cfg: cfg, t: t, id: id,
+		deps: map[string]map[Source]struct{}{}, srcKeys: map[Source][]string{}, memberOf: map[string]map[string]bool{}}
+}
+
+var _ Driver = (*NBDriver)(nil)
+
+// Reset refreshes the chassis-wide context.
+func (d *NBDriver) Reset() bool {
+	var c nbContext
+	ovs := d.t.OpenVSwitch()
+	c.hostname, c.chassis = d.id.Hostname, d.id.ChassisName
+	if ovs != nil {
+		if c.hostname == "" {
+			c.hostname = ovs.ExternalIDs["hostname"]
+		}
+		if c.chassis == "" {
+			c.chassis = ovs.ExternalIDs["system-id"]
+		}
+		c.mappings = ovs.ExternalIDs["ovn-bridge-mappings"]
+	}
+	c.fipDistributed = true
+	if g := d.t.NBGlobal(); g != nil {
+		switch strings.ToLower(strings.TrimSpace(g.ExternalIDs["neutron:fip-distributed"])) {
+		case "false", "0", "no", "off":
+			c.fipDistributed = false
+		}
+	}
+	c.tenant = d.cfg.ExposeTenantNetworks || d.cfg.ExposeIPv6GUATenantNetworks
+	mappings, mw := d.t.BridgeMappings()
+	if c.mappings != d.ctx.mappings || d.mappings == nil {
+		// Once per change of the mappings, not once per re-plan batch.
+		for _, w := range mw {
+			d.warn(vswitch.OpenVSwitchTable, ".", "bridge-mappings", w)
+		}
+	}
+	d.mappings = mappings
+	d.physnets = map[string]topology.BridgeMapping{}
+	for _, m := range mappings {
+		if _, dup := d.physnets[m.Physnet]; !dup {
+			d.physnets[m.Physnet] = m
+		}
+	}
+	changed := c != d.ctx
+	d.ctx = c
+	return changed
+}
+
+// Sources lists every northbound row that may contribute: switch ports,
+// router ports, NATs and load balancers.
+func (d *NBDriver) Sources() []Source {
+	var out []Source
+	d.t.NBPorts(func(p *nbdb.LogicalSwitchPort) {
+		switch p.Type {
+		case "", "virtual", "router":
+			out = append(out, Source{nbdb.LogicalSwitchPortTable, p.UUID})
+		}
+	})
+	d.t.NBRouterPortsAll(func(p *nbdb.LogicalRouterPort) {
+		out = append(out, Source{nbdb.LogicalRouterPortTable, p.UUID})
+	})
+	d.t.NBNATs(func(n *nbdb.NAT) { out = append(out, Source{nbdb.NATTable, n.UUID}) })
+	d.t.NBLoadBalancers(func(lb *nbdb.LoadBalancer) { out = append(out, Source{nbdb.LoadBalancerTable, lb.UUID}) })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Table != out[j].Table {
+			return out[i].Table < out[j].Table
+		}
+		return out[i].UUID < out[j].UUID
+	})
+	return out
+}
+
+// Plan returns what src contributes now.
+func (d *NBDriver) Plan(src Source) Contribution {
+	d.begin(src)
+	var c Contribution
+	switch src.Table {
+	case nbdb.LogicalSwitchPortTable:
+		if p := d.t.NBPort(src.UUID); p != nil {
+			d.planLSP(&c, p)
+		}
+	case nbdb.LogicalRouterPortTable:
+		if p := d.t.NBRouterPort(src.UUID); p != nil {
+			d.planLRP(&c, p)
+		}
+	case nbdb.NATTable:
+		if n := d.t.NBNAT(src.UUID); n != nil {
+			d.planNAT(&c, n)
+		}
+	case nbdb.LoadBalancerTable:
+		if lb := d.t.NBLoadBalancer(src.UUID); lb != nil {
+			d.planLB(&c, lb)
+		}
+	}
+	return c
+}
+
+// Affected lists the sources whose contribution may change because src
+// changed.
+func (d *NBDriver) Affected(src Source) ([]Source, bool) {
+	switch src.Table {
+	case vswitch.OpenVSwitchTable:
+		return nil, true
+	case nbdb.NBGlobalTable:
+		return nil, false // fip-distributed is checked by Reset
+	}
+	out := map[Source]struct{}{}
+	add := func(key string) {
+		for s := range d.deps[key] {
+			out[s] = struct{}{}
+		}
+	}
+	add(src.UUID)
+	gained := func(table string, members []string) {
+		for _, m := range members {
+			if seen, ok := d.memberOf[m]; ok && !seen[src.UUID] {
+				out[Source{table, m}] = struct{}{}
+			}
+		}
+	}
+	switch src.Table {
+	case nbdb.LogicalSwitchTable:
+		if ls := d.t.NBSwitch(src.UUID); ls != nil {
+			add(nameKey(src.Table, ls.Name))
+			gained(nbdb.LogicalSwitchPortTable, ls.Ports)
+			for _, p := range ls.Ports {
+				add("lsp-switch:" + p)
+			}
+		}
+	case nbdb.LogicalSwitchPortTable:
+		if p := d.t.NBPort(src.UUID); p != nil {
+			add(nameKey(src.Table, p.Name))
+			add(nameKey("router-port", p.Options["router-port"]))
+		}
+	case nbdb.LogicalRouterTable:
+		if lr := d.t.NBRouter(src.UUID); lr != nil {
+			add(nameKey(src.Table, lr.Name))
+			for _, p := range lr.Ports {
+				add("lrp-router:" + p)
+			}
+			gained(nbdb.NATTable, lr.Nat)
+			gained(nbdb.LoadBalancerTable, lr.LoadBalancer)
+		}
+	case nbdb.LogicalRouterPortTable:
+		if p := d.t.NBRouterPort(src.UUID); p != nil {
+			add(nameKey(src.Table, p.Name))
+		}
+	case nbdb.LoadBalancerTable:
+		if lb := d.t.NBLoadBalancer(src.UUID); lb != nil {
+			add(nameKey("lb-vip-port", lb.ExternalIDs["neutron:vip_port_id"]))
+		}
+	}
+	delete(out, src)
+	list := make([]Source, 0, len(out))
+	for s := range out {
+		list = append(list, s)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Table != list[j].Table {
+			return list[i].Table < list[j].Table
+		}
+		return list[i].UUID < list[j].UUID
+	})
+	return list, false
+}
+
+// Warnings returns and clears the collected warnings.
+func (d *NBDriver) Warnings() []Warning {
+	w := d.warnings
+	d.warnings = nil
+	return w
+}
+
+func (d *NBDriver) warn(table, row, reason, detail string) {
+	metricInvalid.WithLabelValues(table, reason).Inc()
+	d.warnings = append(d.warnings, Warning{Table: table, Row: row, Reason: reason, Detail: detail})
+}
+
+// --- dependency recording ---
+
+func nameKey(table, name string) string { return "name:" + table + ":" + name }
+
+func (d *NBDriver) begin(src Source) {
+	for _, k := range d.srcKeys[src] {
+		if s := d.deps[k]; s != nil {
+			delete(s, src)
+			if len(s) == 0 {
+				delete(d.deps, k)
+			}
+		}
+	}
+	delete(d.srcKeys, src)
+	delete(d.memberOf, src.UUID)
+	d.cur = src
+}
+
+// dep records that the current plan read key (a row uuid or a name key).
+func (d *NBDriver) dep(key string) {
+	if key == "" || key == d.cur.UUID {
+		return
+	}
+	s := d.deps[key]
+	if s == nil {
+		s = map[Source]struct{}{}
+		d.deps[key] = s
+	}
+	if _, ok := s[d.cur]; ok {
+		return
+	}
+	s[d.cur] = struct{}{}
+	d.srcKeys[d.cur] = append(d.srcKeys[d.cur], key)
+}
+
+// member records that the current plan read the container of its own row.
+func (d *NBDriver) member(container string) {
+	m := d.memberOf[d.cur.UUID]
+	if m == nil {
+		m = map[string]bool{}
+		d.memberOf[d.cur.UUID] = m
+	}
+	if container != "" {
+		m[container] = true
+	}
+}
+
+func (d *NBDriver) sw(uuid string) *nbdb.LogicalSwitch {
+	d.dep(uuid)
+	return d.t.NBSwitch(uuid)
+}
+
+func (d *NBDriver) swByName(name string) *nbdb.LogicalSwitch {
+	d.dep(nameKey(nbdb.LogicalSwitchTable, name))
+	ls := d.t.NBSwitchByName(name)
+	if ls != nil {
+		d.dep(ls.UUID)
+	}
+	return ls
+}
+
+func (d *NBDriver) lspByName(name string) *nbdb.LogicalSwitchPort {
+	d.dep(nameKey(nbdb.LogicalSwitchPortTable, name))
+	p := d.t.NBPortByName(name)
+	if p != nil {
+		d.dep(p.UUID)
+	}
+	return p
+}
+
+func (d *NBDriver) router(uuid string) *nbdb.LogicalRouter {
+	d.dep(uuid)
+	return d.t.NBRouter(uuid)
+}
+
+func (d *NBDriver) routerByName(name string) *nbdb.LogicalRouter {
+	d.dep(nameKey(nbdb.LogicalRouterTable, name))
+	lr := d.t.NBRouterByName(name)
+	if lr != nil {
+		d.dep(lr.UUID)
+	}
+	return lr
+}
+
+func (d *NBDriver) lrpByName(name string) *nbdb.LogicalRouterPort {
+	d.dep(nameKey(nbdb.LogicalRouterPortTable, name))
+	p := d.t.NBRouterPortByName(name)
+	if p != nil {
+		d.dep(p.UUID)
+	}
+	return p
+}
+
+// switchOfPort returns the switch of any port (not the one being planned),
+// recording the membership question when it has no answer yet.
+func (d *NBDriver) switchOfPort(lspUUID string) *nbdb.LogicalSwitch {
+	u := d.t.NBPortSwitch(lspUUID)
+	if u == "" {
+		d.dep("lsp-switch:" + lspUUID)
+		return nil
+	}
+	return d.sw(u)
+}
+
+// routerOfPort returns the router of a router port, recording the
+// membership question when it has no answer yet.
+func (d *NBDriver) routerOfPort(lrpUUID string) *nbdb.LogicalRouter {
+	u := d.t.NBRouterPortRouter(lrpUUID)
+	if u == "" {
+		d.dep("lrp-router:" + lrpUUID)
+		return nil
+	}
+	return d.router(u)
+}
+
+// switchOf returns the switch of the port being planned.
+func (d *NBDriver) switchOf(p *nbdb.LogicalSwitchPort) *nbdb.LogicalSwitch {
+	u := d.t.NBPortSwitch(p.UUID)
+	if p.UUID == d.cur.UUID {
+		d.member(u)
+	}
+	if u == "" {
+		return nil
+	}
+	return d.sw(u)
+}
+
+// --- chassis and provider questions ---
+
+func (d *NBDriver) isMe(host string) bool {
+	return host != "" && (host == d.ctx.hostname || host == d.ctx.chassis)
+}
+
+// portHost is the chassis a port is active on (see the binding rule above).
+func portHost(p *nbdb.LogicalSwitchPort) string {
+	if p.Type != "virtual" {
+		for _, h := range strings.Split(p.Options["requested-chassis"], ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				return h
+			}
+		}
+	}
+	if h := strings.TrimSpace(p.ExternalIDs["neutron:host_id"]); h != "" {
+		return h
+	}
+	if p.Type == "virtual" {
+		for _, h := range strings.Split(p.Options["requested-chassis"], ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				return h
+			}
+		}
+	}
+	return ""
+}
+
+func isUp(p *nbdb.LogicalSwitchPort) bool { return p.Up != nil && *p.Up }
+
+// wire is where a prefix is steered on this chassis.
+type wire struct {
+	bridge  string
+	vlan    int
+	network string
+}
+
+// provider answers whether the switch is a provider network (it has a
+// localnet port) and, when its physnet is mapped here, its wiring.
+func (d *NBDriver) provider(ls *nbdb.LogicalSwitch) (w wire, mapped, isProvider bool) {
+	if ls == nil {
+		return wire{}, false, false
+	}
+	w.network = ls.ExternalIDs["neutron:network_name"]
+	if w.network == "" {
+		w.network = ls.Name
+	}
+	for _, ln := range d.t.NBLocalnets(ls.UUID) {
+		d.dep(ln.UUID)
+		isProvider = true
+		m, ok := d.physnets[ln.Options["network_name"]]
+		if !ok {
+			continue
+		}
+		w.bridge = m.Bridge
+		if ln.Tag != nil {
+			w.vlan = *ln.Tag
+		}
+		return w, true, true
+	}
+	return w, false, isProvider
+}
+
+// gateway is a router port hosted on this chassis on a mapped provider
+// network.
+type gateway struct {
+	lrp  *nbdb.LogicalRouterPort
+	w    wire
+	mac  string
+	nets []netip.Prefix
+}
+
+// via returns the gateway IP of the address family of p.
+func (g *gateway) via(p netip.Prefix) (netip.Addr, bool) {
+	for _, n := range g.nets {
+		if n.Addr().Is4() == p.Addr().Is4() {
+			return n.Addr(), true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+func (g *gateway) contains(a netip.Addr) bool {
+	for _, n := range g.nets {
+		if n.Masked().Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// lrpSwitch finds the provider switch of a router port: external_ids
+// neutron:network_name, else the switch of the router-type port whose
+// options:router-port names it (a missing peer yields nil, upstream §10.1
+// row 7; the lookup is recorded so that its arrival re-plans).
+func (d *NBDriver) lrpSwitch(p *nbdb.LogicalRouterPort) *nbdb.LogicalSwitch {
+	if n := p.ExternalIDs["neutron:network_name"]; n != "" {
+		if ls := d.swByName(n); ls != nil {
+			return ls
+		}
+	}
+	d.dep(nameKey("router-port", p.Name))
+	for _, lsp := range d.t.NBPortsForRouterPort(p.Name) {
+		d.dep(lsp.UUID)
+		if ls := d.switchOfPort(lsp.UUID); ls != nil {
+			return ls
+		}
+	}
+	return nil
+}
+
+// hostedGateway returns the gateway for a router port if it is hosted here
+// (status:hosting-chassis) on a mapped provider network.
+func (d *NBDriver) hostedGateway(p *nbdb.LogicalRouterPort, warn bool) (*gateway, bool) {
+	d.dep(p.UUID)
+	if !d.isMe(p.Status["hosting-chassis"]) || len(p.Networks) == 0 {
+		return nil, false
+	}
+	w, mapped, _ := d.provider(d.lrpSwitch(p))
+	if !mapped {
+		return nil, false
+	}
+	g := &gateway{lrp: p, w: w}
+	if _, err := net.ParseMAC(p.MAC); err == nil {
+		g.mac = p.MAC
+	} else if warn {
+		d.warn(nbdb.LogicalRouterPortTable, p.Name, "bad-mac", fmt.Sprintf("mac %q: %v", p.MAC, err))
+	}
+	for _, n := range p.Networks {
+		pfx, err := parseAddr(n)
+		if err != nil {
+			if warn {
+				d.warn(nbdb.LogicalRouterPortTable, p.Name, "bad-network", err.Error())
+			}
+			continue
+		}
+		g.nets = append(g.nets, pfx)
+	}
+	return g, len(g.nets) > 0
+}
+
+// localGateways returns the gateways of a router hosted here.
+func (d *NBDriver) localGateways(lr *nbdb.LogicalRouter) []*gateway {
+	if lr == nil {
+		return nil
+	}
+	d.dep(lr.UUID)
+	var out []*gateway
+	for _, p := range d.t.NBRouterPorts(lr.UUID) {
+		d.dep(p.UUID)
+		if p.Status["hosting-chassis"] == "" {
+			continue
+		}
+		if g, ok := d.hostedGateway(p, false); ok {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// pickGateway prefers the gateway whose networks contain a.
+func pickGateway(gws []*gateway, a netip.Addr) *gateway {
+	for _, g := range gws {
+		if g.contains(a) {
+			return g
+		}
+	}
+	if len(gws) > 0 {
+		return gws[0]
+	}
+	return nil
+}
+
+// --- switch ports ---
+
+// portAddrs returns the MAC and IPs of a VM port: from addresses ("MAC
+// IP...", or dynamic_addresses for "dynamic"), else from neutron:cidrs
+// (config-drive ports have "unknown", upstream §10.1 row 14).
+func (d *NBDriver) portAddrs(p *nbdb.LogicalSwitchPort, warn bool) (mac string, ips []netip.Prefix) {
+	entries := p.Addresses
+	seen := map[netip.Prefix]bool{}
+	for i := 0; i < len(entries); i++ {
+		f := strings.Fields(entries[i])
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "unknown", "router":
+			continue
+		case "dynamic":
+			if p.DynamicAddresses != nil {
+				entries = append(entries, *p.DynamicAddresses)
+			}
+			continue
+		}
+		if _, err := net.ParseMAC(f[0]); err == nil {
+			if mac == "" {
+				mac = f[0]
+			}
+		} else if warn {
+			d.warn(nbdb.LogicalSwitchPortTable, p.Name, "bad-mac", fmt.Sprintf("address %q: %v", entries[i], err))
+		}
+		for _, a := range f[1:] {
+			pfx, err := parseAddr(a)
+			if err != nil {
+				if warn {
+					d.warn(nbdb.LogicalSwitchPortTable, p.Name, "bad-address", err.Error())
+				}
+				continue
+			}
+			if h := hostPrefix(pfx); !seen[h] {
+				seen[h] = true
+				ips = append(ips, h)
+			}
+		}
+	}
+	if len(ips) == 0 {
+		for _, pfx := range d.cidrs(p, warn) {
+			if h := hostPrefix(pfx); !seen[h] {
+				seen[h] = true
+				ips = append(ips, h)
+			}
+		}
+	}
+	return mac, ips
+}
+
+// cidrs parses external_ids neutron:cidrs.
+func (d *NBDriver) cidrs(p *nbdb.LogicalSwitchPort, warn bool) []netip.Prefix {
+	var out []netip.Prefix
+	for _, a := range strings.Fields(p.ExternalIDs["neutron:cidrs"]) {
+		pfx, err := parseAddr(a)
+		if err != nil {
+			if warn {
+				d.warn(nbdb.LogicalSwitchPortTable, p.Name, "bad-cidr", err.Error())
+			}
+			continue
+		}
+		out = append(out, pfx)
+	}
+	return out
+}
+
+func (d *NBDriver) planLSP(c *Contribution, p *nbdb.LogicalSwitchPort) {
+	switch p.Type {
+	case "", "virtual":
+	case "router":
+		if d.ctx.tenant && d.cfg.AdvertisementMethodTenantNetworks == "subnet" {
+			d.planSubnets(c, p)
+		}
+		return
+	default:
+		return
+	}
+	if !isUp(p) {
+		return // down, or an unbound LB VIP port (upstream §10.1 rows 11, 13)
+	}
+	here := d.isMe(portHost(p))
+	if !here && !d.ctx.tenant {
+		return
+	}
+	ls := d.switchOf(p)
+	w, mapped, isProvider := d.provider(ls)
+	if isProvider {
+		if !here {
+			return
+		}
+		if !mapped {
+			return // provider network not mapped on this chassis
+		}
+		mac, ips := d.portAddrs(p, true)
+		var ndp []netip.Addr
+		for _, pfx := range d.cidrs(p, false) {
+			ndp = append(ndp, ndpProxies([]netip.Prefix{pfx})...)
+		}
+		for _, ip := range ips {
+			addAnn(c, Announcement{Prefix: ip, Kind: KindProviderPort, Port: p.Name, Network: w.network,
+				Reason: "bound to this chassis on a provider network"},
+				Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: mac, ProxyNDP: ndpFor(ip, ndp)})
+		}
+		return
+	}
+	// Tenant network: announced by the chassis hosting the router gateway.
+	if !d.ctx.tenant || d.cfg.AdvertisementMethodTenantNetworks == "subnet" || ls == nil {
+		return
+	}
+	subnets := d.tenantSubnets(ls, nil)
+	if len(subnets) == 0 {
+		return
+	}
+	_, ips := d.portAddrs(p, true)
+	for _, ip := range ips {
+		for _, s := range subnets {
+			if !s.prefix.Contains(ip.Addr()) {
+				continue
+			}
+			addAnn(c, Announcement{Prefix: ip, Kind: KindTenantPort, Port: p.Name, Network: s.network,
+				Reason: "tenant port behind router gateway " + s.gw.lrp.Name + " hosted on this chassis"},
+				Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
+			break
+		}
+	}
+}
+
+// tenantSubnet is a subnet of a tenant switch exposed through a local gateway.
+type tenantSubnet struct {
+	prefix  netip.Prefix // masked
+	gw      *gateway
+	via     netip.Addr
+	network string
+	rif     string // router interface port name
+}
+
+// tenantSubnets returns the exposed subnets of a tenant switch: those of
+// its router interfaces (or only rif) whose router has a gateway here,
+// after the GUA, address-scope and SNAT filters.
+func (d *NBDriver) tenantSubnets(ls *nbdb.LogicalSwitch, only *nbdb.LogicalSwitchPort) []tenantSubnet {
+	rifs := []*nbdb.LogicalSwitchPort{only}
+	if only == nil {
+		d.dep(ls.UUID)
+		rifs = d.t.NBSwitchRouterPorts(ls.UUID)
+	}
+	network := ls.ExternalIDs["neutron:network_name"]
+	if network == "" {
+		network = ls.Name
+	}
+	var out []tenantSubnet
+	for _, rif := range rifs {
+		d.dep(rif.UUID)
+		owner := rif.ExternalIDs["neutron:device_owner"]
+		if owner != "" && owner != "network:router_interface" {
+			continue // the gateway port of a provider network, or another router-type port
+		}
+		if rif.Up != nil && !*rif.Up {
+			continue
+		}
+		var lr *nbdb.LogicalRouter
+		var lrp *nbdb.LogicalRouterPort
+		if rp := rif.Options["router-port"]; rp != "" {
+			if lrp = d.lrpByName(rp); lrp != nil {
+				lr = d.routerOfPort(lrp.UUID)
+			}
+		}
+		if lr == nil && rif.ExternalIDs["neutron:device_id"] != "" {
+			lr = d.routerByName("neutron-" + rif.ExternalIDs["neutron:device_id"])
+		}
+		gws := d.localGateways(lr)
+		if len(gws) == 0 {
+			continue
+		}
+		nets := d.cidrs(rif, rif == only)
+		if len(nets) == 0 && lrp != nil {
+			for _, n := range lrp.Networks {
+				if pfx, err := parseAddr(n); err == nil {
+					nets = append(nets, pfx)
+				}
+			}
+		}
+		for _, n := range nets {
+			n = n.Masked()
+			if !d.tenantAllowed(rif, lr, n) {
+				continue
+			}
+			for _, g := range gws {
+				if via, ok := g.via(n); ok {
+					out = append(out, tenantSubnet{prefix: n, gw: g, via: via, network: network, rif: rif.Name})
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// tenantAllowed applies expose_ipv6_gua_tenant_networks, address_scopes
+// and require_snat_disabled_for_tenant_networks to a tenant subnet.
+func (d *NBDriver) tenantAllowed(rif *nbdb.LogicalSwitchPort, lr *nbdb.LogicalRouter, n netip.Prefix) bool {
+	if !d.cfg.ExposeTenantNetworks && !(n.Addr().Is6() && isGlobal6(n.Addr())) {
+		return false
+	}
+	if len(d.cfg.AddressScopes) > 0 {
+		key := "neutron:subnet_pool_addr_scope4"
+		if n.Addr().Is6() {
+			key = "neutron:subnet_pool_addr_scope6"
+		}
+		scope, ok := rif.ExternalIDs[key], false
+		for _, s := range d.cfg.AddressScopes {
+			if s != "" && s == scope {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if d.cfg.RequireSNATDisabledForTenantNetworks {
+		for _, nat := range d.t.NBRouterNATs(lr.UUID) {
+			d.dep(nat.UUID)
+			if nat.Type != "snat" {
+				continue
+			}
+			lip, err := parseAddr(nat.LogicalIP)
+			if err != nil {
+				continue
+			}
+			if lip.Bits() <= n.Bits() && lip.Masked().Contains(n.Addr()) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isGlobal6 approximates Python's ipaddress.is_global for IPv6: global
+// unicast outside ULA (fc00::/7) and documentation (2001:db8::/32).
+func isGlobal6(a netip.Addr) bool {
+	if !a.IsGlobalUnicast() || a.Is4In6() {
+		return false
+	}
+	for _, p := range []netip.Prefix{netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("2001:db8::/32")} {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
+// planSubnets plans a router interface in subnet mode.
+func (d *NBDriver) planSubnets(c *Contribution, rif *nbdb.LogicalSwitchPort) {
+	ls := d.switchOf(rif)
+	if ls == nil {
+		return
+	}
+	if _, _, isProvider := d.provider(ls); isProvider {
+		return
+	}
+	for _, s := range d.tenantSubnets(ls, rif) {
+		addAnn(c, Announcement{Prefix: s.prefix, Kind: KindTenantSubnet, Port: rif.Name, Network: s.network,
+			Reason: "tenant subnet behind router gateway " + s.gw.lrp.Name + " hosted on this chassis"},
+			Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
+	}
+}
+
+// --- router ports ---
+
+func (d *NBDriver) planLRP(c *Contribution, p *nbdb.LogicalRouterPort) {
+	if !d.isMe(p.Status["hosting-chassis"]) {
+		return
+	}
+	g, ok := d.hostedGateway(p, true)
+	if !ok {
+		return
+	}
+	ndp := ndpProxies(g.nets)
+	for _, n := range g.nets {
+		ip := hostPrefix(n)
+		addAnn(c, Announcement{Prefix: ip, Kind: KindCRLRP, Port: p.Name, Network: g.w.network,
+			Reason: "router gateway hosted on this chassis"},
+			Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac, ProxyNDP: ndpFor(ip, ndp)})
+	}
+}
+
+// --- NAT ---
+
+// isVIPPort reports whether a logical port is the VIP port of an OVN load
+// balancer (ovn-octavia's "ovn-lb-vip-*" port).
+func (d *NBDriver) isVIPPort(name string, lsp *nbdb.LogicalSwitchPort) bool {
+	d.dep(nameKey("lb-vip-port", name))
+	vip := false
+	for _, lb := range d.t.NBLoadBalancersByVIPPort(name) {
+		d.dep(lb.UUID)
+		vip = true
+	}
+	if vip {
+		return true
+	}
+	return lsp != nil && (strings.HasPrefix(lsp.ExternalIDs["neutron:port_name"], "ovn-lb-vip-") ||
+		lsp.ExternalIDs["neutron:device_owner"] == "Octavia")
+}
+
+// natGateway returns the gateway port of a centralized NAT: its
+// gateway_port (OVN >= 22.12), else the router's gateway port whose
+// networks contain the external IP, else its first gateway port.
+func (d *NBDriver) natGateway(n *nbdb.NAT, ext netip.Addr) *nbdb.LogicalRouterPort {
+	if n.GatewayPort != nil && *n.GatewayPort != "" {
+		d.dep(*n.GatewayPort)
+		if p := d.t.NBRouterPort(*n.GatewayPort); p != nil {
+			return p
+		}
+	}
+	u := d.t.NBNATRouter(n.UUID)
+	d.member(u)
+	if u == "" || d.router(u) == nil {
+		return nil
+	}
+	var first *nbdb.LogicalRouterPort
+	for _, p := range d.t.NBRouterPorts(u) {
+		d.dep(p.UUID)
+		if p.Status["hosting-chassis"] == "" && len(p.GatewayChassis) == 0 && p.Options["redirect-chassis"] == "" {
+			continue
+		}
+		if first == nil {
+			first = p
+		}
+		for _, nw := range p.Networks {
+			if pfx, err := parseAddr(nw); err == nil && pfx.Masked().Contains(ext) {
+				return p
+			}
+		}
+	}
+	return first
+}
+
+// fipWire is the provider wiring of a FIP: its network
+// (external_ids neutron:fip_network_id), else the gateway port's network.
+func (d *NBDriver) fipWire(n *nbdb.NAT, gw *nbdb.LogicalRouterPort) (wire, bool) {
+	if id := n.ExternalIDs["neutron:fip_network_id"]; id != "" {
+		if ls := d.swByName("neutron-" + id); ls != nil {
+			w, mapped, _ := d.provider(ls)
+			return w, mapped
+		}
+	}
+	if gw != nil {
+		w, mapped, _ := d.provider(d.lrpSwitch(gw))
+		return w, mapped
+	}
+	return wire{}, false
+}
+
+func (d *NBDriver) planNAT(c *Contribution, n *nbdb.NAT) {
+	if n.Type != "dnat_and_snat" {
+		return
+	}
+	ext, err := netip.ParseAddr(strings.TrimSpace(n.ExternalIP))
+	if err != nil {
+		d.warn(nbdb.NATTable, n.UUID, "bad-external-ip", fmt.Sprintf("external_ip %q: %v", n.ExternalIP, err))
+		return
+	}
+	ip := hostPrefix(netip.PrefixFrom(ext, ext.BitLen()))
+	var lport string
+	if n.LogicalPort != nil {
+		lport = *n.LogicalPort
+	}
+	var lsp *nbdb.LogicalSwitchPort
+	if lport != "" {
+		if lsp = d.lspByName(lport); lsp == nil {
+			return // the port is gone (VM deleted with its FIP, upstream §10.1 row 9)
+		}
+	}
+	vip := lport != "" && d.isVIPPort(lport, lsp)
+	extMAC := ""
+	if n.ExternalMAC != nil {
+		extMAC = strings.TrimSpace(*n.ExternalMAC)
+	}
+	name := lport
+	if name == "" {
+		name = n.UUID
+	}
+	if d.ctx.fipDistributed && extMAC != "" && lsp != nil && !vip {
+		// Distributed: OVN answers on the VM's chassis (upstream §10.1 row 15).
+		if !isUp(lsp) || !d.isMe(portHost(lsp)) {
+			return
+		}
+		if _, err := net.ParseMAC(extMAC); err != nil {
+			d.warn(nbdb.NATTable, n.UUID, "bad-mac", fmt.Sprintf("external_mac %q: %v", extMAC, err))
+			extMAC = ""
+		}
+		w, ok := d.fipWire(n, d.natGatewayQuiet(n))
+		if !ok {
+			return
+		}
+		addAnn(c, Announcement{Prefix: ip, Kind: KindFIP, Port: name, Network: w.network,
+			Reason: "distributed floating IP of " + lport + ", bound to this chassis"},
+			Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: extMAC})
+		return
+	}
+	gwp := d.natGateway(n, ext)
+	if gwp == nil || !d.isMe(gwp.Status["hosting-chassis"]) {
+		return
+	}
+	g, ok := d.hostedGateway(gwp, false)
+	if !ok {
+		return
+	}
+	w, ok := d.fipWire(n, gwp)
+	if !ok {
+		w = g.w
+	}
+	kind, why := KindFIP, "centralized floating IP of "+name+" on router gateway "+gwp.Name+" hosted here"
+	if vip {
+		kind, why = KindLBFIP, "floating IP of load-balancer VIP port "+lport+" on router gateway "+gwp.Name+" hosted here"
+	}
+	addAnn(c, Announcement{Prefix: ip, Kind: kind, Port: name, Network: w.network, Reason: why},
+		Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: g.mac})
+}
+
+// natGatewayQuiet is natGateway for the wiring fallback of a distributed
+// FIP, without an external IP preference.
+func (d *NBDriver) natGatewayQuiet(n *nbdb.NAT) *nbdb.LogicalRouterPort {
+	if n.GatewayPort != nil && *n.GatewayPort != "" {
+		d.dep(*n.GatewayPort)
+		return d.t.NBRouterPort(*n.GatewayPort)
+	}
+	return nil
+}
+
+// --- load balancers ---
+
+// lbRouters returns the routers of a load balancer: external_ids lr_ref
+// (and, for port forwarding, neutron:router_name), plus the routers listing
+// it in their load_balancer column.
+func (d *NBDriver) lbRouters(lb *nbdb.LoadBalancer) []*nbdb.LogicalRouter {
+	var out []*nbdb.LogicalRouter
+	seen := map[string]bool{}
+	add := func(lr *nbdb.LogicalRouter) {
+		if lr != nil && !seen[lr.UUID] {
+			seen[lr.UUID] = true
+			out = append(out, lr)
+		}
+	}
+	for _, key := range []string{"lr_ref", "neutron:router_name"} {
+		ref := lb.ExternalIDs[key]
+		if ref == "" {
+			continue
+		}
+		lr := d.routerByName(ref)
+		if lr == nil && !strings.HasPrefix(ref, "neutron-") {
+			lr = d.routerByName("neutron-" + ref)
+		}
+		add(lr)
+	}
+	d.member("")
+	for _, u := range d.t.NBLoadBalancerRouters(lb.UUID) {
+		d.member(u)
+		add(d.router(u))
+	}
+	return out
+}
+
+// vipIPs returns the distinct IPs of the vips keys ("IP:port", "[IPv6]:port"
+// or a bare IP), sorted.
+func (d *NBDriver) vipIPs(lb *nbdb.LoadBalancer) []netip.Addr {
+	seen := map[netip.Addr]bool{}
+	var out []netip.Addr
+	for k := range lb.Vips {
+		a, err := parseVIP(k)
+		if err != nil {
+			d.warn(nbdb.LoadBalancerTable, lb.Name, "bad-vip", err.Error())
+			continue
+		}
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
+	return out
+}
+
+func parseVIP(k string) (netip.Addr, error) {
+	k = strings.TrimSpace(k)
+	if ap, err := netip.ParseAddrPort(k); err == nil {
+		return ap.Addr().Unmap(), nil
+	}
+	a, err := netip.ParseAddr(strings.Trim(k, "[]"))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("vip %q: not IP, IP:port or [IP]:port", k)
+	}
+	return a.Unmap(), nil
+}
+
+func (d *NBDriver) planLB(c *Contribution, lb *nbdb.LoadBalancer) {
+	if len(lb.Vips) == 0 {
+		return
+	}
+	var gws []*gateway
+	for _, lr := range d.lbRouters(lb) {
+		gws = append(gws, d.localGateways(lr)...)
+	}
+	if len(gws) == 0 {
+		return // not on this chassis (upstream §10.1 row 17)
+	}
+	ips := d.vipIPs(lb)
+	if strings.HasPrefix(lb.Name, "pf-floatingip-") {
+		for _, a := range ips {
+			g := pickGateway(gws, a)
+			addAnn(c, Announcement{Prefix: hostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: KindPFFIP, Port: lb.Name,
+				Network: g.w.network, Reason: "port-forwarding floating IP on router gateway " + g.lrp.Name + " hosted here"},
+				Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac})
+		}
+		return
+	}
+	has := map[netip.Addr]bool{}
+	for _, a := range ips {
+		has[a] = true
+	}
+	if v := strings.TrimSpace(lb.ExternalIDs["neutron:vip"]); v != "" {
+		if a, err := netip.ParseAddr(v); err != nil {
+			d.warn(nbdb.LoadBalancerTable, lb.Name, "bad-vip", fmt.Sprintf("neutron:vip %q: %v", v, err))
+		} else if a = a.Unmap(); has[a] {
+			d.planVIP(c, lb, a, gws)
+		}
+	}
+	if v := strings.TrimSpace(lb.ExternalIDs["neutron:vip_fip"]); v != "" {
+		if a, err := netip.ParseAddr(v); err != nil {
+			d.warn(nbdb.LoadBalancerTable, lb.Name, "bad-vip", fmt.Sprintf("neutron:vip_fip %q: %v", v, err))
+		} else if a = a.Unmap(); has[a] {
+			g := pickGateway(gws, a)
+			addAnn(c, Announcement{Prefix: hostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: KindLBFIP, Port: lb.Name,
+				Network: g.w.network, Reason: "floating IP of load balancer " + lb.Name + " on router gateway " + g.lrp.Name + " hosted here"},
+				Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac})
+		}
+	}
+}
+
+// planVIP plans a load-balancer VIP: on a provider network it is wired on
+// that network's bridge; on a tenant network it is routed via the gateway
+// when tenant networks are exposed.
+func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr, gws []*gateway) {
+	ip := hostPrefix(netip.PrefixFrom(a, a.BitLen()))
+	var ls *nbdb.LogicalSwitch
+	if vp := lb.ExternalIDs["neutron:vip_port_id"]; vp != "" {
+		if lsp := d.lspByName(vp); lsp != nil {
+			ls = d.switchOfPort(lsp.UUID)
+		}
+	}
+	if ls == nil {
+		// No VIP port: a VIP inside a gateway's network is on the provider network.
+		if g := pickGateway(gws, a); g.contains(a) {
+			addAnn(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: g.w.network,
+				Reason: "load-balancer VIP on a provider network, router gateway " + g.lrp.Name + " hosted here"},
+				Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan})
+		}
+		return
+	}
+	w, mapped, isProvider := d.provider(ls)
+	if isProvider {
+		if mapped {
+			addAnn(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: w.network,
+				Reason: "load-balancer VIP on a provider network, router gateway hosted here"},
+				Exposure{Bridge: w.bridge, VLAN: w.vlan})
+		}
+		return
+	}
+	if !d.ctx.tenant {
+		return
+	}
+	for _, s := range d.tenantSubnets(ls, nil) {
+		if s.prefix.Contains(a) {
+			addAnn(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: s.network,
+				Reason: "load-balancer VIP on a tenant network behind router gateway " + s.gw.lrp.Name + " hosted here"},
+				Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
+			return
+		}
+	}
+}
+
+// addAnn appends one announcement and its exposure to a contribution, once
+// per prefix.
+func addAnn(c *Contribution, a Announcement, e Exposure) {
+	for _, old := range c.Announcements {
+		if old.Key() == a.Key() {
+			return
+		}
+	}
+	e.Prefix, e.VRF, e.Announce = a.Prefix, a.VRF, true
+	c.Announcements = append(c.Announcements, a)
+	c.Exposures = append(c.Exposures, e)
+}
+
+// --- chassis-wide wiring ---
+
+// Bridges lists the per-bridge wiring of every valid mapping, with the VLAN
+// tags of the northbound localnet ports on its physnet.
+func (d *NBDriver) Bridges() []BridgeWiring {
+	vlans := map[string]map[int]bool{}
+	for _, ln := range d.t.NBAllLocalnets() {
+		if ln.Tag != nil && *ln.Tag > 0 {
+			n := ln.Options["network_name"]
+			if vlans[n] == nil {
+				vlans[n] = map[int]bool{}
+			}
+			vlans[n][*ln.Tag] = true
+		}
+	}
+	var out []BridgeWiring
+	seen := map[string]bool{}
+	for _, m := range d.mappings {
+		if seen[m.Bridge] {
+			continue
+		}
+		seen[m.Bridge] = true
+		bw := BridgeWiring{Bridge: m.Bridge, Physnet: m.Physnet, Index: m.Index}
+		for v := range vlans[m.Physnet] {
+			bw.VLANs = append(bw.VLANs, v)
+		}
+		sort.Ints(bw.VLANs)
+		out = append(out, bw)
+	}
+	return out
+}
+
+// Flows lists the MAC-rewrite flows: one per patch-provnet-* port of every
+// mapped bridge whose OpenFlow port number and bridge MAC are known. (The
+// same rule as the southbound planner; duplicated while sb.go is being
+// restructured.)
+func (d *NBDriver) Flows() []Flow {
+	var out []Flow
+	seen := map[string]bool{}
+	for _, m := range d.mappings {
+		if seen[m.Bridge] {
+			continue
+		}
+		seen[m.Bridge] = true
+		br := d.t.Interface(m.Bridge)
+		if br == nil || br.MACInUse == nil || *br.MACInUse == "" {
+			continue
+		}
+		for _, name := range d.t.BridgePorts(m.Bridge) {
+			if !strings.HasPrefix(name, "patch-provnet-") {
+				continue
+			}
+			i := d.t.Interface(name)
+			if i == nil || i.Ofport == nil || *i.Ofport <= 0 {
+				continue // patch ports get their ofport late (upstream §10.1 row 1)
+			}
+			out = append(out, Flow{Bridge: m.Bridge, Port: name, OFPort: *i.Ofport, DstMAC: *br.MACInUse})
+		}
+	}
+	return out
+}
