@@ -123,7 +123,7 @@ func (t *testNS) options(method string) Options {
 	return Options{
 		AnnounceMethod: method, BGPVRF: "bgp-vrf", BGPNic: "bgp-nic", BGPVRFTableID: 10, AnnounceTableID: 10,
 		RouteProtocol: 201, RulePriority: 1000, RulePriorityMax: 1999, BridgeTableBase: 200,
-		RTTablesDir: t.dir, NetNS: &ns,
+		RTTablesDir: t.dir, NetNS: &ns, RuleMode: RulePerPrefix,
 	}
 }
 

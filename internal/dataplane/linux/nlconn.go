@@ -125,7 +125,10 @@ func (c *conn) recv() ([]byte, error) {
 
 // exec sends the requests in batches and returns one error per request (nil
 // for success). The error is a syscall.Errno from the kernel, or the
-// transport error for every request of a failed batch.
+// transport error for every request of a failed batch. Requests are sent
+// without NLM_F_ACK: the kernel answers only failures, and a NLMSG_NOOP
+// with NLM_F_ACK closes each batch, so one batch costs one sendto and
+// usually one recvfrom.
 func (c *conn) exec(reqs []nlReq) []error {
 	errs := make([]error, len(reqs))
 	buf := make([]byte, 0, nlBatchBytes+4096)
@@ -136,11 +139,14 @@ func (c *conn) exec(reqs []nlReq) []error {
 		for end < len(reqs) && (end == start || len(buf)+16+len(reqs[end].data) <= nlBatchBytes) {
 			r := reqs[end]
 			c.seq++
-			buf = appendHdr(buf, uint32(16+len(r.data)), r.typ, r.flags|unix.NLM_F_REQUEST|unix.NLM_F_ACK, c.seq)
+			buf = appendHdr(buf, uint32(16+len(r.data)), r.typ, r.flags|unix.NLM_F_REQUEST, c.seq)
 			buf = append(buf, r.data...)
 			buf = pad4(buf)
 			end++
 		}
+		c.seq++
+		sentinel := c.seq
+		buf = appendHdr(buf, 16, unix.NLMSG_NOOP, unix.NLM_F_REQUEST|unix.NLM_F_ACK, sentinel)
 		c.cnt.requests.Add(uint64(end - start))
 		if err := c.send(buf); err != nil {
 			for i := start; i < end; i++ {
@@ -149,16 +155,14 @@ func (c *conn) exec(reqs []nlReq) []error {
 			start = end
 			continue
 		}
-		pending := end - start
-		for pending > 0 {
+		for done := false; !done; {
 			b, err := c.recv()
 			if err != nil {
 				for i := start; i < end; i++ {
 					if errs[i] == nil {
-						errs[i] = fmt.Errorf("netlink receive: %w", err)
+						errs[i] = fmt.Errorf("netlink receive (batch outcome unknown): %w", err)
 					}
 				}
-				pending = 0
 				break
 			}
 			for len(b) >= 16 {
@@ -168,12 +172,14 @@ func (c *conn) exec(reqs []nlReq) []error {
 				if l < 16 || int(l) > len(b) {
 					break
 				}
-				if typ == unix.NLMSG_ERROR && l >= 20 && seq >= firstSeq && seq < firstSeq+uint32(end-start) {
+				if typ == unix.NLMSG_ERROR && l >= 20 {
 					code := int32(binary.NativeEndian.Uint32(b[16:20]))
-					if code != 0 {
+					switch {
+					case seq == sentinel:
+						done = true
+					case seq >= firstSeq && seq < firstSeq+uint32(end-start) && code != 0:
 						errs[start+int(seq-firstSeq)] = syscall.Errno(-code)
 					}
-					pending--
 				}
 				b = b[min(align4(int(l)), len(b)):]
 			}

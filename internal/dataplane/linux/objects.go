@@ -79,11 +79,18 @@ func tableByte(t uint32) uint8 {
 	return unix.RT_TABLE_UNSPEC
 }
 
+// encRule encodes a rule: `to <dst> lookup <table> pref <prio>`, or for a
+// /0 destination the table-wide rule `lookup <table> suppress_prefixlength
+// 0 pref <prio>` (a default route in the table is ignored).
 func encRule(id objID, proto uint8, add bool) nlReq {
 	b := make([]byte, 0, 48)
 	b = append(b, id.family(), uint8(id.dst.Bits()), 0, 0, tableByte(id.table), 0, 0, unix.FR_ACT_TO_TBL)
 	b = binary.NativeEndian.AppendUint32(b, 0)
-	b = appendAttr(b, unix.FRA_DST, id.dst.Addr().AsSlice())
+	if id.dst.Bits() > 0 {
+		b = appendAttr(b, unix.FRA_DST, id.dst.Addr().AsSlice())
+	} else {
+		b = appendAttrU32(b, unix.FRA_SUPPRESS_PREFIXLEN, 0)
+	}
 	b = appendAttrU32(b, unix.FRA_PRIORITY, id.prio)
 	b = appendAttrU32(b, unix.FRA_TABLE, id.table)
 	if add {
@@ -192,12 +199,14 @@ func zeroAddr(family uint8) netip.Addr {
 }
 
 // parsedRule is a rule message. plain is true when the rule selects by
-// destination only and jumps to a table (the only shape ovnbgp and upstream
-// write).
+// destination only and jumps to a table (the shape upstream and the prefix
+// rule mode write); tableWide when it has no selector, jumps to a table and
+// suppresses prefix lengths 0 (the table rule mode).
 type parsedRule struct {
-	id    objID
-	plain bool
-	proto uint8
+	id        objID
+	plain     bool
+	tableWide bool
+	proto     uint8
 }
 
 func parseRule(msg []byte) (parsedRule, bool) {
@@ -226,11 +235,14 @@ func parseRule(msg []byte) (parsedRule, bool) {
 	if v := t[unix.FRA_PROTOCOL]; len(v) == 1 {
 		p.proto = v[0]
 	}
-	p.plain = action == unix.FR_ACT_TO_TBL && srcLen == 0 && tos == 0 && flags&unix.FIB_RULE_INVERT == 0 &&
-		dstLen > 0 && t[unix.FRA_IIFNAME] == nil && t[unix.FRA_OIFNAME] == nil && t[unix.FRA_FWMARK] == nil &&
+	simple := action == unix.FR_ACT_TO_TBL && srcLen == 0 && tos == 0 && flags&unix.FIB_RULE_INVERT == 0 &&
+		t[unix.FRA_IIFNAME] == nil && t[unix.FRA_OIFNAME] == nil && t[unix.FRA_FWMARK] == nil &&
 		t[unix.FRA_FWMASK] == nil && t[unix.FRA_L3MDEV] == nil && t[unix.FRA_UID_RANGE] == nil &&
 		t[unix.FRA_IP_PROTO] == nil && t[unix.FRA_SPORT_RANGE] == nil && t[unix.FRA_DPORT_RANGE] == nil &&
-		t[unix.FRA_GOTO] == nil && !suppressSet(t[unix.FRA_SUPPRESS_PREFIXLEN]) && !suppressSet(t[unix.FRA_SUPPRESS_IFGROUP])
+		t[unix.FRA_GOTO] == nil && !suppressSet(t[unix.FRA_SUPPRESS_IFGROUP])
+	sp := t[unix.FRA_SUPPRESS_PREFIXLEN]
+	p.plain = simple && dstLen > 0 && !suppressSet(sp)
+	p.tableWide = simple && dstLen == 0 && len(sp) == 4 && binary.NativeEndian.Uint32(sp) == 0
 	return p, true
 }
 

@@ -479,3 +479,53 @@ func TestConnectedWithoutVRFModule(t *testing.T) {
 		t.Error("wiring missing")
 	}
 }
+
+// TestRuleModesRoute: the kernel's own route lookup sends an exposed
+// address into the bridge, and leaves other addresses alone, in both rule
+// modes.
+func TestRuleModesRoute(t *testing.T) {
+	for _, mode := range []string{RulePerPrefix, RulePerTable} {
+		t.Run(mode, func(t *testing.T) {
+			n := newTestNS(t, "br-ex")
+			o := n.options(AnnounceTable)
+			o.RuleMode = mode
+			r, err := New(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if err := r.Wire(context.Background(), baseState()); err != nil {
+				t.Fatal(err)
+			}
+			br := n.link(t, "br-ex").Attrs().Index
+			for _, dst := range []string{"172.24.4.10", "2001:db8:24::10", "10.0.0.7"} {
+				rs, err := n.h.RouteGet(net.ParseIP(dst))
+				if err != nil || len(rs) == 0 || rs[0].LinkIndex != br {
+					t.Errorf("%s: route get %v %v, want dev br-ex", dst, rs, err)
+				}
+			}
+			if rs, err := n.h.RouteGet(net.ParseIP("10.0.0.7")); err == nil && len(rs) > 0 && !rs[0].Gw.Equal(net.ParseIP("172.24.4.100")) {
+				t.Errorf("tenant subnet not via the cr-lrp: %v", rs)
+			}
+			// Not exposed: no route (the namespace has no default route), in
+			// particular not the bridge table's default route.
+			if rs, err := n.h.RouteGet(net.ParseIP("198.51.100.1")); err == nil {
+				t.Errorf("unexposed address routed: %v", rs)
+			}
+			if mode == RulePerTable {
+				if rules := n.rules(t); len(rules) != 0 {
+					t.Errorf("per-prefix rules in table mode: %v", rules)
+				}
+				if s := r.Stats(); s.Objects["rule"] != 2 {
+					t.Errorf("table mode rules: %v", s.Objects)
+				}
+			}
+			if err := r.Unwire(context.Background(), &plan.State{}); err != nil {
+				t.Fatal(err)
+			}
+			if rs, err := n.h.RouteGet(net.ParseIP("172.24.4.10")); err == nil {
+				t.Errorf("still routed after unwire: %v", rs)
+			}
+		})
+	}
+}
