@@ -1,0 +1,74 @@
+// Package linux is the kernel half of ovnbgp's dataplane: it makes the
+// network stack of one chassis deliver the traffic of the prefixes the
+// chassis announces, through netlink only (no process is forked; sysctls
+// are written to /proc/sys in the right network namespace).
+//
+// # What it writes
+//
+// Per provider bridge (plan.BridgeWiring): a routing table, named in
+// /etc/iproute2/rt_tables.d/ovnbgp.conf; a default route (IPv4 and IPv6)
+// through the bridge in that table; upstream's link addresses
+// 169.254.<i>.<i>/32 and fd53:d91e:400:7f17::<i>:<i>/128 (see
+// LinkAddresses) on the bridge and on each VLAN device; VLAN devices named
+// by VLANDeviceName; proxy_arp=1, proxy_delay=0 and proxy_ndp=1 on each of
+// those devices; ip_forward and IPv6 forwarding on.
+//
+// Per exposure (plan.Exposure): a rule `to <prefix> lookup <bridge table>`
+// with priority rule_priority + (address bits - prefix length), so that
+// rules implement longest-prefix match across bridges; a route `<prefix>
+// dev <bridge or VLAN device> [via <Via>] table <bridge table> proto
+// <route_protocol>`; a permanent neighbour when MAC is set; an NDP proxy
+// entry per ProxyNDP address; and, when Announce is set, the announce
+// object: with the connected method the prefix as an address on bgp_nic
+// (a dummy in the bgp_vrf VRF, created when missing), with the table method
+// the same route in announce_table_id (no VRF or dummy needed), with none
+// nothing.
+//
+// # Ownership and adoption
+//
+// The reconciler only changes objects it owns:
+//
+//   - rules that select by destination only and jump to a bridge table,
+//     with a priority in [rule_priority, rule_priority_max]. Bridge tables
+//     are the tables of the current bridges and every table named in
+//     ovnbgp.conf.
+//   - routes of protocol route_protocol in a bridge table or in the
+//     announce table; in bridge tables also upstream's routes of protocol
+//     boot (adopted: replaced in place by ours when needed, removed by
+//     Unwire when not).
+//   - permanent neighbours and NDP proxy entries on provider devices (the
+//     bridges and their VLAN devices, dedicated to OVN provider networks).
+//   - with the connected method, every address on bgp_nic except IPv6
+//     link-local ones; on provider devices, the link addresses
+//     (169.254.0.0/16 /32s and fd53:d91e:400:7f17::/64 /128s).
+//   - VLAN devices on a provider bridge whose name is VLANDeviceName of
+//     that bridge and tag. A device with that name that is not a VLAN
+//     device (an OVS internal port, for instance) is used as the VLAN
+//     device but never deleted.
+//
+// Adoption of upstream's leftovers (a host migrated from openstack/
+// ovn-bgp-agent converges without flaps): a line in /etc/iproute2/
+// rt_tables (or rt_tables.d) that names a provider bridge fixes that
+// bridge's table, whatever its number; ovnbgp then does not write it into
+// ovnbgp.conf. In such an adopted table every destination-only rule is
+// owned, whatever its priority: a wanted prefix gets ovnbgp's rule added
+// first (Wire), and the upstream rule is removed afterwards (Unwire), so
+// traffic never lacks a rule; an unwanted one is removed by Unwire.
+// Addresses already on bgp_nic are kept when wanted and removed by Unwire
+// when not; upstream's `proto boot` routes are replaced in place. Nothing
+// is flushed at start.
+//
+// # Reconciling
+//
+// The reconciler keeps an index of the owned objects in the kernel, built
+// by one dump per object type on each full Wire and kept current by its own
+// writes and by the notifications Run receives; the desired objects are
+// reference-counted by exposure. WireDelta and UnwireDelta touch only the
+// keys of the delta and send only the difference, in batches of netlink
+// messages (one sendto per ~32 KiB of requests). Wire adds and never
+// removes; Unwire removes; announce objects are written last and removed
+// first, and an exposure whose wiring failed is not announced. An error on
+// one exposure (a missing device, a bad MAC) does not stop the others: the
+// error is aggregated, counted by cause, and the exposure is retried by the
+// next pass.
+package linux
