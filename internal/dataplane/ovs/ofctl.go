@@ -57,7 +57,8 @@ func (e *ofctlError) missing() bool {
 	s := e.Stderr
 	return strings.Contains(s, "is not a bridge or a socket") ||
 		strings.Contains(s, "No such file or directory") ||
-		strings.Contains(s, "Connection refused")
+		strings.Contains(s, "Connection refused") ||
+		strings.Contains(s, "Connection reset by peer")
 }
 
 func lastLines(s string, n int) string {

@@ -74,6 +74,8 @@ type Reconciler struct {
 	version map[string]int // "read|write\x00bridge" -> index of the version args that work
 
 	changed chan struct{} // the managed bridge set changed (for Run)
+
+	connects atomic.Int64 // monitors that reported their first reply (for tests)
 }
 
 var monitorSeq atomic.Int64
@@ -366,38 +368,52 @@ func (r *Reconciler) monitorOnce(ctx context.Context, br string, kicks chan stru
 	args := append(append([]string{}, r.readVersion(br)...), "monitor", r.o.Target(br), "watch:!initial",
 		"--unixctl="+ctl)
 	cmd := execCommand(ctx, r.o.OFCtl, args, r.o.Env)
-	stdout, err := cmd.StdoutPipe()
+	// ovs-ofctl prints the first reply on stdout and the flow events on
+	// stderr (unbuffered); read both from one pipe.
+	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	defer pr.Close()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
 		metricOFCtl.WithLabelValues("monitor", "error").Inc()
 		return err
 	}
 	ours := fmt.Sprintf("cookie=%#x", r.o.Cookie)
-	sc := bufio.NewScanner(stdout)
+	sc := bufio.NewScanner(pr)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	connected := false
+	var other []string // the last lines that are neither replies nor events, for the error
 	for sc.Scan() {
 		line := sc.Text()
-		if !connected {
+		isReply := strings.Contains(line, "FLOW_MONITOR reply")
+		isEvent := strings.Contains(line, "event=")
+		if !connected && (isReply || isEvent) {
 			// The first reply means the monitor is registered: from now on
 			// no change is missed, so check the bridge once.
 			connected = true
+			r.connects.Add(1)
 			kick(kicks)
-			continue
 		}
-		if strings.Contains(line, "event=") && hasField(line, ours) {
-			kick(kicks)
+		switch {
+		case isEvent:
+			if hasField(line, ours) {
+				kick(kicks)
+			}
+		case !isReply:
+			if other = append(other, line); len(other) > 3 {
+				other = other[1:]
+			}
 		}
 	}
 	err = cmd.Wait()
 	result := "ok"
 	if err != nil {
 		result = "error"
-		err = fmt.Errorf("%s %s: %w: %s", r.o.OFCtl, strings.Join(args, " "), err, lastLines(strings.TrimSpace(stderr.String()), 2))
+		err = fmt.Errorf("%s %s: %w: %s", r.o.OFCtl, strings.Join(args, " "), err, strings.Join(other, " | "))
 	}
 	metricOFCtl.WithLabelValues("monitor", result).Inc()
 	return err
