@@ -252,6 +252,11 @@ func diff(cookie uint64, prio int, have []dumpedFlow, want desiredSet) (lines []
 		}
 		return !keys[i].IPv6 && keys[j].IPv6
 	})
+	if len(want) == 0 && len(delLines) > 1 {
+		// Everything of ours goes: one non-strict delete by cookie (all
+		// tables) instead of one strict delete per flow.
+		return []string{fmt.Sprintf("delete cookie=%#x/-1", cookie)}, 0, len(delLines)
+	}
 	sort.Strings(delLines)
 	lines = append(lines, delLines...)
 	for _, k := range keys {

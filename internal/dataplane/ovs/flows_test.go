@@ -212,7 +212,15 @@ func TestDiff(t *testing.T) {
 			dels: 2,
 		},
 		{
-			name:  "nothing wanted",
+			name: "nothing wanted: one delete by cookie",
+			have: parse(" cookie=0x3e7, priority=900,ip,in_port=1 actions=mod_dl_dst:aa:bb:cc:dd:ee:00,NORMAL",
+				" cookie=0x3e7, table=3, priority=1,arp actions=drop"),
+			want:  desiredSet{},
+			lines: []string{"delete cookie=0x3e7/-1"},
+			dels:  2,
+		},
+		{
+			name:  "nothing wanted, one flow",
 			have:  parse(" cookie=0x3e7, priority=900,ip,in_port=1 actions=mod_dl_dst:aa:bb:cc:dd:ee:00,NORMAL"),
 			want:  desiredSet{},
 			lines: []string{"delete_strict cookie=0x3e7/-1,table=0,priority=900,ip,in_port=1"},

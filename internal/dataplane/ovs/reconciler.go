@@ -149,11 +149,16 @@ func (r *Reconciler) Sync(ctx context.Context, flows []plan.Flow, bridges []stri
 		}
 		metricFlows.DeleteLabelValues(br)
 	}
-	for _, br := range sortedKeys(want) {
-		if err := r.reconcileBridge(ctx, br, want[br], "sync"); err != nil {
-			errs = append(errs, err)
-		}
+	// Bridges are independent: reconcile them concurrently (each is one
+	// dump and at most one bundle).
+	brs := sortedKeys(want)
+	brErrs := make([]error, len(brs))
+	var wg sync.WaitGroup
+	for i, br := range brs {
+		wg.Go(func() { brErrs[i] = r.reconcileBridge(ctx, br, want[br], "sync") })
 	}
+	wg.Wait()
+	errs = append(errs, brErrs...)
 	r.mu.Unlock()
 
 	select {
