@@ -112,15 +112,13 @@ func parseFlowLine(line string) (dumpedFlow, error) {
 	return f, nil
 }
 
-// ours reports whether a dumped flow has exactly the shape of one of our
-// flows at priority prio: table 0, match "ip|ipv6,in_port=N" (N compared as
-// a number) and actions "mod_dl_dst:MAC,NORMAL" (or OpenFlow 1.2+'s
-// rendering "set_field:MAC->eth_dst,NORMAL"). It returns the key and the
-// canonical MAC.
-func (f dumpedFlow) ours(prio int) (flowKey, string, bool) {
+// matchKey reports whether the flow sits in table 0 at priority prio with
+// exactly the match of one of our flows, "ip|ipv6,in_port=N", whatever its
+// cookie and actions.
+func (f dumpedFlow) matchKey(prio int) (flowKey, bool) {
 	var k flowKey
 	if f.Table != 0 || f.Priority != prio || len(f.Match) != 2 {
-		return k, "", false
+		return k, false
 	}
 	var haveProto, havePort bool
 	for _, m := range f.Match {
@@ -132,15 +130,28 @@ func (f dumpedFlow) ours(prio int) (flowKey, string, bool) {
 		case strings.HasPrefix(m, "in_port="):
 			n, err := strconv.Atoi(strings.TrimPrefix(m, "in_port="))
 			if err != nil || n <= 0 || havePort {
-				return k, "", false
+				return flowKey{}, false
 			}
 			havePort, k.OFPort = true, n
 		default:
-			return k, "", false
+			return flowKey{}, false
 		}
 	}
 	if !haveProto || !havePort {
-		return k, "", false
+		return flowKey{}, false
+	}
+	return k, true
+}
+
+// ours reports whether a dumped flow has exactly the shape of one of our
+// flows at priority prio: table 0, match "ip|ipv6,in_port=N" (N compared as
+// a number) and actions "mod_dl_dst:MAC,NORMAL" (or OpenFlow 1.2+'s
+// rendering "set_field:MAC->eth_dst,NORMAL"). It returns the key and the
+// canonical MAC.
+func (f dumpedFlow) ours(prio int) (flowKey, string, bool) {
+	k, ok := f.matchKey(prio)
+	if !ok {
+		return flowKey{}, "", false
 	}
 	acts := strings.Split(f.Actions, ",")
 	if len(acts) != 2 || !strings.EqualFold(acts[1], "NORMAL") {
@@ -223,7 +234,11 @@ func desiredByBridge(flows []plan.Flow) (map[string]desiredSet, []invalidFlow) {
 // shape and MAC is kept (this is how upstream's cookie-999 flows are
 // adopted); one with the desired match but another MAC is overwritten by an
 // add; everything else with our cookie is removed with delete_strict.
-func diff(cookie uint64, prio int, have []dumpedFlow, want desiredSet) (lines []string, adds, dels int) {
+// Flows with another cookie are never touched.
+//
+// blocked lists keys occupied by another cookie's flow with the same match
+// and priority: an add would overwrite it, so these keys are not added.
+func diff(cookie uint64, prio int, have []dumpedFlow, want desiredSet, blocked map[flowKey]bool) (lines []string, adds, dels int) {
 	keep := map[flowKey]bool{}
 	var delLines []string
 	for _, f := range have {
@@ -242,7 +257,7 @@ func diff(cookie uint64, prio int, have []dumpedFlow, want desiredSet) (lines []
 	}
 	keys := make([]flowKey, 0, len(want))
 	for k := range want {
-		if !keep[k] {
+		if !keep[k] && !blocked[k] {
 			keys = append(keys, k)
 		}
 	}

@@ -145,9 +145,19 @@ func TestDiff(t *testing.T) {
 		name       string
 		have       []dumpedFlow
 		want       desiredSet
+		blocked    map[flowKey]bool
 		lines      []string
 		adds, dels int
 	}{
+		{
+			name:    "key held by a foreign flow is not added",
+			want:    want,
+			blocked: map[flowKey]bool{{true, 1}: true},
+			lines: []string{
+				"add cookie=0x3e7,table=0,priority=900,ip,in_port=1,actions=mod_dl_dst:aa:bb:cc:dd:ee:ff,NORMAL",
+			},
+			adds: 1,
+		},
 		{
 			name: "from empty",
 			want: want,
@@ -229,7 +239,7 @@ func TestDiff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lines, adds, dels := diff(0x3e7, 900, tt.have, tt.want)
+			lines, adds, dels := diff(0x3e7, 900, tt.have, tt.want, tt.blocked)
 			if !reflect.DeepEqual(lines, tt.lines) || adds != tt.adds || dels != tt.dels {
 				t.Fatalf("got %d adds %d dels:\n%s\nwant %d adds %d dels:\n%s", adds, dels,
 					strings.Join(lines, "\n"), tt.adds, tt.dels, strings.Join(tt.lines, "\n"))

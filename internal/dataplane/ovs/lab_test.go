@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/ovnbgp/ovnbgp/internal/plan"
 	"github.com/ovnbgp/ovnbgp/test/lab"
 	"github.com/ovnbgp/ovnbgp/test/ovsdbserver"
@@ -162,6 +165,19 @@ func (c *counter) take(t testing.TB) (calls, input []string) {
 		}
 	}
 	return calls, input
+}
+
+// metricValue reads a gauge or counter.
+func metricValue(t testing.TB, m prometheus.Metric) float64 {
+	t.Helper()
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Gauge != nil {
+		return d.Gauge.GetValue()
+	}
+	return d.Counter.GetValue()
 }
 
 func countCmd(calls []string, cmd string) int {
@@ -356,7 +372,31 @@ func TestSyncLab(t *testing.T) {
 		c.take(t)
 	})
 
+	t.Run("foreign flow with our exact match is left alone", func(t *testing.T) {
+		foreignSame := "cookie=0x9,priority=900,ip,in_port=10,actions=drop"
+		o.ofctl(nil, "del-flows", "br-ex", "--strict", "cookie=0x3e7/-1,priority=900,ip,in_port=10")
+		o.ofctl(nil, "add-flow", "br-ex", foreignSame)
+		if err := r.Sync(ctx, flowsAB, bridges); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "br-ex", ourFlow("ip", 1, macA), ourFlow("ipv6", 1, macA), ourFlow("ipv6", 10, macA),
+			"cookie=0x9, priority=900,ip,in_port=10 actions=drop")
+		if v := metricValue(t, metricBlocked.WithLabelValues("br-ex")); v != 1 {
+			t.Fatalf("ovnbgp_ovs_blocked_flows{bridge=br-ex} = %v, want 1", v)
+		}
+		o.ofctl(nil, "del-flows", "br-ex", "--strict", "cookie=0x9/-1,priority=900,ip,in_port=10")
+		if err := r.Sync(ctx, flowsAB, bridges); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "br-ex", ourFlow("ip", 1, macA), ourFlow("ipv6", 1, macA), ourFlow("ip", 10, macA), ourFlow("ipv6", 10, macA))
+		if v := metricValue(t, metricBlocked.WithLabelValues("br-ex")); v != 0 {
+			t.Fatalf("ovnbgp_ovs_blocked_flows{bridge=br-ex} = %v, want 0", v)
+		}
+		c.take(t)
+	})
+
 	t.Run("missing bridge", func(t *testing.T) {
+		before := metricValue(t, metricSyncs.WithLabelValues("br-nope", "sync", "missing_bridge"))
 		err := r.Sync(ctx, flowsAB, []string{"br-ex", "br-ex2", "br-nope"})
 		if !errors.Is(err, ErrBridgeNotFound) || !strings.Contains(err.Error(), "br-nope") {
 			t.Fatalf("err = %v, want ErrBridgeNotFound naming br-nope", err)
@@ -368,6 +408,9 @@ func TestSyncLab(t *testing.T) {
 		calls, _ := c.take(t)
 		if n := countCmd(calls, "dump-flows"); n != 3 {
 			t.Fatalf("missing bridge retried needlessly: %q", calls)
+		}
+		if after := metricValue(t, metricSyncs.WithLabelValues("br-nope", "sync", "missing_bridge")); after != before+1 {
+			t.Fatalf("missing_bridge metric %v -> %v", before, after)
 		}
 	})
 

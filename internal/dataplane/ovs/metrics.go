@@ -7,6 +7,10 @@ var (
 		Name: "ovnbgp_ovs_flows",
 		Help: "Flows with ovnbgp's cookie installed on a bridge after the last successful reconcile.",
 	}, []string{"bridge"})
+	metricBlocked = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ovnbgp_ovs_blocked_flows",
+		Help: "Desired flows not installed because a flow with another cookie has the same match and priority.",
+	}, []string{"bridge"})
 	metricSyncs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ovnbgp_ovs_reconciles_total",
 		Help: "Per-bridge flow reconciles by trigger (sync, repair) and result (ok, error, missing_bridge).",
@@ -36,6 +40,6 @@ var (
 
 // Collectors returns the package's metrics, for the caller to register.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricFlows, metricSyncs, metricChanges, metricOFCtl, metricInvalid,
+	return []prometheus.Collector{metricFlows, metricBlocked, metricSyncs, metricChanges, metricOFCtl, metricInvalid,
 		metricMonitors, metricDuration}
 }

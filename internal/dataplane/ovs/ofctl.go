@@ -150,12 +150,13 @@ func (r *Reconciler) readVersion(bridge string) []string {
 	return ofVersions[r.version["read\x00"+bridge]]
 }
 
-// dump returns the flows with our cookie on the bridge.
-func (r *Reconciler) dump(ctx context.Context, bridge string) ([]dumpedFlow, error) {
+// dump returns the flows of the bridge that match filter (e.g.
+// "cookie=0x3e7/-1").
+func (r *Reconciler) dump(ctx context.Context, bridge, filter string) ([]dumpedFlow, error) {
 	var out string
 	err := r.withVersions(bridge, "read", len(ofVersions), func(ver int) error {
 		args := append(append([]string{}, ofVersions[ver]...), "--no-stats", "--no-names",
-			"dump-flows", r.o.Target(bridge), fmt.Sprintf("cookie=%#x/-1", r.o.Cookie))
+			"dump-flows", r.o.Target(bridge), filter)
 		var err error
 		out, err = r.ofctl(ctx, "dump-flows", nil, args...)
 		return err

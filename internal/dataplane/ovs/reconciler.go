@@ -148,6 +148,7 @@ func (r *Reconciler) Sync(ctx context.Context, flows []plan.Flow, bridges []stri
 			errs = append(errs, err)
 		}
 		metricFlows.DeleteLabelValues(br)
+		metricBlocked.DeleteLabelValues(br)
 	}
 	// Bridges are independent: reconcile them concurrently (each is one
 	// dump and at most one bundle).
@@ -189,11 +190,35 @@ func (r *Reconciler) reconcileBridge(ctx context.Context, br string, want desire
 		metricSyncs.WithLabelValues(br, trigger, result).Inc()
 		return fmt.Errorf("ovs: bridge %s: %w", br, err)
 	}
-	have, err := r.dump(ctx, br)
+	have, err := r.dump(ctx, br, fmt.Sprintf("cookie=%#x/-1", r.o.Cookie))
 	if err != nil {
 		return fail(fmt.Errorf("dump flows: %w", err))
 	}
-	lines, adds, dels := diff(r.o.Cookie, r.o.Priority, have, want)
+	lines, adds, dels := diff(r.o.Cookie, r.o.Priority, have, want, nil)
+	blocked := 0
+	if adds > 0 {
+		// An add would silently replace another cookie's flow with the
+		// same match and priority: look for such flows before adding.
+		table0, err := r.dump(ctx, br, "table=0")
+		if err != nil {
+			return fail(fmt.Errorf("dump flows: %w", err))
+		}
+		held := map[flowKey]bool{}
+		for _, f := range table0 {
+			if k, ok := f.matchKey(r.o.Priority); ok && f.Cookie != r.o.Cookie {
+				if _, wanted := want[k]; wanted {
+					held[k] = true
+					r.log.Warn("ovs: a flow with another cookie has our match; leaving it alone", "bridge", br,
+						"flow", f.Raw)
+				}
+			}
+		}
+		if len(held) > 0 {
+			blocked = len(held)
+			lines, adds, dels = diff(r.o.Cookie, r.o.Priority, have, want, held)
+		}
+	}
+	metricBlocked.WithLabelValues(br).Set(float64(blocked))
 	if len(lines) > 0 {
 		if err := r.apply(ctx, br, lines); err != nil {
 			return fail(fmt.Errorf("apply %d adds and %d deletes: %w", adds, dels, err))
@@ -207,7 +232,7 @@ func (r *Reconciler) reconcileBridge(ctx context.Context, br string, want desire
 		r.log.Log(ctx, lvl, "ovs: flows reconciled", "bridge", br, "trigger", trigger, "added", adds, "deleted", dels,
 			"took", time.Since(start))
 	}
-	metricFlows.WithLabelValues(br).Set(float64(len(want)))
+	metricFlows.WithLabelValues(br).Set(float64(len(want) - blocked))
 	metricSyncs.WithLabelValues(br, trigger, "ok").Inc()
 	return nil
 }
