@@ -424,22 +424,26 @@ func TestSyncLab(t *testing.T) {
 }
 
 // TestSyncOpenFlowVersions: a bridge limited to OpenFlow 1.3 (ovs-ofctl's
-// default OpenFlow 1.0 reads and 1.4 bundles are refused) and one limited
-// to OpenFlow 1.0 (no bundles at all) are still reconciled, and the version
-// that works is remembered.
+// default OpenFlow 1.0 reads and 1.4 bundles are refused), one limited to
+// OpenFlow 1.0 (no bundles at all) and one limited to OpenFlow 1.5 are
+// still reconciled and repaired, and the version that works is remembered.
 func TestSyncOpenFlowVersions(t *testing.T) {
-	o := startOVS(t, "br-13", "br-10")
+	o := startOVS(t, "br-13", "br-10", "br-15")
 	o.vsctl("set", "Bridge", "br-13", "protocols=OpenFlow13")
 	o.vsctl("set", "Bridge", "br-10", "protocols=OpenFlow10")
+	o.vsctl("set", "Bridge", "br-15", "protocols=OpenFlow15")
 	o.patch("br-13", "patch-provnet-a", 2)
 	o.patch("br-10", "patch-provnet-b", 2)
+	o.patch("br-15", "patch-provnet-c", 2)
 	c := newCounter(t)
 	r := o.reconciler(c)
 	flows := []plan.Flow{
 		{Bridge: "br-13", Port: "patch-provnet-a", OFPort: 2, DstMAC: macA},
 		{Bridge: "br-10", Port: "patch-provnet-b", OFPort: 2, DstMAC: macA},
+		{Bridge: "br-15", Port: "patch-provnet-c", OFPort: 2, DstMAC: macA},
 	}
-	bridges := []string{"br-13", "br-10"}
+	bridges := []string{"br-13", "br-10", "br-15"}
+	of15 := []string{"-O", "OpenFlow15"}
 	if err := r.Sync(context.Background(), flows, bridges); err != nil {
 		t.Fatal(err)
 	}
@@ -454,6 +458,13 @@ func TestSyncOpenFlowVersions(t *testing.T) {
 	if !slices.Equal(got13, want13) {
 		t.Fatalf("br-13: %q, want %q", got13, want13)
 	}
+	got15 := cookieFlows(o.flows(of15, "br-15"), "0x3e7")
+	for i := range got15 {
+		got15[i] = strings.Replace(got15[i], "reset_counts ", "", 1)
+	}
+	if !slices.Equal(got15, want13) {
+		t.Fatalf("br-15: %q, want %q", got15, want13)
+	}
 	got10 := cookieFlows(o.flows(nil, "br-10"), "0x3e7")
 	if want := []string{ourFlow("ip", 2, macA), ourFlow("ipv6", 2, macA)}; !slices.Equal(got10, want) {
 		t.Fatalf("br-10: %q, want %q", got10, want)
@@ -464,8 +475,8 @@ func TestSyncOpenFlowVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls, _ := c.take(t)
-	if len(calls) != 2 || countCmd(calls, "add-flows") != 0 {
-		t.Fatalf("second Sync: %q, want exactly two dumps", calls)
+	if len(calls) != 3 || countCmd(calls, "add-flows") != 0 {
+		t.Fatalf("second Sync: %q, want exactly three dumps", calls)
 	}
 	for _, call := range calls {
 		if strings.Contains(call, "br-13") && !strings.Contains(call, "OpenFlow13") {
@@ -477,12 +488,14 @@ func TestSyncOpenFlowVersions(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	lab.Eventually(t, 5*time.Second, "monitors connected", func() bool { return r.connects.Load() >= 2 })
+	lab.Eventually(t, 5*time.Second, "monitors connected", func() bool { return r.connects.Load() >= 3 })
 	o.ofctl([]string{"-O", "OpenFlow13"}, "del-flows", "br-13", "cookie=0x3e7/-1")
 	o.ofctl(nil, "del-flows", "br-10", "cookie=0x3e7/-1")
-	took := lab.Eventually(t, 5*time.Second, "flows restored on br-13 and br-10", func() bool {
+	o.ofctl(of15, "del-flows", "br-15", "cookie=0x3e7/-1")
+	took := lab.Eventually(t, 5*time.Second, "flows restored on br-13, br-10 and br-15", func() bool {
 		return len(cookieFlows(o.flows([]string{"-O", "OpenFlow13"}, "br-13"), "0x3e7")) == 2 &&
-			len(cookieFlows(o.flows(nil, "br-10"), "0x3e7")) == 2
+			len(cookieFlows(o.flows(nil, "br-10"), "0x3e7")) == 2 &&
+			len(cookieFlows(o.flows(of15, "br-15"), "0x3e7")) == 2
 	})
 	t.Logf("restored after %s", took)
 }

@@ -18,8 +18,9 @@ var ErrBridgeNotFound = errors.New("bridge not found or ovs-vswitchd not running
 
 // The OpenFlow version arguments tried in turn: ovs-ofctl's default first
 // (OpenFlow 1.0 for reads, 1.4 for bundles), then OpenFlow 1.3 for bridges
-// whose `protocols` exclude the default (upstream retried the same way).
-var ofVersions = [][]string{nil, {"-O", "OpenFlow13"}}
+// whose `protocols` exclude the default (upstream retried the same way),
+// then 1.4/1.5 for bridges limited to those.
+var ofVersions = [][]string{nil, {"-O", "OpenFlow13"}, {"-O", "OpenFlow14,OpenFlow15"}}
 
 // ofctlError is a failed ovs-ofctl run.
 type ofctlError struct {
@@ -113,7 +114,11 @@ func (r *Reconciler) withVersions(bridge, kind string, n int, fn func(ver int) e
 		err := fn(ver)
 		if err == nil {
 			if ver != start {
-				r.log.Info("ovs-ofctl: bridge needs another OpenFlow version", "bridge", bridge, "op", kind, "args", strings.Join(r.versionArgs(kind, ver), " "))
+				args := strings.Join(r.versionArgs(kind, ver), " ")
+				if args == "" {
+					args = "plain add-flows (OpenFlow 1.0 only: no bundles, not atomic)"
+				}
+				r.log.Info("ovs-ofctl: bridge needs another OpenFlow version", "bridge", bridge, "op", kind, "args", args)
 			}
 			r.vmu.Lock()
 			r.version[key] = ver
@@ -132,9 +137,9 @@ func (r *Reconciler) withVersions(bridge, kind string, n int, fn func(ver int) e
 }
 
 // The write variants: an atomic bundle in OpenFlow 1.4 (ovs-ofctl's choice
-// for --bundle), a bundle in OpenFlow 1.3 (ONF extension), and, for bridges
+// for --bundle), a bundle in OpenFlow 1.3 (ONF extension), in 1.4/1.5, and, for bridges
 // limited to OpenFlow 1.0, a plain non-atomic add-flows.
-var writeVersions = [][]string{{"--bundle"}, {"-O", "OpenFlow13", "--bundle"}, nil}
+var writeVersions = [][]string{{"--bundle"}, {"-O", "OpenFlow13", "--bundle"}, {"-O", "OpenFlow14,OpenFlow15", "--bundle"}, nil}
 
 func (r *Reconciler) versionArgs(kind string, ver int) []string {
 	if kind == "write" {
