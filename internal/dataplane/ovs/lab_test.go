@@ -401,6 +401,7 @@ func TestSyncLab(t *testing.T) {
 		if !errors.Is(err, ErrBridgeNotFound) || !strings.Contains(err.Error(), "br-nope") {
 			t.Fatalf("err = %v, want ErrBridgeNotFound naming br-nope", err)
 		}
+		t.Logf("Sync error: %v", err)
 		if strings.Contains(err.Error(), "bridge br-ex:") {
 			t.Fatalf("healthy bridges reported: %v", err)
 		}

@@ -13,7 +13,7 @@ var (
 	}, []string{"bridge"})
 	metricSyncs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ovnbgp_ovs_reconciles_total",
-		Help: "Per-bridge flow reconciles by trigger (sync, repair) and result (ok, error, missing_bridge).",
+		Help: "Per-bridge flow reconciles by trigger (sync, repair) and result (ok, error; a failure because the bridge or ovs-vswitchd is missing also counts as missing_bridge).",
 	}, []string{"bridge", "trigger", "result"})
 	metricChanges = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ovnbgp_ovs_flow_changes_total",

@@ -183,11 +183,11 @@ func (r *Reconciler) reconcileBridge(ctx context.Context, br string, want desire
 	start := time.Now()
 	defer func() { metricDuration.WithLabelValues(br).Observe(time.Since(start).Seconds()) }()
 	fail := func(err error) error {
-		result := "error"
+		metricSyncs.WithLabelValues(br, trigger, "error").Inc()
 		if errors.Is(err, ErrBridgeNotFound) {
-			result = "missing_bridge"
+			metricSyncs.WithLabelValues(br, trigger, "missing_bridge").Inc()
+			err = fmt.Errorf("%w: %w", ErrBridgeNotFound, err)
 		}
-		metricSyncs.WithLabelValues(br, trigger, result).Inc()
 		return fmt.Errorf("ovs: bridge %s: %w", br, err)
 	}
 	have, err := r.dump(ctx, br, fmt.Sprintf("cookie=%#x/-1", r.o.Cookie))
