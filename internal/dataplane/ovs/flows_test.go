@@ -247,3 +247,23 @@ func TestDiff(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDiff feeds arbitrary dump output through the parser and the diff:
+// no panic, and every delete line carries our cookie mask.
+func FuzzDiff(f *testing.F) {
+	f.Add(" cookie=0x3e7, priority=900,ip,in_port=2 actions=mod_dl_dst:aa:bb:cc:dd:ee:ff,NORMAL")
+	f.Add(" cookie=0x3e7, reset_counts priority=900,ipv6,in_port=10 actions=set_field:aa:bb:cc:dd:ee:ff->eth_dst,NORMAL")
+	f.Add(" cookie=0x5, table=3, priority=1,arp actions=drop\n cookie=999, priority=x actions=")
+	f.Fuzz(func(t *testing.T, out string) {
+		have, _ := parseDump(out)
+		want := desiredSet{{false, 2}: "aa:bb:cc:dd:ee:ff", {true, 2}: "aa:bb:cc:dd:ee:ff"}
+		for _, w := range []desiredSet{want, {}} {
+			lines, _, _ := diff(0x3e7, 900, have, w, nil)
+			for _, l := range lines {
+				if strings.HasPrefix(l, "delete") && !strings.HasPrefix(l, "delete_strict cookie=0x3e7/-1,") && l != "delete cookie=0x3e7/-1" {
+					t.Fatalf("delete without our cookie: %q", l)
+				}
+			}
+		}
+	})
+}

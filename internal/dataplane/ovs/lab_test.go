@@ -395,6 +395,39 @@ func TestSyncLab(t *testing.T) {
 		c.take(t)
 	})
 
+	t.Run("late patch port", func(t *testing.T) {
+		// Not yet an ofport: the flow is skipped with a warning, the rest
+		// stays as it is (no write at all).
+		late := append(slices.Clone(flowsAB), plan.Flow{Bridge: "br-ex", Port: "patch-provnet-late", DstMAC: macA})
+		if err := r.Sync(ctx, late, bridges); err != nil {
+			t.Fatal(err)
+		}
+		if calls, _ := c.take(t); countCmd(calls, "add-flows") != 0 {
+			t.Fatalf("wrote for a port without ofport: %q", calls)
+		}
+		// The port appears; the agent's OVS DB monitor sees the ofport and
+		// the planner emits the flow: exactly its two flows are added.
+		o.patch("br-ex", "patch-provnet-late", 20)
+		late[len(late)-1].OFPort = 20
+		if err := r.Sync(ctx, late, bridges); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "br-ex", ourFlow("ip", 1, macA), ourFlow("ipv6", 1, macA), ourFlow("ip", 10, macA), ourFlow("ipv6", 10, macA),
+			ourFlow("ip", 20, macA), ourFlow("ipv6", 20, macA))
+		_, input := c.take(t)
+		want := []string{
+			"add cookie=0x3e7,table=0,priority=900,ip,in_port=20,actions=mod_dl_dst:" + macA + ",NORMAL",
+			"add cookie=0x3e7,table=0,priority=900,ipv6,in_port=20,actions=mod_dl_dst:" + macA + ",NORMAL",
+		}
+		if !slices.Equal(input, want) {
+			t.Fatalf("input %q, want %q", input, want)
+		}
+		if err := r.Sync(ctx, flowsAB, bridges); err != nil {
+			t.Fatal(err)
+		}
+		c.take(t)
+	})
+
 	t.Run("missing bridge", func(t *testing.T) {
 		before := metricValue(t, metricSyncs.WithLabelValues("br-nope", "sync", "missing_bridge"))
 		err := r.Sync(ctx, flowsAB, []string{"br-ex", "br-ex2", "br-nope"})
