@@ -35,12 +35,20 @@ func removals(prev, cur []*Node, keep, operatorOnly, protected map[string]bool, 
 	// Neighbours of prev that disappear entirely go with one
 	// `no neighbor X`; their other lines are then gone too.
 	gone := map[string]bool{}
+	done := map[string]bool{}
 	for _, n := range prev {
 		if name, ok := neighborDefinition(n.Line); ok && !keep[name] {
 			gone[name] = true
 		}
 	}
-	done := map[string]bool{}
+	// Members of a group that goes are deleted with it by FRR: a second
+	// `no neighbor X` would be rejected.
+	for _, n := range prev {
+		f := strings.Fields(n.Line)
+		if len(f) >= 4 && f[0] == "neighbor" && f[len(f)-2] == "peer-group" && gone[f[1]] && gone[f[len(f)-1]] {
+			done[f[1]] = true
+		}
+	}
 	for _, p := range prev {
 		c, still := curBy[p.Line]
 		path := append(append([]string(nil), pre...), p.Line)

@@ -50,7 +50,11 @@ func FeaturesFor(version string) Features {
 // Input is everything the rendering depends on.
 type Input struct {
 	Config   *config.Config
-	RouterID string // resolved router id; "" renders none
+	// RouterID is the router id for the bgp_vrf instance (connected
+	// method): bgp_router_id, else the one bgpd chose; "" renders none.
+	// The default instance gets `bgp router-id` only when the
+	// configuration sets bgp_router_id and ovnbgp configures the peers.
+	RouterID string
 	Features Features
 }
 
@@ -62,9 +66,11 @@ func Render(in Input) ([]*Node, error) {
 	if c.BGPAS == 0 {
 		return nil, fmt.Errorf("frr: bgp_AS is 0")
 	}
-	if in.RouterID != "" {
-		if a, err := netip.ParseAddr(in.RouterID); err != nil || !a.Is4() {
-			return nil, fmt.Errorf("frr: bgp_router_id %q is not an IPv4 address", in.RouterID)
+	for _, id := range []string{in.RouterID, c.BGPRouterID} {
+		if id != "" {
+			if a, err := netip.ParseAddr(id); err != nil || !a.Is4() {
+				return nil, fmt.Errorf("frr: bgp_router_id %q is not an IPv4 address", id)
+			}
 		}
 	}
 	fabric := len(o.Peers) > 0
@@ -114,8 +120,8 @@ func Render(in Input) ([]*Node, error) {
 	af4 := &Node{Line: "address-family ipv4 unicast"}
 	af6 := &Node{Line: "address-family ipv6 unicast"}
 	if fabric {
-		if in.RouterID != "" {
-			router.Children = append(router.Children, &Node{Line: "bgp router-id " + in.RouterID})
+		if c.BGPRouterID != "" {
+			router.Children = append(router.Children, &Node{Line: "bgp router-id " + c.BGPRouterID})
 		}
 		if err := renderPeers(c, router, af4, af6); err != nil {
 			return nil, err

@@ -76,6 +76,7 @@ var variants = []variant{
 
 func (v variant) config() *config.Config {
 	c := config.Default()
+	c.BGPRouterID = v.routerID
 	if v.mod != nil {
 		v.mod(c)
 	}
@@ -185,7 +186,7 @@ func TestRenderErrors(t *testing.T) {
 		want string
 	}{
 		{"zero AS", func(c *config.Config) { c.BGPAS = 0 }, "", "bgp_AS"},
-		{"bad router id", nil, "10.0.0.300", "router_id"},
+		{"bad router id", func(c *config.Config) { c.BGPRouterID = "10.0.0.300" }, "", "router_id"},
 		{"v6 router id", nil, "2001:db8::1", "router_id"},
 		{"bad method", func(c *config.Config) { c.OVNBGP.AnnounceMethod = "magic" }, "", "announce_method"},
 		{"table out of range", func(c *config.Config) {
