@@ -189,3 +189,18 @@ func removeFRRPathspaces(dir string) {
 		_ = os.RemoveAll(filepath.Join("/var/run/frr", string(b)))
 	}
 }
+
+// StartDaemon starts one daemon of the instance again with the arguments
+// StartFRR used (as watchfrr or systemd would after a crash); it does not
+// wait for the daemon to answer. The daemon reads its own file
+// (<daemon>.conf): configuration added at runtime is gone.
+func (f *FRR) StartDaemon(daemon string) {
+	f.lab.T.Helper()
+	if pid := f.Pid(daemon); pid > 1 && alive(pid) {
+		f.lab.T.Fatalf("lab: %s of %s is still running (pid %d)", daemon, f.Pathspace, pid)
+	}
+	_ = os.Remove(filepath.Join(f.RunDir, daemon+".pid"))
+	f.lab.Run("ip", "netns", "exec", f.NS.Name, "/usr/lib/frr/"+daemon, "-d", "-N", f.Pathspace, "-F", "datacenter",
+		"-f", filepath.Join(f.ConfDir, daemon+".conf"), "-i", filepath.Join(f.RunDir, daemon+".pid"),
+		"--log", "file:"+filepath.Join(f.RunDir, daemon+".log"))
+}

@@ -1,0 +1,642 @@
+// Package frr is the FRR speaker: it renders the part of FRR's
+// configuration that ovnbgp owns (the announce pieces, and on request the
+// fabric side: peers, BFD, ECMP, the host-route prefix list, graceful
+// restart), applies it with `vtysh -f` touching only ovnbgp's lines,
+// re-applies it within a second of a zebra or bgpd restart, and reads the
+// peers' and prefixes' state from the json forms of FRR's show commands.
+//
+// The prefixes themselves reach bgpd through kernel objects made by the
+// Linux dataplane (an address on bgp_nic in bgp_vrf, or a route in the
+// announce table); Sync only records what bgpd should advertise so that
+// Status can tell what is missing or extra. See docs/frr.md for the
+// boundary with operator-written configuration.
+package frr
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/speaker"
+)
+
+// Options overrides what New derives from the configuration (for tests and
+// unusual installs). Zero values mean "from the configuration".
+type Options struct {
+	// Vtysh is the vtysh binary (default frr_vtysh).
+	Vtysh string
+	// Pathspace is FRR's -N pathspace (default frr_pathspace).
+	Pathspace string
+	// RunDir holds the daemons' pid files and vty sockets (default
+	// frr_vty_socket, plus /<pathspace> when there is one).
+	RunDir string
+	// StateFile keeps the last applied rendering across agent restarts, so
+	// that a later run can remove lines the new configuration drops
+	// (default <state_dir>/frr-applied.conf; "-" keeps it in memory only).
+	StateFile string
+	// OperatorConfig is the operator's FRR file; lines it has are never
+	// removed (default <frr_config_dir>[/<pathspace>]/frr.conf; "-" for
+	// none).
+	OperatorConfig string
+	// Poll is the restart-detection period (default 250 ms).
+	Poll time.Duration
+	// Daemons are the daemons watched for restarts (default zebra, bgpd,
+	// and bfdd when bfd is on).
+	Daemons []string
+}
+
+// Speaker is the FRR speaker. It implements speaker.Speaker.
+type Speaker struct {
+	cfg  *config.Config
+	log  *slog.Logger
+	opts Options
+
+	mu        sync.Mutex // serialises applies and guards the fields below
+	prev      []*Node    // what the last successful apply rendered
+	visible   []string   // line paths of prev that show up in running-config
+	routerID  string     // resolved router id (config or bgpd's)
+	features  *Features  // of the running FRR; nil until asked
+	withdrawn bool       // Stop(withdraw=true) ran
+	applied   time.Time
+	restarts  int
+	lastErr   error
+	expected  map[netip.Prefix]bool
+	missing   []netip.Prefix
+	extra     []netip.Prefix
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+var _ speaker.Speaker = (*Speaker)(nil)
+
+// New returns an FRR speaker for cfg. It does not talk to FRR yet.
+func New(cfg *config.Config, log *slog.Logger) (*Speaker, error) {
+	return NewWithOptions(cfg, log, Options{})
+}
+
+// NewWithOptions is New with overrides.
+func NewWithOptions(cfg *config.Config, log *slog.Logger, opts Options) (*Speaker, error) {
+	if cfg == nil {
+		return nil, errors.New("frr: nil config")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	o := &cfg.OVNBGP
+	if opts.Vtysh == "" {
+		opts.Vtysh = o.FRRVtysh
+	}
+	if opts.Pathspace == "" {
+		opts.Pathspace = o.FRRPathspace
+	}
+	if opts.Pathspace != "" && strings.ContainsAny(opts.Pathspace, "/.") {
+		return nil, fmt.Errorf("frr: pathspace %q must be a plain name", opts.Pathspace)
+	}
+	if opts.RunDir == "" {
+		opts.RunDir = o.FRRVtySocket
+		if opts.RunDir == "" {
+			opts.RunDir = "/var/run/frr"
+		}
+		if opts.Pathspace != "" {
+			opts.RunDir = filepath.Join(opts.RunDir, opts.Pathspace)
+		}
+	}
+	if opts.OperatorConfig == "" {
+		dir := o.FRRConfigDir
+		if dir == "" {
+			dir = "/etc/frr"
+		}
+		if opts.Pathspace != "" {
+			dir = filepath.Join(dir, opts.Pathspace)
+		}
+		opts.OperatorConfig = filepath.Join(dir, "frr.conf")
+	}
+	if opts.StateFile == "" && o.StateDir != "" {
+		opts.StateFile = filepath.Join(o.StateDir, "frr-applied.conf")
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 250 * time.Millisecond
+	}
+	if len(opts.Daemons) == 0 {
+		opts.Daemons = []string{"zebra", "bgpd"}
+		if o.BFD && len(o.Peers) > 0 {
+			opts.Daemons = append(opts.Daemons, "bfdd")
+		}
+	}
+	s := &Speaker{cfg: cfg, log: log.With("speaker", "frr"), opts: opts, routerID: cfg.BGPRouterID}
+	// Validate the configuration now: a bad option is a start-up error.
+	if _, err := Render(Input{Config: cfg, RouterID: cfg.BGPRouterID}); err != nil {
+		return nil, err
+	}
+	if prev, err := s.loadState(); err != nil {
+		s.log.Warn("frr: ignoring the saved rendering", "file", opts.StateFile, "err", err)
+	} else {
+		s.prev = prev
+	}
+	return s, nil
+}
+
+// Name is "frr".
+func (s *Speaker) Name() string { return config.SpeakerFRR }
+
+// Start applies ovnbgp's configuration and starts the watcher, which
+// re-applies it after a zebra/bgpd restart (within Options.Poll plus the
+// apply time) and every frr_reconcile_interval when running-config lost
+// a line of it. When the first apply fails (FRR down, a vtysh error) the
+// watcher is running anyway and keeps retrying; the error is returned.
+func (s *Speaker) Start(ctx context.Context) error {
+	s.mu.Lock()
+	if s.cancel != nil {
+		s.mu.Unlock()
+		return errors.New("frr: already started")
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel, s.done = cancel, make(chan struct{})
+	s.mu.Unlock()
+	ids := s.daemonIDs()
+	err := s.Apply(ctx, "start")
+	context.AfterFunc(ctx, cancel)
+	go s.watch(wctx, ids)
+	return err
+}
+
+// Sync records the prefixes bgpd should advertise (announcements of the
+// default VRF; FRR learns them from the kernel objects the dataplane
+// creates). It writes no configuration.
+func (s *Speaker) Sync(_ context.Context, anns []plan.Announcement) error {
+	exp := make(map[netip.Prefix]bool, len(anns))
+	for _, a := range anns {
+		if a.VRF != "" {
+			continue
+		}
+		exp[a.Prefix.Masked()] = true
+	}
+	s.mu.Lock()
+	s.expected = exp
+	s.mu.Unlock()
+	return nil
+}
+
+// Stop ends the watcher. With withdraw, the announce pieces
+// (redistribution, import-table or the VRF leak) are removed first, so
+// bgpd withdraws every prefix while the sessions stay up; without, FRR
+// keeps announcing.
+func (s *Speaker) Stop(ctx context.Context, withdraw bool) error {
+	s.mu.Lock()
+	cancel, done := s.cancel, s.done
+	s.cancel = nil
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	if !withdraw {
+		return nil
+	}
+	s.mu.Lock()
+	s.withdrawn = true
+	s.mu.Unlock()
+	return s.Apply(ctx, "stop")
+}
+
+// Drift returns, from the last Status, the expected prefixes bgpd does not
+// advertise and the prefixes it advertises that are not expected.
+func (s *Speaker) Drift() (missing, extra []netip.Prefix) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]netip.Prefix(nil), s.missing...), append([]netip.Prefix(nil), s.extra...)
+}
+
+// Rendered returns the configuration text ovnbgp owns as last applied.
+func (s *Speaker) Rendered() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Text(s.prev)
+}
+
+// Apply renders and applies ovnbgp's configuration now: removals of what
+// the previous apply rendered and this one does not, then the whole
+// rendering (re-applying an unchanged line is a no-op in FRR).
+func (s *Speaker) Apply(ctx context.Context, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.applyLocked(ctx, reason)
+	s.lastErr = err
+	if err != nil {
+		metricApplyErrors.Inc()
+		s.log.Warn("frr: apply failed", "reason", reason, "err", err)
+	}
+	return err
+}
+
+func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
+	if s.features == nil {
+		out, err := s.vtysh(ctx, "show version")
+		if err != nil {
+			metricUp.Set(0)
+			return fmt.Errorf("frr: FRR not reachable: %w", err)
+		}
+		f := FeaturesFor(parseVersion(out))
+		s.features = &f
+	}
+	if s.routerID == "" {
+		if out, err := s.vtysh(ctx, "show bgp summary json"); err == nil {
+			if _, id, _, err := parseSummary([]byte(out)); err == nil && id != "" && id != "0.0.0.0" {
+				s.routerID = id
+			}
+		}
+	}
+	var cur []*Node
+	if !s.withdrawn {
+		var err error
+		cur, err = Render(Input{Config: s.cfg, RouterID: s.routerID, Features: *s.features})
+		if err != nil {
+			return err
+		}
+	} else {
+		// Keep the fabric side, drop the announce pieces.
+		cur = withoutAnnounce(s.prev)
+	}
+	script := Text(Removals(s.prev, cur, s.operatorLines())) + Text(cur)
+	start := time.Now()
+	out, err := s.vtyshFile(ctx, script)
+	d := time.Since(start)
+	metricApplySeconds.Observe(d.Seconds())
+	if err != nil {
+		metricUp.Set(0)
+		return err
+	}
+	metricUp.Set(1)
+	s.prev = cur
+	s.applied = time.Now()
+	metricApplies.WithLabelValues(reason).Inc()
+	if err := s.saveState(); err != nil {
+		s.log.Warn("frr: cannot save the applied rendering", "file", s.opts.StateFile, "err", err)
+	}
+	s.visible = s.visibleLines(ctx, cur)
+	s.log.Info("frr: applied", "reason", reason, "took", d.Round(time.Millisecond), "output", strings.TrimSpace(out))
+	return nil
+}
+
+// operatorLines returns the line paths of the operator's FRR file, which
+// removals never touch; nil when it cannot be read.
+func (s *Speaker) operatorLines() map[string]bool {
+	if s.opts.OperatorConfig == "-" {
+		return nil
+	}
+	b, err := os.ReadFile(s.opts.OperatorConfig)
+	if err != nil {
+		return nil
+	}
+	return parseRunning(string(b))
+}
+
+// withoutAnnounce drops the lines that make bgpd originate prefixes.
+func withoutAnnounce(nodes []*Node) []*Node {
+	var out []*Node
+	for _, n := range nodes {
+		if strings.Contains(n.Line, " import-table ") || strings.HasPrefix(n.Line, "redistribute ") ||
+			strings.HasPrefix(n.Line, "import vrf ") || (strings.HasPrefix(n.Line, "router bgp ") && strings.Contains(n.Line, " vrf ")) {
+			continue
+		}
+		c := &Node{Line: n.Line, Owned: n.Owned, Children: withoutAnnounce(n.Children)}
+		if len(n.Children) > 0 && len(c.Children) == 0 && strings.HasPrefix(n.Line, "address-family ") {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// visibleLines returns the line paths of cur that running-config shows
+// (FRR hides lines equal to its defaults); the drift check looks for
+// exactly these.
+func (s *Speaker) visibleLines(ctx context.Context, cur []*Node) []string {
+	out, err := s.vtysh(ctx, "show running-config")
+	if err != nil {
+		return nil
+	}
+	run := parseRunning(out)
+	var vis []string
+	for _, p := range paths(cur) {
+		if run[p] {
+			vis = append(vis, p)
+		}
+	}
+	return vis
+}
+
+// drifted reports whether running-config lost a line ovnbgp applied.
+func (s *Speaker) drifted(ctx context.Context) (bool, error) {
+	s.mu.Lock()
+	vis := s.visible
+	s.mu.Unlock()
+	out, err := s.vtysh(ctx, "show running-config")
+	if err != nil {
+		return false, err
+	}
+	run := parseRunning(out)
+	for _, p := range vis {
+		if !run[p] {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// watch re-applies after daemon restarts and drift, and retries failed
+// applies.
+func (s *Speaker) watch(ctx context.Context, ids map[string]string) {
+	defer close(s.done)
+	poll := time.NewTicker(s.opts.Poll)
+	defer poll.Stop()
+	interval := s.cfg.FRRReconcileInterval
+	if interval <= 0 {
+		interval = 15 * time.Second
+	}
+	recon := time.NewTicker(interval)
+	defer recon.Stop()
+	pending := "" // reason of an apply still to do
+	s.mu.Lock()
+	if s.lastErr != nil {
+		pending = "retry"
+	}
+	s.mu.Unlock()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-poll.C:
+			now := s.daemonIDs()
+			for _, d := range s.opts.Daemons {
+				if now[d] != "" && now[d] != ids[d] {
+					s.log.Info("frr: daemon (re)started", "daemon", d, "was", ids[d], "now", now[d])
+					metricRestarts.WithLabelValues(d).Inc()
+					s.mu.Lock()
+					s.restarts++
+					s.mu.Unlock()
+					pending = "restart"
+				}
+			}
+			ids = now
+		case <-recon.C:
+			if pending == "" {
+				if d, err := s.drifted(ctx); err != nil {
+					metricUp.Set(0)
+					pending = "retry"
+				} else if d {
+					s.log.Warn("frr: running-config lost ovnbgp lines; re-applying")
+					pending = "drift"
+				}
+			}
+			_, _ = s.Status(ctx)
+		}
+		if pending != "" {
+			if err := s.Apply(ctx, pending); err == nil {
+				pending = ""
+			}
+		}
+	}
+}
+
+// daemonIDs identifies the running daemons: pid (from the pid file, when
+// that process is alive), else the inode of the vty socket.
+func (s *Speaker) daemonIDs() map[string]string {
+	m := map[string]string{}
+	for _, d := range s.opts.Daemons {
+		if b, err := os.ReadFile(filepath.Join(s.opts.RunDir, d+".pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 &&
+				syscall.Kill(pid, 0) == nil {
+				m[d] = "pid:" + strconv.Itoa(pid)
+				continue
+			}
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(s.opts.RunDir, d+".vty"), &st); err == nil {
+			m[d] = "vty:" + strconv.FormatUint(st.Ino, 10)
+		}
+	}
+	return m
+}
+
+// Status reads peers (`show bgp summary json`), BFD (`show bfd peers
+// json`) and the locally originated best paths (`show bgp ipv4|ipv6
+// unicast json`), and updates the metrics.
+func (s *Speaker) Status(ctx context.Context) (*speaker.Status, error) {
+	st := &speaker.Status{Speaker: s.Name()}
+	out, err := s.vtysh(ctx, "show bgp summary json")
+	if err != nil {
+		metricUp.Set(0)
+		return nil, fmt.Errorf("frr: %w", err)
+	}
+	metricUp.Set(1)
+	peers, id, as, err := parseSummary([]byte(out))
+	if err != nil {
+		return nil, err
+	}
+	st.Peers, st.RouterID, st.AS = peers, id, as
+	if st.Peers == nil {
+		st.Peers = []speaker.Peer{}
+	}
+	if s.cfg.OVNBGP.BFD {
+		if out, err := s.vtysh(ctx, "show bfd peers json"); err == nil {
+			if bfd, err := parseBFD([]byte(out)); err == nil {
+				for i := range st.Peers {
+					st.Peers[i].BFD = bfd[st.Peers[i].Address]
+				}
+			}
+		}
+	}
+	var adv []netip.Prefix
+	for _, af := range []string{"ipv4", "ipv6"} {
+		out, err := s.vtysh(ctx, "show bgp "+af+" unicast json")
+		if err != nil {
+			return nil, fmt.Errorf("frr: %w", err)
+		}
+		ps, err := parseLocal([]byte(out), s.cfg.BGPVRF)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			if !s.cfg.OVNBGP.OnlyHostPrefixes || len(s.cfg.OVNBGP.Peers) == 0 || isHost(p) {
+				adv = append(adv, p)
+			}
+		}
+	}
+	st.Prefixes = make([]string, 0, len(adv))
+	for _, p := range adv {
+		st.Prefixes = append(st.Prefixes, p.String())
+	}
+	byState := map[string]int{}
+	for _, p := range st.Peers {
+		byState[p.State]++
+	}
+	metricPeers.Reset()
+	for k, v := range byState {
+		metricPeers.WithLabelValues(k).Set(float64(v))
+	}
+	s.mu.Lock()
+	st.Applied, st.Restarts = s.applied, s.restarts
+	var missing, extra []netip.Prefix
+	if s.expected != nil {
+		missing, extra = compare(s.expected, adv)
+	}
+	s.missing, s.extra = missing, extra
+	s.mu.Unlock()
+	metricPrefixes.WithLabelValues("advertised").Set(float64(len(adv)))
+	metricPrefixes.WithLabelValues("missing").Set(float64(len(missing)))
+	metricPrefixes.WithLabelValues("extra").Set(float64(len(extra)))
+	return st, nil
+}
+
+// vtyshArgs are the arguments that select the FRR instance.
+func (s *Speaker) vtyshArgs() []string {
+	args := []string{"-H", "/dev/null"}
+	if s.opts.Pathspace != "" {
+		args = append(args, "-N", s.opts.Pathspace)
+	} else if d := s.cfg.OVNBGP.FRRVtySocket; d != "" && filepath.Clean(d) != "/var/run/frr" && filepath.Clean(d) != "/run/frr" {
+		args = append(args, "--vty_socket", d)
+	}
+	return args
+}
+
+// vtysh runs one command (bounded to 10 s).
+func (s *Speaker) vtysh(ctx context.Context, cmd string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	args := append(s.vtyshArgs(), "-c", cmd)
+	var stdout, stderr bytes.Buffer
+	c := exec.CommandContext(ctx, s.opts.Vtysh, args...)
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("vtysh -c %q: %w: %s", cmd, err, strings.TrimSpace(stderr.String()+stdout.String()))
+	}
+	if strings.HasPrefix(cmd, "show ") && strings.HasSuffix(cmd, " json") && !json.Valid(stdout.Bytes()) &&
+		len(bytes.TrimSpace(stdout.Bytes())) > 0 {
+		return "", fmt.Errorf("vtysh -c %q: not json: %.200s", cmd, stdout.String())
+	}
+	return stdout.String(), nil
+}
+
+// errLine matches the lines vtysh -f prints for a command it rejects.
+var errLine = regexp.MustCompile(`(?m)^(line \d+: )?% .*$`)
+
+// vtyshFile applies a script with `vtysh -f` (not `copy FILE
+// running-config`, which crashed FRR 9's mgmtd upstream).
+func (s *Speaker) vtyshFile(ctx context.Context, script string) (string, error) {
+	f, err := os.CreateTemp("", "ovnbgp-frr-*.conf")
+	if err != nil {
+		return "", fmt.Errorf("frr: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(script); err != nil {
+		f.Close()
+		return "", fmt.Errorf("frr: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("frr: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	args := append(s.vtyshArgs(), "-f", f.Name())
+	out, err := exec.CommandContext(ctx, s.opts.Vtysh, args...).CombinedOutput()
+	if errs := errLine.FindAllString(string(out), -1); len(errs) > 0 {
+		return string(out), fmt.Errorf("frr: vtysh -f rejected %d line(s): %s", len(errs), strings.Join(errs, "; "))
+	}
+	if err != nil {
+		return string(out), fmt.Errorf("frr: vtysh -f: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// parseVersion returns "8.4.4" from `show version`'s "FRRouting 8.4.4 (host) on Linux...".
+func parseVersion(out string) string {
+	f := strings.Fields(out)
+	for i, w := range f {
+		if w == "FRRouting" && i+1 < len(f) {
+			return f[i+1]
+		}
+	}
+	return ""
+}
+
+// loadState reads the saved rendering (frr.conf syntax).
+func (s *Speaker) loadState() ([]*Node, error) {
+	if s.opts.StateFile == "" || s.opts.StateFile == "-" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(s.opts.StateFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParseText(string(b)), nil
+}
+
+func (s *Speaker) saveState() error {
+	if s.opts.StateFile == "" || s.opts.StateFile == "-" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(s.opts.StateFile), 0o750); err != nil {
+		return err
+	}
+	tmp := s.opts.StateFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(Text(s.prev)), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.opts.StateFile)
+}
+
+// ParseText reads a rendering back from its text (the saved state file).
+// Contexts ovnbgp owns as a whole are recognised by their line.
+func ParseText(text string) []*Node {
+	type frame struct {
+		indent int
+		node   *Node
+	}
+	var top []*Node
+	var stack []frame
+	for _, raw := range strings.Split(text, "\n") {
+		line := strings.TrimRight(raw, " \r")
+		t := strings.TrimSpace(line)
+		if t == "" || t == "!" || t == "exit" || t == "exit-address-family" {
+			continue
+		}
+		ind := len(line) - len(strings.TrimLeft(line, " "))
+		for len(stack) > 0 && stack[len(stack)-1].indent >= ind {
+			stack = stack[:len(stack)-1]
+		}
+		n := &Node{Line: t, Owned: ownedContext(t)}
+		if len(stack) == 0 {
+			top = append(top, n)
+		} else {
+			p := stack[len(stack)-1].node
+			p.Children = append(p.Children, n)
+		}
+		stack = append(stack, frame{ind, n})
+	}
+	return top
+}
+
+// ownedContext reports whether a context line is one ovnbgp owns whole.
+func ownedContext(line string) bool {
+	return strings.HasPrefix(line, "profile ") || (strings.HasPrefix(line, "router bgp ") && strings.Contains(line, " vrf "))
+}

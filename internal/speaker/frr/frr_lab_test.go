@@ -1,0 +1,351 @@
+package frr
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/test/lab"
+)
+
+// newLab starts a lab, or skips when not root outside CI.
+func newLab(t *testing.T) *lab.Lab {
+	t.Helper()
+	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
+		t.Skip("needs root for network namespaces and FRR (set CI to make this a failure)")
+	}
+	return lab.New(t)
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// operatorConf is what an operator wrote: it must survive every apply.
+const operatorConf = `hostname %s
+ip prefix-list operator-list seq 5 permit 10.0.0.0/8
+route-map operator-rm permit 10
+exit
+router bgp 64999
+ neighbor 192.0.2.99 remote-as 65099
+ neighbor 192.0.2.99 description operator-peer
+exit
+`
+
+func operatorFor(name string) string { return strings.Replace(operatorConf, "%s", name, 1) }
+
+// speakerFor makes a speaker for an FRR of the lab.
+func speakerFor(t *testing.T, f *lab.FRR, cfg *config.Config, state string) *Speaker {
+	t.Helper()
+	cfg.OVNBGP.FRRPathspace = f.Pathspace
+	cfg.FRRReconcileInterval = 2 * time.Second
+	s, err := NewWithOptions(cfg, testLogger(t), Options{StateFile: state, Poll: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func running(t *testing.T, f *lab.FRR) map[string]bool {
+	t.Helper()
+	return parseRunning(f.Vtysh("show running-config"))
+}
+
+// TestLabApplyVariants applies every golden variant to a real FRR (Debian
+// 12: 8.4), one after the other with the state file carried over: each
+// apply is accepted with no error line, leaves running-config with the
+// variant's visible lines and none of the lines the previous variant had
+// and this one lacks, never touches the operator's lines, and applying it
+// again changes nothing.
+func TestLabApplyVariants(t *testing.T) {
+	l := newLab(t)
+	ns := l.NetNS("c1", true)
+	f := l.StartFRR(ns, operatorFor("c1"))
+	state := filepath.Join(t.TempDir(), "frr-applied.conf")
+	ver := parseVersion(f.Vtysh("show version"))
+	feat := FeaturesFor(ver)
+	operator := parseRunning(operatorFor("c1"))
+	var prev []*Node
+	var times []time.Duration
+	order := append(slices.Clone(variants), variants[0]) // end where we began: undo the last
+	for _, v := range order {
+		if v.features != feat {
+			t.Logf("skip %s: needs %+v, FRR %s has %+v", v.name, v.features, ver, feat)
+			continue
+		}
+		cfg := v.config()
+		cfg.BGPRouterID = v.routerID
+		s := speakerFor(t, f, cfg, state)
+		start := time.Now()
+		if err := s.Apply(context.Background(), "test"); err != nil {
+			t.Fatalf("%s: %v", v.name, err)
+		}
+		times = append(times, time.Since(start))
+		run := running(t, f)
+		cur, _ := Render(Input{Config: cfg, RouterID: v.routerID, Features: feat})
+		if len(s.visible) == 0 {
+			t.Errorf("%s: none of the rendered lines shows in running-config", v.name)
+		}
+		curPaths := map[string]bool{}
+		for _, p := range paths(cur) {
+			curPaths[p] = true
+		}
+		for _, p := range paths(prev) {
+			if !curPaths[p] && run[p] && !operator[p] && !isContextPath(p) {
+				t.Errorf("%s: line of the previous variant left behind: %q", v.name, strings.ReplaceAll(p, "\x00", " / "))
+			}
+		}
+		for p := range operator {
+			if !run[p] && !strings.HasPrefix(p, "hostname") {
+				t.Errorf("%s: operator line lost: %q", v.name, strings.ReplaceAll(p, "\x00", " / "))
+			}
+		}
+		before := f.Vtysh("show running-config")
+		if err := s.Apply(context.Background(), "test"); err != nil {
+			t.Fatalf("%s again: %v", v.name, err)
+		}
+		if after := f.Vtysh("show running-config"); after != before {
+			t.Errorf("%s: a second apply changed running-config:\n%s\n---\n%s", v.name, before, after)
+		}
+		prev = cur
+	}
+	slices.Sort(times)
+	t.Logf("FRR %s: %d applies (removals + full rendering, vtysh -f), median %s, max %s",
+		ver, len(times), times[len(times)/2].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
+}
+
+func isContextPath(p string) bool {
+	f := strings.Split(p, "\x00")
+	return isContext(f[len(f)-1])
+}
+
+// ribHas reports whether gobgpd has prefix in its RIB.
+func ribHas(g *lab.GoBGP, prefix string) bool {
+	rib, err := g.RIB("ipv4")
+	return err == nil && len(rib[prefix]) > 0
+}
+
+// TestLabAnnounceWithdrawRestart: a chassis FRR managed by the speaker
+// (table method, peer gobgpd configured by ovnbgp) announces a /32 put in
+// the announce table by hand (standing in for the dataplane), withdraws
+// it, and after bgpd and then zebra are killed and started again the
+// announcement is back at gobgpd within 5 s with no action from the test.
+func TestLabAnnounceWithdrawRestart(t *testing.T) {
+	l := newLab(t)
+	c1 := l.NetNS("c1", true)
+	tgb := l.NetNS("tgb", false)
+	l.Veth(tgb, "tgb-c1", []string{"10.0.3.1/30"}, c1, "c1-tgb", []string{"10.0.3.2/30"})
+	c1.IP("link", "add", "bgp-nic", "type", "bridge")
+	c1.IP("link", "set", "bgp-nic", "up")
+	f := l.StartFRR(c1, operatorFor("c1"))
+	g := l.StartGoBGP(tgb, 65001, "10.0.3.1", []lab.GoBGPNeighbor{{Address: "10.0.3.2", AS: 64999}})
+
+	cfg := config.Default()
+	cfg.BGPRouterID = "10.0.3.2"
+	cfg.OVNBGP.AnnounceMethod = config.AnnounceTable
+	cfg.OVNBGP.Peers = []config.Peer{{Address: "10.0.3.1", RemoteAS: "65001"}}
+	cfg.OVNBGP.GracefulRestart = false
+	s := speakerFor(t, f, cfg, "-")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	t0 := time.Now()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	applied := time.Since(t0)
+	est := l.Eventually(20*time.Second, "gobgpd session", func() bool { return g.NeighborEstablished("10.0.3.2") })
+
+	const vip = "172.24.4.10/32"
+	if err := s.Sync(ctx, []plan.Announcement{{Prefix: netip.MustParsePrefix(vip)}}); err != nil {
+		t.Fatal(err)
+	}
+	// Only host routes leave: a /24 in the same table stays home.
+	c1.IP("route", "add", "198.51.100.0/24", "dev", "bgp-nic", "table", "10", "proto", "201")
+	c1.IP("route", "add", vip, "dev", "bgp-nic", "table", "10", "proto", "201")
+	announce := l.Eventually(10*time.Second, vip+" at gobgpd", func() bool { return ribHas(g, vip) })
+	if ribHas(g, "198.51.100.0/24") {
+		t.Errorf("198.51.100.0/24 reached gobgpd: the host-route prefix list is not applied")
+	}
+	st, err := s.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(st.Prefixes, vip) || slices.Contains(st.Prefixes, "198.51.100.0/24") {
+		t.Errorf("status prefixes %v, want %s and not the /24", st.Prefixes, vip)
+	}
+	var peer bool
+	for _, p := range st.Peers {
+		if p.Address == "10.0.3.1" && p.State == "Established" && p.RemoteAS == 65001 {
+			peer = true
+		}
+	}
+	if !peer || st.AS != 64999 || st.RouterID != "10.0.3.2" {
+		t.Errorf("status %+v: want AS 64999, router id 10.0.3.2, peer 10.0.3.1 Established", st)
+	}
+	if m, e := s.Drift(); len(m) != 0 || len(e) != 0 {
+		t.Errorf("drift missing %v extra %v, want none", m, e)
+	}
+
+	c1.IP("route", "del", vip, "table", "10")
+	withdraw := l.Eventually(10*time.Second, vip+" gone at gobgpd", func() bool { return !ribHas(g, vip) })
+	if _, err := s.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.Drift(); len(m) != 1 {
+		t.Errorf("drift missing %v, want %s", m, vip)
+	}
+	c1.IP("route", "add", vip, "dev", "bgp-nic", "table", "10", "proto", "201")
+	l.Eventually(10*time.Second, vip+" back at gobgpd", func() bool { return ribHas(g, vip) })
+
+	var back [2]time.Duration
+	for i, d := range []string{"bgpd", "zebra"} {
+		restarts := st.Restarts
+		f.Kill(d)
+		killed := time.Now()
+		if d == "bgpd" {
+			l.Eventually(10*time.Second, "gobgpd drops the route after bgpd died", func() bool { return !ribHas(g, vip) })
+		}
+		f.StartDaemon(d)
+		if d == "zebra" {
+			// The route survives at gobgpd while bgpd lives; what proves the
+			// re-apply is zebra importing the table again: withdraw and
+			// re-add through the kernel.
+			l.Eventually(10*time.Second, "ip import-table back in zebra", func() bool {
+				out, _ := f.TryVtysh("show running-config")
+				return strings.Contains(out, "ip import-table 10")
+			})
+			back[i] = time.Since(killed)
+			c1.IP("route", "del", vip, "table", "10")
+			l.Eventually(10*time.Second, vip+" withdrawn via re-applied zebra", func() bool { return !ribHas(g, vip) })
+			c1.IP("route", "add", vip, "dev", "bgp-nic", "table", "10", "proto", "201")
+		}
+		took := l.Eventually(15*time.Second, vip+" back at gobgpd after "+d+" restart", func() bool { return ribHas(g, vip) })
+		if d == "bgpd" {
+			back[i] = time.Since(killed)
+			if back[i] > 5*time.Second {
+				t.Errorf("after the bgpd restart the route came back in %s, want < 5 s", back[i])
+			}
+		}
+		_ = took
+		st, err = s.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Restarts <= restarts {
+			t.Errorf("%s restart not counted: %d", d, st.Restarts)
+		}
+		if !running(t, f)["router bgp 64999\x00neighbor 192.0.2.99 description operator-peer"] {
+			t.Errorf("operator config lost after the %s restart", d)
+		}
+	}
+	t.Logf("first apply %s; session %s; announce -> gobgpd RIB %s; withdraw %s; bgpd kill -> route back at gobgpd %s; zebra kill -> import-table re-applied %s",
+		applied.Round(time.Millisecond), est.Round(time.Millisecond), announce.Round(time.Millisecond),
+		withdraw.Round(time.Millisecond), back[0].Round(time.Millisecond), back[1].Round(time.Millisecond))
+
+	// Stop with withdraw: the prefix leaves, the session stays.
+	if err := s.Stop(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	l.Eventually(10*time.Second, "withdrawn on Stop", func() bool { return !ribHas(g, vip) })
+	if !g.NeighborEstablished("10.0.3.2") {
+		t.Errorf("Stop(withdraw) dropped the session")
+	}
+}
+
+// TestLabBFDAndECMP: two chassis, each FRR managed by a speaker with the
+// ToR as peer, BFD (100 ms x 3) and maximum-paths, announce the same /32;
+// the ToR installs one route with two next hops; when c2's link is cut
+// (every packet dropped in c2, the carrier stays up) BFD takes c2's leg
+// down in under 1 s.
+func TestLabBFDAndECMP(t *testing.T) {
+	l := newLab(t)
+	tor := l.NetNS("tor", true)
+	c1 := l.NetNS("c1", true)
+	c2 := l.NetNS("c2", true)
+	l.Veth(tor, "tor-c1", []string{"10.0.1.1/30"}, c1, "c1-tor", []string{"10.0.1.2/30"})
+	l.Veth(tor, "tor-c2", []string{"10.0.2.1/30"}, c2, "c2-tor", []string{"10.0.2.2/30"})
+	torFRR := l.StartFRR(tor, `hostname tor
+bfd
+ profile fast
+  transmit-interval 100
+  receive-interval 100
+  detect-multiplier 3
+ exit
+exit
+router bgp 65000
+ bgp router-id 10.0.1.1
+ no bgp ebgp-requires-policy
+ neighbor 10.0.1.2 remote-as 64999
+ neighbor 10.0.1.2 bfd profile fast
+ neighbor 10.0.2.2 remote-as 64999
+ neighbor 10.0.2.2 bfd profile fast
+ address-family ipv4 unicast
+  maximum-paths 8
+ exit-address-family
+exit
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, c := range []struct {
+		ns       *lab.NetNS
+		id, peer string
+	}{{c1, "10.0.1.2", "10.0.1.1"}, {c2, "10.0.2.2", "10.0.2.1"}} {
+		c.ns.IP("link", "add", "bgp-nic", "type", "bridge")
+		c.ns.IP("link", "set", "bgp-nic", "up")
+		f := l.StartFRR(c.ns, "hostname "+c.ns.Name+"\n")
+		cfg := config.Default()
+		cfg.BGPRouterID = c.id
+		cfg.OVNBGP.AnnounceMethod = config.AnnounceTable
+		cfg.OVNBGP.Peers = []config.Peer{{Address: c.peer, RemoteAS: "65000"}}
+		cfg.OVNBGP.BFD = true
+		cfg.OVNBGP.BFDTransmitMs, cfg.OVNBGP.BFDReceiveMs, cfg.OVNBGP.BFDMultiplier = 100, 100, 3
+		cfg.OVNBGP.MaximumPaths = 8
+		s := speakerFor(t, f, cfg, "-")
+		if err := s.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Stop(context.Background(), false) })
+		c.ns.IP("route", "add", "172.24.4.10/32", "dev", "bgp-nic", "table", "10", "proto", "201")
+		if c.ns == c2 {
+			l.Eventually(20*time.Second, "BFD up on c2", func() bool {
+				st, err := s.Status(ctx)
+				return err == nil && len(st.Peers) == 1 && st.Peers[0].BFD == "up"
+			})
+		}
+	}
+	l.Eventually(20*time.Second, "ToR sessions", func() bool { return torFRR.Established() == 2 })
+	l.Eventually(20*time.Second, "ToR BFD sessions up", func() bool {
+		out, _ := torFRR.TryVtysh("show bfd peers brief")
+		return strings.Count(out, " up ") == 2
+	})
+	ecmp := func() int {
+		return strings.Count(tor.IP("route", "show", "172.24.4.10/32"), "nexthop via")
+	}
+	l.Eventually(10*time.Second, "ECMP route with two next hops at the ToR", func() bool { return ecmp() == 2 })
+	t.Logf("ToR: %s", tor.IP("route", "show", "172.24.4.10/32"))
+
+	// Cut c2's link without touching the carrier: drop everything in c2.
+	c2.Exec("nft", "add", "table", "inet", "cut")
+	c2.Exec("nft", "add", "chain", "inet", "cut", "in", "{ type filter hook input priority 0 ; policy drop ; }")
+	c2.Exec("nft", "add", "chain", "inet", "cut", "out", "{ type filter hook output priority 0 ; policy drop ; }")
+	failover := l.Eventually(5*time.Second, "the ToR drops c2's leg", func() bool {
+		out := tor.IP("route", "show", "172.24.4.10/32")
+		return ecmp() == 0 && strings.Contains(out, "10.0.1.2")
+	})
+	if failover >= time.Second {
+		t.Errorf("BFD failover took %s, want < 1 s", failover)
+	}
+	t.Logf("BFD 100 ms x 3: link cut -> ToR route down to one next hop in %s", failover.Round(time.Millisecond))
+}
