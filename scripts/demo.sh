@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # make demo: a local OVN with one chassis, a provider network, two VMs and a
-# router with a FIP, ovnbgp and a BGP peer. The agent (issue 7) is not built
-# yet, so there is nothing to demonstrate end to end: say so and fail.
+# router with a floating IP; ovnbgp with FRR on the chassis; a ToR running
+# FRR as BGP peer and an external host. Prints the peer's routes and a ping,
+# and leaves the lab running. `make demo-down` removes it.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 case ${1:-up} in
   up)
-    echo "make demo: not available yet — the ovnbgp agent (issue 7) is still being built." >&2
-    echo "What works today: 'make test' (OVSDB client against real ovsdb-server) and" >&2
-    echo "'bin/ovnbgp debug ovsdb-count --remote unix:/path/to/sb.sock'." >&2
-    exit 1 ;;
-  down) exit 0 ;;
+    go run ./test/labctl down >/dev/null   # one demo at a time
+    OVNBGP_DEMO=1 go test -count=1 -timeout 5m -run '^TestDemo$' -v ./test/e2e/ |
+      grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS$' -e '^ok ' || { echo "make demo failed (see above)" >&2; exit 1; } ;;
+  down) go run ./test/labctl down ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac

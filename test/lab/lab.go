@@ -38,7 +38,11 @@ type Lab struct {
 	T      testing.TB
 	Prefix string
 	Dir    string
+	kept   bool
 }
+
+// keepMark in owner.pid marks a lab that outlives its test (Keep).
+const keepMark = "keep"
 
 // New creates an empty lab and registers its teardown.
 func New(t testing.TB) *Lab {
@@ -68,6 +72,9 @@ func Sweep() {
 		dir := filepath.Join(Base, e.Name())
 		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
 		if err == nil {
+			if strings.TrimSpace(string(b)) == keepMark {
+				continue
+			}
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && alive(pid) {
 				continue
 			}
@@ -76,7 +83,37 @@ func Sweep() {
 	}
 }
 
+// Keep makes the lab outlive its test (`make demo`): the teardown leaves it
+// running, Sweep ignores it, and DestroyKept removes it.
+func (l *Lab) Keep() {
+	l.T.Helper()
+	if err := os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark), 0o644); err != nil {
+		l.T.Fatalf("lab: %v", err)
+	}
+	l.kept = true
+}
+
+// Kept reports whether Keep was called.
+func (l *Lab) Kept() bool { return l.kept }
+
+// DestroyKept removes every kept lab and returns their prefixes.
+func DestroyKept() []string {
+	var out []string
+	entries, _ := os.ReadDir(Base)
+	for _, e := range entries {
+		dir := filepath.Join(Base, e.Name())
+		if b, err := os.ReadFile(filepath.Join(dir, "owner.pid")); err == nil && strings.TrimSpace(string(b)) == keepMark {
+			destroy(e.Name(), dir)
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
 func (l *Lab) teardown() {
+	if l.kept {
+		return
+	}
 	if os.Getenv("OVNBGP_LAB_KEEP") != "" && l.T.Failed() {
 		l.T.Logf("lab %s kept for inspection (OVNBGP_LAB_KEEP): %s", l.Prefix, l.Dir)
 		return

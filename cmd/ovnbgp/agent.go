@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/ovnbgp/ovnbgp/internal/agent"
+	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/dataplane/linux"
+	"github.com/ovnbgp/ovnbgp/internal/dataplane/ovs"
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/speaker"
+	"github.com/ovnbgp/ovnbgp/internal/speaker/frr"
+	"github.com/ovnbgp/ovnbgp/internal/speaker/gobgp"
+)
+
+func init() {
+	var cf configFlags
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the agent: watch OVN, wire this chassis and announce its prefixes",
+		Long: `Runs ovnbgp on this chassis. It reads upstream ovn-bgp-agent's bgp-agent.conf
+(same options), watches the local Open_vSwitch database and the OVN
+database of the configured driver, wires the host and announces through
+the configured BGP speaker. SIGTERM stops it leaving everything announced
+(unless [ovnbgp] withdraw_on_stop); SIGHUP re-reads the configuration.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			boot := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			cfg, err := cf.load(boot)
+			if err != nil {
+				return err
+			}
+			log, closer, err := newLogger(cfg)
+			if err != nil {
+				return &config.InvalidError{Section: "DEFAULT", Option: "log_file", Value: cfg.LogFile, Reason: err.Error()}
+			}
+			defer closer.Close()
+			return runAgent(cmd.Context(), cfg, &cf, log)
+		},
+	}
+	cf.add(cmd)
+	rootCmd.AddCommand(cmd)
+}
+
+func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	reload := make(chan *config.Config, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-sigs:
+				if s != syscall.SIGHUP {
+					log.Info("stopping", "signal", s.String(), "withdraw_on_stop", cfg.OVNBGP.WithdrawOnStop)
+					cancel()
+					return
+				}
+				nc, err := cf.load(log)
+				if err != nil {
+					log.Error("SIGHUP: configuration not reloaded; the running one is kept", "error", err)
+					continue
+				}
+				select {
+				case reload <- nc:
+				default:
+				}
+			}
+		}
+	}()
+
+	log.Info("ovnbgp starting", "driver", cfg.Driver, "speaker", cfg.OVNBGP.Speaker, "announce_method", cfg.OVNBGP.AnnounceMethod)
+	for {
+		next, err := runOnce(ctx, cfg, log, reload)
+		if err != nil || next == nil {
+			return err
+		}
+		log.Info("configuration reloaded: restarting the controller (nothing is withdrawn)", "changed", next.Diff(cfg))
+		cfg = next
+	}
+}
+
+// runOnce runs the controller with one configuration until ctx ends (nil,
+// nil) or a reload asks for a restart with a new configuration. Nothing is
+// withdrawn across a restart: the first full reconcile of the new
+// controller adopts what the previous one left.
+func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reload <-chan *config.Config) (*config.Config, error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	src := agent.NewSource(cfg, log, agent.Identity{})
+	defer src.Close()
+	if err := src.Start(ctx); err != nil {
+		if parent.Err() != nil {
+			return nil, nil
+		}
+		return nil, err
+	}
+	log.Info("chassis identified", "system-id", src.ID.SystemID, "hostname", src.ID.Hostname)
+	planner, need := newPlanner(cfg, src)
+
+	deps := agent.Deps{Source: src, Planner: planner, NeededDatapaths: need}
+	collectors := [][]prometheus.Collector{agent.Collectors(), ovsdb.Collectors(), plan.Collectors()}
+	lo := linux.OptionsFromConfig(cfg)
+	lo.Logger = log.With("component", "kernel")
+	var sp speaker.Speaker
+	switch cfg.OVNBGP.Speaker {
+	case config.SpeakerGoBGP:
+		lo.AnnounceMethod = "none" // the embedded speaker announces itself
+		g, err := gobgp.New(cfg, log.With("component", "gobgp"))
+		if err != nil {
+			return nil, err
+		}
+		sp = g
+		collectors = append(collectors, gobgp.Collectors())
+	default:
+		f, err := frr.New(cfg, log.With("component", "frr"))
+		if err != nil {
+			return nil, err
+		}
+		sp = f
+		collectors = append(collectors, frr.Collectors())
+	}
+	kernel, err := linux.New(lo)
+	if err != nil {
+		return nil, fmt.Errorf("kernel dataplane: %w", err)
+	}
+	deps.Kernel = kernel
+	deps.Flows = ovs.New(ovs.Options{Logger: log.With("component", "ovs")})
+	deps.Speaker = sp
+	collectors = append(collectors, linux.Collectors(), ovs.Collectors())
+
+	a := agent.New(cfg, log, deps)
+	reg := agent.Registry(collectors...)
+	if addr := cfg.OVNBGP.MetricsAddress; addr != "" {
+		go func() {
+			if err := a.Serve(ctx, addr, reg); err != nil {
+				log.Error("metrics endpoint", "address", addr, "error", err)
+			}
+		}()
+	}
+	if err := sp.Start(ctx); err != nil {
+		// The kernel side still converges; the speaker is retried by
+		// every reconcile (Sync) and by its own watcher.
+		log.Error("speaker start failed; retrying in the background", "speaker", sp.Name(), "error", err)
+	}
+	go a.PollSpeaker(ctx, 10*time.Second)
+
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var next *config.Config
+	select {
+	case err := <-done:
+		if err != nil && parent.Err() == nil {
+			return nil, err
+		}
+	case next = <-reload:
+		cancel()
+		<-done
+	}
+	if next != nil {
+		// A restart of the controller: leave everything in place.
+		return next, nil
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	if err := a.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "error", err)
+	}
+	log.Info("stopped")
+	return nil, nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ovnbgp/ovnbgp/internal/agent"
+	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
+)
+
+// configFlags are the oslo.config-style options every command that reads
+// bgp-agent.conf takes.
+type configFlags struct {
+	files []string
+	dirs  []string
+}
+
+func (c *configFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVar(&c.files, "config-file", nil, "bgp-agent.conf to read (repeatable; later files override earlier ones)")
+	f.StringArrayVar(&c.dirs, "config-dir", nil, "directory whose *.conf files are read after the files, in lexical order (repeatable)")
+}
+
+// load reads the configuration; warnings (unknown options) go to log.
+func (c *configFlags) load(log *slog.Logger) (*config.Config, error) {
+	files := c.files
+	if len(files) == 0 && len(c.dirs) == 0 {
+		files = []string{"/etc/ovn-bgp-agent/bgp-agent.conf"}
+	}
+	cfg, warnings, err := config.Load(files, c.dirs)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		log.Warn("configuration: " + w)
+	}
+	return cfg, nil
+}
+
+// newLogger logs to stderr (or [DEFAULT] log_file), at debug level when
+// [DEFAULT] debug is set.
+func newLogger(cfg *config.Config) (*slog.Logger, io.Closer, error) {
+	level := slog.LevelInfo
+	if cfg != nil && cfg.Debug {
+		level = slog.LevelDebug
+	}
+	var w io.Writer = os.Stderr
+	var closer io.Closer = io.NopCloser(nil)
+	if cfg != nil && cfg.LogFile != "" {
+		f, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return nil, nil, fmt.Errorf("log_file: %w", err)
+		}
+		w, closer = f, f
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closer, nil
+}
+
+// newPlanner builds the incremental planner of the configured driver over
+// the source's topology. need is set for the southbound driver.
+func newPlanner(cfg *config.Config, src *agent.Source) (p agent.Planner, need func() []string) {
+	if cfg.Driver == config.DriverNB {
+		d := plan.NewNBDriver(cfg, src.Topo, plan.NBIdentity{Hostname: src.ID.Hostname, ChassisName: src.ID.SystemID})
+		return plan.NewIncremental(d, src.ID.SystemID), nil
+	}
+	d := plan.NewSBDriver(cfg, src.Topo, src.ID.SystemID)
+	return plan.NewIncremental(d, src.ID.SystemID), d.NeededDatapaths
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ovnbgp/ovnbgp/internal/agent"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
+)
+
+func init() {
+	var cf configFlags
+	var chassis, hostname, output string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Print what this chassis would announce and how it would be wired, touching nothing",
+		Long: `Connects to the local Open_vSwitch database and to the OVN database of the
+configured driver exactly as the agent does, computes the desired state and
+prints it: the announcements (prefix, kind, port, network, VRF, reason) and
+the wiring. Nothing on the host is changed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return usageError{fmt.Errorf("-o: want table or json, not %q", output)}
+			}
+			quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			cfg, err := cf.load(quiet)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			id := agent.Identity{SystemID: chassis, Hostname: hostname, Overrides: chassis != "" || hostname != ""}
+			if id.Overrides && id.Hostname == "" {
+				id.Hostname = chassis
+			}
+			src := agent.NewSource(cfg, quiet, id)
+			defer src.Close()
+			if err := src.Start(ctx); err != nil {
+				return err
+			}
+			p, need := newPlanner(cfg, src)
+			if err := agent.Settle(ctx, src, p, need); err != nil {
+				return err
+			}
+			src.Topo.RLock()
+			st, warnings := p.Full()
+			src.Topo.RUnlock()
+			for _, w := range warnings {
+				fmt.Fprintln(os.Stderr, "warning:", w.String())
+			}
+			if output == "json" {
+				return printPlanJSON(os.Stdout, st)
+			}
+			printPlanTable(os.Stdout, st)
+			return nil
+		},
+	}
+	cf.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&chassis, "chassis", "", "plan as this chassis (system-id) instead of the local one")
+	f.StringVar(&hostname, "hostname", "", "with the northbound driver: the chassis' hostname (default: --chassis)")
+	f.StringVarP(&output, "output", "o", "table", "output format: table or json")
+	f.DurationVar(&timeout, "timeout", 2*time.Minute, "give up after this long")
+	rootCmd.AddCommand(cmd)
+}
+
+// usageError exits with status 2.
+type usageError struct{ error }
+
+func (usageError) ExitCode() int { return 2 }
+
+func printPlanJSON(w io.Writer, st *plan.State) error {
+	if st.Announcements == nil {
+		st.Announcements = []plan.Announcement{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(st)
+}
+
+func printPlanTable(w io.Writer, st *plan.State) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "chassis %s: %d announcements\n", st.Chassis, len(st.Announcements))
+	fmt.Fprintln(tw, "PREFIX\tKIND\tPORT\tNETWORK\tVRF\tWIRING\tREASON")
+	exp := map[plan.Key]plan.Exposure{}
+	for _, e := range st.Wiring.Exposures {
+		exp[e.Key()] = e
+	}
+	for _, a := range st.Announcements {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Prefix, a.Kind, a.Port, dash(a.Network), dash(a.VRF),
+			describeExposure(exp[a.Key()]), a.Reason)
+	}
+	tw.Flush()
+	if len(st.Wiring.Bridges) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "BRIDGE\tPHYSNET\tINDEX\tVLANS")
+		for _, b := range st.Wiring.Bridges {
+			var vl []string
+			for _, v := range b.VLANs {
+				vl = append(vl, fmt.Sprint(v))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", b.Bridge, b.Physnet, b.Index, dash(strings.Join(vl, ",")))
+		}
+		tw.Flush()
+	}
+	if len(st.Wiring.Flows) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "FLOW BRIDGE\tPATCH PORT\tOFPORT\tDST MAC")
+		for _, f := range st.Wiring.Flows {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", f.Bridge, f.Port, f.OFPort, f.DstMAC)
+		}
+		tw.Flush()
+	}
+}
+
+func describeExposure(e plan.Exposure) string {
+	if e.Bridge == "" {
+		return "-"
+	}
+	s := e.Bridge
+	if e.VLAN != 0 {
+		s += fmt.Sprintf(" vlan %d", e.VLAN)
+	}
+	if e.Via.IsValid() {
+		s += " via " + e.Via.String()
+	}
+	if e.MAC != "" {
+		s += " lladdr " + e.MAC
+	}
+	if len(e.ProxyNDP) > 0 {
+		s += fmt.Sprintf(" ndp-proxy %v", e.ProxyNDP)
+	}
+	return s
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

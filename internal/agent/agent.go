@@ -1,0 +1,444 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/speaker"
+)
+
+// Kernel is the Linux dataplane (internal/dataplane/linux): wire adds and
+// updates only, unwire removes only owned objects the state does not need.
+type Kernel interface {
+	Wire(ctx context.Context, st *plan.State) error
+	Unwire(ctx context.Context, st *plan.State) error
+	WireDelta(ctx context.Context, d *plan.Delta) error
+	UnwireDelta(ctx context.Context, d *plan.Delta) error
+	Run(ctx context.Context) error
+}
+
+// Flows is the OVS flow dataplane (internal/dataplane/ovs).
+type Flows interface {
+	Sync(ctx context.Context, flows []plan.Flow, bridges []string) error
+	Run(ctx context.Context) error
+}
+
+// Planner is the incremental planner (plan.Incremental).
+type Planner interface {
+	Full() (*plan.State, []plan.Warning)
+	Replan(dirty []plan.Source) (*plan.Delta, []plan.Warning)
+	State() *plan.State
+}
+
+// Deps are the pieces the controller drives. Kernel, Flows and Speaker may
+// be nil (a host wired by other means, or tests of one piece).
+type Deps struct {
+	Source  *Source
+	Planner Planner
+	// NeededDatapaths, when set (southbound driver), tells which extra
+	// datapaths the planner needs monitored whole.
+	NeededDatapaths func() []string
+	Kernel          Kernel
+	Flows           Flows
+	Speaker         speaker.Speaker
+}
+
+// Agent is the controller.
+type Agent struct {
+	cfg  *config.Config
+	log  *slog.Logger
+	deps Deps
+
+	mu        sync.RWMutex
+	state     *plan.State // last state applied (or attempted)
+	ready     bool
+	lastFull  time.Time
+	lastErr   error
+	lastErrAt time.Time
+	warnings  []plan.Warning
+	heartbeat time.Time
+}
+
+// New returns a controller; Run drives it.
+func New(cfg *config.Config, log *slog.Logger, deps Deps) *Agent {
+	return &Agent{cfg: cfg, log: log, deps: deps}
+}
+
+// retryDelay is how soon a failed reconcile is tried again (doubling up to
+// the periodic interval).
+const (
+	minRetry = 500 * time.Millisecond
+	maxRetry = 30 * time.Second
+)
+
+// Run performs the initial full reconcile, then processes events until ctx
+// ends. The source must have been started.
+func (a *Agent) Run(ctx context.Context) error {
+	src := a.deps.Source
+	if err := Settle(ctx, src, a.deps.Planner, a.deps.NeededDatapaths); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if a.deps.Kernel != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.background("kernel", runCtx, a.deps.Kernel.Run) }()
+	}
+	if a.deps.Flows != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.background("flows", runCtx, a.deps.Flows.Run) }()
+	}
+
+	retry := minRetry
+	var retryC <-chan time.Time
+	full := func(reason string) {
+		if err := a.full(runCtx, reason); err != nil {
+			a.setErr(err)
+			retryC = time.After(retry)
+			retry = min(2*retry, maxRetry)
+			return
+		}
+		retry = minRetry
+		retryC = nil
+	}
+	full("startup")
+	a.mu.Lock()
+	a.ready = a.lastErr == nil
+	a.mu.Unlock()
+	interval := a.cfg.ReconcileInterval
+	if interval <= 0 {
+		interval = 300 * time.Second
+	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	beat := time.NewTicker(time.Second)
+	defer beat.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-beat.C:
+			a.mu.Lock()
+			a.heartbeat = time.Now()
+			a.mu.Unlock()
+		case r := <-src.Resyncs():
+			src.Drain()
+			full("resync: " + r.Reason)
+		case <-ticker.C:
+			full("periodic")
+		case <-retryC:
+			full("retry")
+		case <-src.Kick():
+			if dirty := src.Drain(); len(dirty) > 0 {
+				if err := a.incremental(runCtx, dirty); err != nil {
+					a.setErr(err)
+					if retryC == nil {
+						retryC = time.After(retry)
+						retry = min(2*retry, maxRetry)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Settle makes sure the southbound conditions cover what the plan needs
+// (the tenant datapaths behind local gateways depend on the plan) before the
+// first plan is used, so that the first reconcile withdraws nothing that is
+// healthy. need is nil for the northbound driver.
+func Settle(ctx context.Context, src *Source, p Planner, need func() []string) error {
+	for i := 0; i < 5 && need != nil; i++ {
+		src.Topo.RLock()
+		p.Full()
+		dps := need()
+		src.Topo.RUnlock()
+		if !src.SetNeededDatapaths(dps) {
+			return nil
+		}
+		select {
+		case <-src.Resyncs():
+			src.Drain()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// background runs a reconciler's watcher, restarting it if it returns early.
+func (a *Agent) background(name string, ctx context.Context, run func(context.Context) error) {
+	for ctx.Err() == nil {
+		if err := run(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("watcher stopped; restarting", "component", name, "error", err)
+			metricErrors.WithLabelValues(name, "watcher").Inc()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (a *Agent) setErr(err error) {
+	a.mu.Lock()
+	a.lastErr, a.lastErrAt = err, time.Now()
+	a.mu.Unlock()
+	a.log.Error("reconcile failed; will retry", "error", err)
+}
+
+func (a *Agent) plan(fn func() []plan.Warning) {
+	t := a.deps.Source.Topo
+	t.RLock()
+	w := fn()
+	t.RUnlock()
+	for _, x := range w {
+		a.log.Warn("planner: row skipped", "table", x.Table, "row", x.Row, "reason", x.Reason, "detail", x.Detail)
+	}
+	if len(w) > 0 {
+		a.mu.Lock()
+		a.warnings = append(a.warnings[:0], w...)
+		a.mu.Unlock()
+	}
+}
+
+// full plans everything and reconciles every component against it:
+// wire (kernel, flows), announce (speaker), then unwire what is stale.
+func (a *Agent) full(ctx context.Context, reason string) error {
+	start := time.Now()
+	var st *plan.State
+	var need []string
+	a.plan(func() []plan.Warning {
+		var w []plan.Warning
+		st, w = a.deps.Planner.Full()
+		if a.deps.NeededDatapaths != nil {
+			need = a.deps.NeededDatapaths()
+		}
+		return w
+	})
+	if need != nil || a.deps.NeededDatapaths != nil {
+		a.deps.Source.SetNeededDatapaths(need)
+	}
+	err := a.apply(ctx, st, nil)
+	a.mu.Lock()
+	a.state = st
+	if err == nil {
+		a.lastFull = time.Now()
+		a.lastErr = nil
+		a.ready = true
+		metricReady.Set(1)
+	}
+	a.mu.Unlock()
+	observe("full", start, err)
+	setAnnounced(st)
+	a.log.Info("full reconcile", "reason", reason, "announcements", len(st.Announcements),
+		"exposures", len(st.Wiring.Exposures), "flows", len(st.Wiring.Flows), "duration", time.Since(start), "error", err)
+	return err
+}
+
+// incremental re-plans the dirty sources and applies the delta.
+func (a *Agent) incremental(ctx context.Context, dirty []plan.Source) error {
+	start := time.Now()
+	var d *plan.Delta
+	var st *plan.State
+	var need []string
+	a.plan(func() []plan.Warning {
+		var w []plan.Warning
+		d, w = a.deps.Planner.Replan(dirty)
+		st = a.deps.Planner.State()
+		if a.deps.NeededDatapaths != nil {
+			need = a.deps.NeededDatapaths()
+		}
+		return w
+	})
+	if a.deps.NeededDatapaths != nil {
+		a.deps.Source.SetNeededDatapaths(need)
+	}
+	if d == nil || d.Empty() {
+		return nil
+	}
+	err := a.apply(ctx, st, d)
+	a.mu.Lock()
+	a.state = st
+	a.mu.Unlock()
+	observe("incremental", start, err)
+	setAnnounced(st)
+	a.log.Debug("incremental reconcile", "sources", len(dirty), "announce", len(d.Announce), "withdraw", len(d.Withdraw),
+		"duration", time.Since(start), "error", err)
+	return err
+}
+
+// apply reconciles in the safe order. d == nil: the whole state; else only
+// the delta (st is the state after it). A failing component does not stop
+// the others' steps that are safe without it, but nothing is announced
+// whose wiring failed before, and nothing is unwired while its withdrawal
+// failed.
+func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta) error {
+	var errs []error
+	k, f, sp := a.deps.Kernel, a.deps.Flows, a.deps.Speaker
+	if k != nil {
+		var err error
+		if d == nil {
+			err = k.Wire(ctx, st)
+		} else {
+			err = k.WireDelta(ctx, d)
+		}
+		if err != nil {
+			metricErrors.WithLabelValues("kernel", "wire").Inc()
+			errs = append(errs, fmt.Errorf("kernel wire: %w", err))
+		}
+	}
+	if f != nil && (d == nil || d.FlowsChanged || d.BridgesChanged) {
+		if err := f.Sync(ctx, st.Wiring.Flows, bridgesOf(st)); err != nil {
+			metricErrors.WithLabelValues("flows", "sync").Inc()
+			errs = append(errs, fmt.Errorf("ovs flows: %w", err))
+		}
+	}
+	speakerOK := true
+	if sp != nil && (d == nil || len(d.Announce) > 0 || len(d.Withdraw) > 0) {
+		if err := sp.Sync(ctx, st.Announcements); err != nil {
+			speakerOK = false
+			metricErrors.WithLabelValues("speaker", "sync").Inc()
+			errs = append(errs, fmt.Errorf("speaker: %w", err))
+		}
+	}
+	if k != nil && speakerOK {
+		var err error
+		if d == nil {
+			err = k.Unwire(ctx, st)
+		} else {
+			err = k.UnwireDelta(ctx, d)
+		}
+		if err != nil {
+			metricErrors.WithLabelValues("kernel", "unwire").Inc()
+			errs = append(errs, fmt.Errorf("kernel unwire: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func bridgesOf(st *plan.State) []string {
+	out := make([]string, 0, len(st.Wiring.Bridges))
+	for _, b := range st.Wiring.Bridges {
+		out = append(out, b.Bridge)
+	}
+	return out
+}
+
+// Shutdown is called once Run has returned. Unless withdraw_on_stop is set
+// it leaves everything announced and wired, so a restart (or an upgrade)
+// causes no withdrawal at all.
+func (a *Agent) Shutdown(ctx context.Context) error {
+	withdraw := a.cfg.OVNBGP.WithdrawOnStop
+	var errs []error
+	if sp := a.deps.Speaker; sp != nil {
+		if err := sp.Stop(ctx, withdraw); err != nil {
+			errs = append(errs, fmt.Errorf("speaker stop: %w", err))
+		}
+	}
+	if withdraw {
+		empty := &plan.State{Chassis: a.deps.Source.ID.SystemID}
+		if k := a.deps.Kernel; k != nil {
+			if err := k.Unwire(ctx, empty); err != nil {
+				errs = append(errs, fmt.Errorf("kernel unwire: %w", err))
+			}
+		}
+		if f := a.deps.Flows; f != nil {
+			a.mu.RLock()
+			st := a.state
+			a.mu.RUnlock()
+			if st != nil {
+				if err := f.Sync(ctx, nil, bridgesOf(st)); err != nil {
+					errs = append(errs, fmt.Errorf("ovs flows: %w", err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Snapshot is the controller's view for `ovnbgp status` and /status.
+type Snapshot struct {
+	Chassis    string             `json:"chassis"`
+	Hostname   string             `json:"hostname"`
+	Driver     string             `json:"driver"`
+	Ready      bool               `json:"ready"`
+	LastFull   time.Time          `json:"last_full_reconcile"`
+	LastError  string             `json:"last_error,omitempty"`
+	LastErrAt  time.Time          `json:"last_error_at,omitzero"`
+	OVN        DBStatus           `json:"ovn"`
+	OVS        DBStatus           `json:"ovs"`
+	State      *plan.State        `json:"state"`
+	Warnings   []string           `json:"warnings,omitempty"`
+	Speaker    *speaker.Status    `json:"speaker,omitempty"`
+	SpeakerErr string             `json:"speaker_error,omitempty"`
+	Counts     map[plan.Kind]int  `json:"counts"`
+	Rows       map[string]int     `json:"rows"`
+	Extra      map[string]float64 `json:"-"`
+}
+
+// DBStatus describes one OVSDB connection.
+type DBStatus struct {
+	Endpoint   string `json:"endpoint"`
+	Generation int    `json:"generation"`
+}
+
+// Snapshot returns the current view.
+func (a *Agent) Snapshot(ctx context.Context) *Snapshot {
+	a.mu.RLock()
+	s := &Snapshot{Chassis: a.deps.Source.ID.SystemID, Hostname: a.deps.Source.ID.Hostname, Driver: a.cfg.Driver,
+		Ready: a.ready, LastFull: a.lastFull, State: a.state, Counts: map[plan.Kind]int{}, Rows: map[string]int{}}
+	if a.lastErr != nil {
+		s.LastError, s.LastErrAt = a.lastErr.Error(), a.lastErrAt
+	}
+	for _, w := range a.warnings {
+		s.Warnings = append(s.Warnings, w.String())
+	}
+	a.mu.RUnlock()
+	if s.State != nil {
+		for _, an := range s.State.Announcements {
+			s.Counts[an.Kind]++
+		}
+	}
+	src := a.deps.Source
+	if c := src.OVN(); c != nil {
+		s.OVN = DBStatus{Endpoint: c.Endpoint(), Generation: c.Generation()}
+		for _, t := range tablesOf[src.nb] {
+			s.Rows[t] = c.Count(t)
+		}
+	}
+	if c := src.OVS(); c != nil {
+		s.OVS = DBStatus{Endpoint: c.Endpoint(), Generation: c.Generation()}
+	}
+	if sp := a.deps.Speaker; sp != nil {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := sp.Status(sctx)
+		cancel()
+		s.Speaker = st
+		if err != nil {
+			s.SpeakerErr = err.Error()
+		}
+	}
+	return s
+}
+
+// Ready reports whether the first full reconcile succeeded.
+func (a *Agent) Ready() bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.ready
+}
+
+// Alive reports whether the controller loop has ticked recently.
+func (a *Agent) Alive() bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.heartbeat.IsZero() || time.Since(a.heartbeat) < 30*time.Second
+}

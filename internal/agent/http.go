@@ -1,0 +1,99 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Registry returns a registry with the Go/process collectors and the given
+// package collectors.
+func Registry(cs ...[]prometheus.Collector) *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, c := range cs {
+		r.MustRegister(c...)
+	}
+	return r
+}
+
+// Serve runs the HTTP endpoints on addr until ctx ends: /metrics
+// (Prometheus), /healthz (the controller loop is alive), /readyz (the first
+// full reconcile succeeded) and /status (JSON, for `ovnbgp status`).
+func (a *Agent) Serve(ctx context.Context, addr string, reg *prometheus.Registry) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.Alive() {
+			http.Error(w, "controller loop stalled", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.Ready() {
+			http.Error(w, "not ready: first reconcile not done", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		s := a.Snapshot(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(s)
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	a.log.Info("serving metrics, health and status", "address", ln.Addr().String())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// PollSpeaker refreshes the speaker metrics every interval until ctx ends.
+func (a *Agent) PollSpeaker(ctx context.Context, interval time.Duration) {
+	sp := a.deps.Speaker
+	if sp == nil {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		sctx, cancel := context.WithTimeout(ctx, interval)
+		st, err := sp.Status(sctx)
+		cancel()
+		if err != nil {
+			a.log.Debug("speaker status", "error", err)
+		} else if st != nil {
+			metricPeers.Reset()
+			for _, p := range st.Peers {
+				metricPeers.WithLabelValues(sp.Name(), p.State).Inc()
+			}
+			metricSpeakerPrefixes.Set(float64(len(st.Prefixes)))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,59 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ovnbgp/ovnbgp/internal/plan"
+)
+
+var (
+	metricAnnounced = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ovnbgp_announced_prefixes", Help: "Prefixes this chassis announces, by kind.",
+	}, []string{"kind"})
+	metricReconcile = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "ovnbgp_reconcile_duration_seconds", Help: "Duration of a reconcile (plan and apply), by type (full, incremental).",
+		Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5, 30},
+	}, []string{"type"})
+	metricReconciles = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ovnbgp_reconciles_total", Help: "Reconciles, by type and result (ok, error).",
+	}, []string{"type", "result"})
+	metricErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ovnbgp_errors_total", Help: "Errors, by component (kernel, flows, speaker, ...) and cause.",
+	}, []string{"component", "cause"})
+	metricReady = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ovnbgp_ready", Help: "1 once the first full reconcile succeeded.",
+	})
+	metricPeers = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ovnbgp_bgp_peers", Help: "BGP peers of the speaker, by state.",
+	}, []string{"speaker", "state"})
+	metricSpeakerPrefixes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ovnbgp_speaker_advertised_prefixes", Help: "Prefixes the BGP speaker advertises, as it reports them.",
+	})
+)
+
+// Collectors returns the package's metrics for registration.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{metricAnnounced, metricReconcile, metricReconciles, metricErrors, metricReady,
+		metricPeers, metricSpeakerPrefixes}
+}
+
+func observe(typ string, start time.Time, err error) {
+	metricReconcile.WithLabelValues(typ).Observe(time.Since(start).Seconds())
+	res := "ok"
+	if err != nil {
+		res = "error"
+	}
+	metricReconciles.WithLabelValues(typ, res).Inc()
+}
+
+func setAnnounced(st *plan.State) {
+	counts := map[plan.Kind]int{}
+	for _, a := range st.Announcements {
+		counts[a.Kind]++
+	}
+	for _, k := range plan.Kinds {
+		metricAnnounced.WithLabelValues(string(k)).Set(float64(counts[k]))
+	}
+}

@@ -1,0 +1,371 @@
+// Package agent is ovnbgp's controller: it keeps the topology current from
+// the OVSDB monitors, re-plans the keys that changed and drives the
+// reconcilers (kernel, OVS flows, BGP speaker) in the safe order.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb"
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/topology"
+)
+
+// Identity is who this chassis is, read from the local Open_vSwitch row.
+type Identity struct {
+	SystemID  string // external_ids:system-id = SB Chassis name
+	Hostname  string // external_ids:hostname (NB driver binds ports by host)
+	SBRemote  string // external_ids:ovn-remote
+	NBRemote  string // external_ids:ovn-nb-remote
+	Overrides bool   // SystemID/Hostname were given on the command line
+}
+
+// key is one row to re-read: database, table, uuid.
+type key struct {
+	db    string
+	table string
+	uuid  string
+}
+
+// dirtySet collects keys from the OVSDB callbacks (which must not block)
+// for the controller goroutine. Level-triggered: a key marked twice is
+// processed once, with the row as it is then.
+type dirtySet struct {
+	mu   sync.Mutex
+	keys map[key]struct{}
+	kick chan struct{}
+}
+
+func newDirtySet() *dirtySet {
+	return &dirtySet{keys: map[key]struct{}{}, kick: make(chan struct{}, 1)}
+}
+
+func (d *dirtySet) add(k key) {
+	d.mu.Lock()
+	d.keys[k] = struct{}{}
+	d.mu.Unlock()
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dirtySet) take() []key {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.keys) == 0 {
+		return nil
+	}
+	out := make([]key, 0, len(d.keys))
+	for k := range d.keys {
+		out = append(out, k)
+	}
+	d.keys = map[key]struct{}{}
+	return out
+}
+
+// Source owns the OVSDB connections and the topology they feed. Callbacks
+// only mark keys dirty; Drain (called by the controller goroutine) reads
+// the current rows and updates the topology.
+type Source struct {
+	cfg  *config.Config
+	log  *slog.Logger
+	Topo *topology.Topology
+	ID   Identity
+
+	ovs *ovsdb.Client
+	ovn *ovsdb.Client // SB or NB, per cfg.Driver
+	nb  bool
+
+	dirty   *dirtySet
+	resyncs chan ovsdb.Resync // after startup: every reconnect / condition switch of the OVN DB
+
+	condMu sync.Mutex
+	need   ovsdb.SouthboundNeed
+}
+
+const (
+	dbOVS = "ovs"
+	dbOVN = "ovn"
+)
+
+// NewSource prepares a source; Start connects. id may carry command-line
+// overrides of the system-id and hostname (`ovnbgp plan --chassis`).
+func NewSource(cfg *config.Config, log *slog.Logger, id Identity) *Source {
+	return &Source{cfg: cfg, log: log, Topo: topology.New(), ID: id, nb: cfg.Driver == config.DriverNB,
+		dirty: newDirtySet(), resyncs: make(chan ovsdb.Resync, 16)}
+}
+
+// Kick is signalled whenever keys are dirty.
+func (s *Source) Kick() <-chan struct{} { return s.dirty.kick }
+
+// Resyncs delivers the OVN database's generation switches (reconnects,
+// condition changes): the controller runs a full reconcile on each.
+func (s *Source) Resyncs() <-chan ovsdb.Resync { return s.resyncs }
+
+// OVN returns the OVN database client (nil before Start).
+func (s *Source) OVN() *ovsdb.Client { return s.ovn }
+
+// OVS returns the local Open_vSwitch client (nil before Start).
+func (s *Source) OVS() *ovsdb.Client { return s.ovs }
+
+// Start connects to the local OVS database, learns the chassis identity,
+// connects to the OVN database with this chassis' conditions and loads the
+// topology. It returns when the topology holds everything the first plan
+// needs (so that the first reconcile withdraws nothing that is healthy).
+// It retries until ctx ends.
+func (s *Source) Start(ctx context.Context) error {
+	var err error
+	s.ovs, err = ovsdb.Connect(ctx, ovsdb.VSwitch, ovsdb.Options{
+		Remote: s.cfg.OVSDBConnection, Logger: s.log, OnEvent: s.onEvent(dbOVS),
+		Timeout: s.cfg.OVSDBConnectionTimeout,
+	})
+	if err != nil {
+		return fmt.Errorf("local OVS database %s: %w", s.cfg.OVSDBConnection, err)
+	}
+	s.Drain()
+	if err := s.waitIdentity(ctx); err != nil {
+		return err
+	}
+	remote, tlsFiles := s.ovnRemote()
+	if remote == "" {
+		if s.nb {
+			return errors.New("no northbound remote: set [ovn] ovn_nb_connection or external_ids:ovn-nb-remote in the local OVS database")
+		}
+		return errors.New("no southbound remote: set [ovn] ovn_sb_connection or external_ids:ovn-remote in the local OVS database")
+	}
+	spec := ovsdb.Southbound
+	if s.nb {
+		spec = ovsdb.Northbound
+	}
+	first := make(chan ovsdb.Resync, 16)
+	var started bool
+	var startedMu sync.Mutex
+	opts := ovsdb.Options{Remote: remote, TLS: tlsFiles, Logger: s.log, OnEvent: s.onEvent(dbOVN),
+		Timeout: s.cfg.OVSDBConnectionTimeout,
+		OnResync: func(r ovsdb.Resync) {
+			startedMu.Lock()
+			st := started
+			startedMu.Unlock()
+			if st {
+				select {
+				case s.resyncs <- r:
+				default: // a full reconcile is already pending
+				}
+				return
+			}
+			select {
+			case first <- r:
+			default:
+			}
+		}}
+	if !s.nb {
+		s.need = ovsdb.SouthboundNeed{Chassis: s.ID.SystemID}
+		opts.Conditions = ovsdb.SouthboundConditions(s.need)
+	}
+	s.log.Info("connecting to OVN", "db", spec.Name, "remote", remote)
+	s.ovn, err = ovsdb.Connect(ctx, spec, opts)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", spec.Name, remote, err)
+	}
+	if err := waitResync(ctx, first); err != nil {
+		return err
+	}
+	s.Drain()
+	if !s.nb {
+		// The rows bound here are selected by this chassis' UUID, known
+		// only once the Chassis table is in.
+		for {
+			s.Topo.RLock()
+			u := s.Topo.ChassisUUID(s.ID.SystemID)
+			s.Topo.RUnlock()
+			if u != "" {
+				if s.setNeed(func(n *ovsdb.SouthboundNeed) { n.ChassisUUID = u }) {
+					if err := waitResync(ctx, first); err != nil {
+						return err
+					}
+					s.Drain()
+				}
+				break
+			}
+			s.log.Warn("waiting for this chassis to register in the southbound database", "chassis", s.ID.SystemID)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-s.Kick():
+				s.Drain()
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}
+	startedMu.Lock()
+	started = true
+	startedMu.Unlock()
+	return nil
+}
+
+// SetNeededDatapaths changes the extra southbound datapaths monitored whole
+// (tenant switches behind the routers this chassis is gateway of). It
+// returns true when the conditions changed (a resync follows).
+func (s *Source) SetNeededDatapaths(dps []string) bool {
+	if s.nb {
+		return false
+	}
+	dps = append([]string(nil), dps...)
+	sort.Strings(dps)
+	return s.setNeed(func(n *ovsdb.SouthboundNeed) { n.Datapaths = dps })
+}
+
+func (s *Source) setNeed(fn func(*ovsdb.SouthboundNeed)) bool {
+	s.condMu.Lock()
+	defer s.condMu.Unlock()
+	old := s.need
+	old.Datapaths = append([]string(nil), s.need.Datapaths...)
+	fn(&s.need)
+	if old.ChassisUUID == s.need.ChassisUUID && equalStrings(old.Datapaths, s.need.Datapaths) {
+		return false
+	}
+	s.ovn.SetConditions(ovsdb.SouthboundConditions(s.need))
+	return true
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func waitResync(ctx context.Context, ch <-chan ovsdb.Resync) error {
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitIdentity reads system-id and hostname from the local Open_vSwitch row.
+func (s *Source) waitIdentity(ctx context.Context) error {
+	for {
+		s.Topo.RLock()
+		o := s.Topo.OpenVSwitch()
+		var ids map[string]string
+		if o != nil {
+			ids = o.ExternalIDs
+		}
+		s.Topo.RUnlock()
+		if ids != nil {
+			if !s.ID.Overrides || s.ID.SystemID == "" {
+				s.ID.SystemID = ids["system-id"]
+			}
+			if !s.ID.Overrides || s.ID.Hostname == "" {
+				s.ID.Hostname = ids["hostname"]
+			}
+			s.ID.SBRemote, s.ID.NBRemote = ids["ovn-remote"], ids["ovn-nb-remote"]
+			if s.ID.SystemID != "" {
+				if s.ID.Hostname == "" {
+					s.ID.Hostname = s.ID.SystemID
+				}
+				return nil
+			}
+		}
+		s.log.Warn("waiting for external_ids:system-id in the local OVS database")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.Kick():
+			s.Drain()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func (s *Source) ovnRemote() (string, ovsdb.TLSFiles) {
+	if s.nb {
+		r := s.cfg.OVN.NBConnection
+		if r == "" {
+			r = s.ID.NBRemote
+		}
+		return r, ovsdb.TLSFiles{PrivateKey: s.cfg.OVN.NBPrivateKey, Certificate: s.cfg.OVN.NBCertificate, CACert: s.cfg.OVN.NBCACert}
+	}
+	r := s.cfg.OVN.SBConnection
+	if r == "" {
+		r = s.ID.SBRemote
+	}
+	return r, ovsdb.TLSFiles{PrivateKey: s.cfg.OVN.SBPrivateKey, Certificate: s.cfg.OVN.SBCertificate, CACert: s.cfg.OVN.SBCACert}
+}
+
+func (s *Source) onEvent(db string) func(ovsdb.Event) {
+	return func(e ovsdb.Event) { s.dirty.add(key{db: db, table: e.Table, uuid: e.UUID}) }
+}
+
+// Drain applies every dirty key to the topology (reading the row as it is
+// now) and returns the planner sources they concern, sorted.
+func (s *Source) Drain() []plan.Source {
+	keys := s.dirty.take()
+	if len(keys) == 0 {
+		return nil
+	}
+	out := make([]plan.Source, 0, len(keys))
+	for _, k := range keys {
+		c := s.ovn
+		if k.db == dbOVS {
+			c = s.ovs
+		}
+		if c == nil {
+			continue
+		}
+		row, ok, err := c.Get(k.table, k.uuid)
+		switch {
+		case err != nil:
+			// A malformed row keeps its last good version in the
+			// topology: bad input never withdraws what was healthy. The
+			// client counts it (ovnbgp_ovsdb_malformed_rows_total).
+			s.log.Warn("malformed row ignored; its last good version is kept", "table", k.table, "uuid", k.uuid, "error", err)
+			continue
+		case ok:
+			s.Topo.Upsert(row)
+		default:
+			s.Topo.Delete(k.table, k.uuid)
+		}
+		out = append(out, plan.Source{Table: k.table, UUID: k.uuid})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Table != out[j].Table {
+			return out[i].Table < out[j].Table
+		}
+		return out[i].UUID < out[j].UUID
+	})
+	return out
+}
+
+// Close disconnects.
+func (s *Source) Close() {
+	if s.ovn != nil {
+		s.ovn.Close()
+	}
+	if s.ovs != nil {
+		s.ovs.Close()
+	}
+}
+
+// tablesOf lists the tables whose rows the planner reads (for `status`).
+var tablesOf = map[bool][]string{
+	false: {sbdb.PortBindingTable, sbdb.ChassisTable, sbdb.DatapathBindingTable, sbdb.LoadBalancerTable},
+	true:  {nbdb.LogicalSwitchPortTable, nbdb.LogicalRouterPortTable, nbdb.NATTable, nbdb.LoadBalancerTable},
+}

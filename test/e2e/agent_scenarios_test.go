@@ -1,0 +1,309 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ovnbgp/ovnbgp/test/lab"
+)
+
+// workload is the Neutron topology of the agent tests: a flat provider
+// network "public" (172.24.4.0/24, 2001:db8:24::/64) on physnet1, a tenant
+// network "private" (10.0.0.0/24) behind router1 whose gateway (cr-lrp
+// 172.24.4.100) is scheduled on "gw", vm1 on the provider network on c1,
+// vm2 on the tenant network on c2 with a distributed FIP 172.24.4.50, vm3 on
+// the tenant network on c1 with a centralized FIP 172.24.4.51, and an OVN
+// load balancer VIP 10.0.0.100 on the tenant network.
+type workload struct {
+	public, private *lab.Network
+	router          *lab.Router
+	vm1, vm2, vm3   *lab.VM
+	p1, p2, p3      *lab.Port
+}
+
+func (c *cloud) buildWorkload() *workload {
+	w := &workload{}
+	n := c.neutron
+	n.SetFIPDistributed(true)
+	w.public = n.ProviderNetwork("public", "physnet1", 0)
+	w.private = n.TenantNetwork("private")
+	w.router = n.Router("router1")
+	w.router.SetGateway(w.public, "fa:16:3e:00:00:01", "172.24.4.100/24", "gw")
+	w.router.AddInterface(w.private, "fa:16:3e:00:00:02", "10.0.0.1/24", "", false)
+	// The router's way out: the gateway chassis' br-ex answers ARP for
+	// anything it routes (proxy ARP), so any address will do as next hop.
+	c.central.NBCtl("lr-route-add", w.router.LR, "0.0.0.0/0", "172.24.4.1")
+
+	w.p1 = n.Port(w.public, "fa:16:3e:00:01:10", []string{"172.24.4.10/24", "2001:db8:24::10/64"}, lab.PortOptions{Host: "c1"})
+	w.p2 = n.Port(w.private, "fa:16:3e:00:02:10", []string{"10.0.0.10/24"}, lab.PortOptions{Host: "c2"})
+	w.p3 = n.Port(w.private, "fa:16:3e:00:03:10", []string{"10.0.0.20/24"}, lab.PortOptions{Host: "c1"})
+	w.router.FIP(w.p2, "172.24.4.50", "fa:16:3e:00:00:50", true)
+	w.router.FIP(w.p3, "172.24.4.51", "fa:16:3e:00:00:51", false)
+	w.router.LoadBalancer("10.0.0.100", 80, w.private, w.private, []string{"10.0.0.10"}, "")
+	c.central.NBCtl("--wait=sb", "sync")
+
+	w.vm1 = c.l.AddVM(c.central, c.nodes["c1"].ch, w.p1.ID, w.p1.MAC, w.p1.CIDRs, []string{"172.24.4.1", "2001:db8:24::1"})
+	w.vm2 = c.l.AddVM(c.central, c.nodes["c2"].ch, w.p2.ID, w.p2.MAC, w.p2.CIDRs, []string{"10.0.0.1"})
+	w.vm3 = c.l.AddVM(c.central, c.nodes["c1"].ch, w.p3.ID, w.p3.MAC, w.p3.CIDRs, []string{"10.0.0.1"})
+	return w
+}
+
+// bgpUpdatesFrom returns how many UPDATE messages the ToR received from a
+// chassis (FRR's per-neighbour message counters).
+func (c *cloud) bgpUpdatesFrom(name string) int {
+	var out map[string]struct {
+		MessageStats struct {
+			UpdatesRecv int `json:"updatesRecv"`
+		} `json:"messageStats"`
+	}
+	if err := c.torFRR.VtyshJSON("show bgp neighbors "+c.nodes[name].ip+" json", &out); err != nil {
+		c.l.T.Fatalf("ToR neighbour counters: %v", err)
+	}
+	return out[c.nodes[name].ip].MessageStats.UpdatesRecv
+}
+
+// TestAgentAnnouncesEveryKind runs the agent on a gateway and two compute
+// chassis and checks that each address kind is announced by the right
+// chassis and reachable from the external host.
+func TestAgentAnnouncesEveryKind(t *testing.T) {
+	start := time.Now()
+	c := newCloud(t, nodeSpec{name: "gw", gateway: true}, nodeSpec{name: "c1"}, nodeSpec{name: "c2"})
+	defer c.dumpLogs()
+	w := c.buildWorkload()
+	built := time.Since(start)
+	for _, name := range c.names {
+		c.startAgent(name)
+	}
+	agentsUp := time.Now()
+	cases := []struct {
+		what, prefix, via string
+		ping              string
+		ttl               int
+	}{
+		{"provider-network VM", "172.24.4.10/32", "c1", "172.24.4.10", 62},
+		{"provider-network VM, IPv6", "2001:db8:24::10/128", "c1", "2001:db8:24::10", 62},
+		{"distributed FIP", "172.24.4.50/32", "c2", "172.24.4.50", 61},
+		{"centralized FIP", "172.24.4.51/32", "gw", "172.24.4.51", 61},
+		{"router gateway (cr-lrp)", "172.24.4.100/32", "gw", "172.24.4.100", 63},
+		{"tenant VM behind the gateway", "10.0.0.10/32", "gw", "10.0.0.10", 61},
+		{"tenant VM behind the gateway (on c1)", "10.0.0.20/32", "gw", "10.0.0.20", 61},
+		{"OVN load-balancer VIP", "10.0.0.100/32", "gw", "", 0},
+	}
+	var report []string
+	for _, tc := range cases {
+		d := c.waitAnnounced(tc.prefix, tc.via)
+		line := fmt.Sprintf("%-38s %-20s via %-3s announced %6s after the agents started", tc.what, tc.prefix, tc.via,
+			time.Since(agentsUp).Round(time.Millisecond))
+		_ = d
+		if tc.ping != "" {
+			if ttl := pingTTL(c.l, c.ext, tc.ping); ttl != tc.ttl {
+				t.Errorf("%s: ping %s: reply TTL %d, want %d (who answered?)", tc.what, tc.ping, ttl, tc.ttl)
+			}
+			line += ", ping ok"
+		}
+		report = append(report, line)
+	}
+	// Nothing else leaves the chassis: no subnets, no duplicates.
+	for _, name := range c.names {
+		st, err := c.agentStatus(name)
+		if err != nil {
+			t.Fatalf("status of %s: %v", name, err)
+		}
+		if st["ready"] != true {
+			t.Errorf("%s: not ready: %v", name, st["last_error"])
+		}
+	}
+	// The VMs reach the outside (egress through the MAC-rewrite flows).
+	if ttl := pingTTL(c.l, w.vm1.NS, "198.51.100.10"); ttl != 62 {
+		t.Errorf("vm1 -> ext: TTL %d, want 62", ttl)
+	}
+	t.Logf("lab and workload built in %s\n%s", built.Round(time.Millisecond), strings.Join(report, "\n"))
+}
+
+// TestAgentRestartsWithoutFlaps: SIGKILL and restart of the agent, a
+// restart of the southbound ovsdb-server, and a port deleted while the
+// agent is down.
+func TestAgentRestartsWithoutFlaps(t *testing.T) {
+	c := newCloud(t, nodeSpec{name: "gw", gateway: true}, nodeSpec{name: "c1"}, nodeSpec{name: "c2"})
+	defer c.dumpLogs()
+	w := c.buildWorkload()
+	for _, name := range c.names {
+		c.startAgent(name)
+	}
+	c.waitAnnounced("172.24.4.10/32", "c1")
+	c.waitAnnounced("172.24.4.100/32", "gw")
+	c.waitAnnounced("172.24.4.50/32", "c2")
+	c.waitAnnounced("10.0.0.10/32", "gw")
+	// Let the sessions settle, then count UPDATEs per chassis.
+	time.Sleep(2 * time.Second)
+
+	// 1. SIGKILL every agent and start it again: the ToR receives no
+	// UPDATE at all (no withdrawal, no re-announcement).
+	before := map[string]int{}
+	for _, name := range c.names {
+		before[name] = c.bgpUpdatesFrom(name)
+		c.stopAgent(name, syscall.SIGKILL)
+	}
+	for _, name := range c.names {
+		c.startAgent(name)
+	}
+	for _, name := range c.names {
+		c.l.Eventually(60*time.Second, name+" agent ready again", func() bool {
+			st, err := c.agentStatus(name)
+			return err == nil && st["ready"] == true
+		})
+	}
+	time.Sleep(3 * time.Second)
+	for _, name := range c.names {
+		if n := c.bgpUpdatesFrom(name); n != before[name] {
+			t.Errorf("agent restart on %s: the ToR received %d UPDATE messages, want 0", name, n-before[name])
+		}
+	}
+
+	// 2. Restart the southbound ovsdb-server; while it is away, delete
+	// vm2's port in the NB (northd applies it when the SB returns).
+	for _, name := range c.names {
+		before[name] = c.bgpUpdatesFrom(name)
+	}
+	c.central.SB.Kill()
+	time.Sleep(2 * time.Second)
+	for _, name := range c.names {
+		if n := c.bgpUpdatesFrom(name); n != before[name] {
+			t.Errorf("SB down: %s sent %d UPDATE messages, want 0", name, n-before[name])
+		}
+	}
+	c.central.NBCtl("lsp-del", w.p3.ID)
+	c.central.SB.Restart()
+	d := c.waitGone("172.24.4.51/32")
+	c.waitGone("10.0.0.20/32")
+	t.Logf("SB restarted: the change made while it was away (vm3 deleted) withdrawn %s after the restart", d.Round(time.Millisecond))
+	for _, p := range []string{"172.24.4.10/32", "172.24.4.100/32", "172.24.4.50/32", "10.0.0.10/32"} {
+		if len(c.torNextHops(p)) == 0 {
+			t.Errorf("%s withdrawn after the SB restart", p)
+		}
+	}
+
+	// 3. Delete a port while c1's agent is down: gone after it starts.
+	c.stopAgent("c1", syscall.SIGTERM)
+	if len(c.torNextHops("172.24.4.10/32")) == 0 {
+		t.Errorf("SIGTERM withdrew 172.24.4.10/32; the default keeps routes announced")
+	}
+	c.central.NBCtl("--wait=sb", "lsp-del", w.p1.ID)
+	c.startAgent("c1")
+	d = c.waitGone("172.24.4.10/32")
+	t.Logf("port deleted while the agent was down: withdrawn %s after the agent started", d.Round(time.Millisecond))
+}
+
+// TestAgentLiveMigration moves a provider-network VM from c1 to c2 the way
+// Nova and Neutron do (requested-chassis lists both, then only the
+// destination) and measures the ping gap seen by the external host.
+func TestAgentLiveMigration(t *testing.T) {
+	c := newCloud(t, nodeSpec{name: "c1"}, nodeSpec{name: "c2"})
+	defer c.dumpLogs()
+	n := c.neutron
+	public := n.ProviderNetwork("public", "physnet1", 0)
+	p := n.Port(public, "fa:16:3e:00:01:10", []string{"172.24.4.10/24"}, lab.PortOptions{Host: "c1"})
+	vm := c.l.AddVM(c.central, c.nodes["c1"].ch, p.ID, p.MAC, p.CIDRs, []string{"172.24.4.1"})
+	for _, name := range c.names {
+		c.startAgent(name)
+	}
+	c.waitAnnounced("172.24.4.10/32", "c1")
+	pingTTL(c.l, c.ext, "172.24.4.10")
+
+	// A continuous ping from the external host, 20 per second.
+	pinger := startPinger(c.ext, "172.24.4.10", 50*time.Millisecond)
+	// Migration: the destination gets the port too (its own VM copy),
+	// requested-chassis lists both; then the source is removed.
+	c.central.NBCtl("lsp-set-options", p.ID, "requested-chassis=c1,c2")
+	dst := migrateVM(c, vm, "c2")
+	both := time.Now()
+	// During the overlap exactly one chassis announces it.
+	c.l.Eventually(10*time.Second, "overlap settles", func() bool { return len(c.torNextHops("172.24.4.10/32")) == 1 })
+	c.central.NBCtl("lsp-set-options", p.ID, "requested-chassis=c2")
+	c.nodes["c1"].ch.VSCtl("del-port", "br-int", "tap"+shortLSP(p.ID))
+	moved := c.waitAnnounced("172.24.4.10/32", "c2")
+	if ttl := pingTTL(c.l, c.ext, "172.24.4.10"); ttl != 62 {
+		t.Errorf("after migration: TTL %d, want 62", ttl)
+	}
+	time.Sleep(time.Second)
+	lost, gap := pinger.stop()
+	_ = dst
+	t.Logf("live migration: route moved to c2 %s after the switch (%s after both were requested); ping: %d lost, longest gap %s",
+		moved.Round(time.Millisecond), time.Since(both).Round(time.Millisecond), lost, gap.Round(time.Millisecond))
+}
+
+func shortLSP(lsp string) string {
+	tap := "tap" + lsp
+	if len(tap) > 15 {
+		tap = tap[:15]
+	}
+	return tap[3:]
+}
+
+// migrateVM plugs a copy of vm (same MAC and addresses, its own namespace)
+// into the destination chassis' br-int with the same iface-id, as the
+// destination hypervisor does during a live migration.
+func migrateVM(c *cloud, vm *lab.VM, to string) *lab.NetNS {
+	ch := c.nodes[to].ch
+	ns := c.l.NetNS(vm.LSP[:8]+"-dst", false)
+	tap := "tap" + shortLSP(vm.LSP)
+	ch.NS.IP("link", "add", tap, "type", "veth", "peer", "name", "eth0", "netns", ns.Name)
+	ns.IP("link", "set", "eth0", "address", vm.MAC)
+	for _, a := range vm.Addr {
+		ns.IP("addr", "add", a, "dev", "eth0")
+	}
+	ns.IP("link", "set", "eth0", "up")
+	ns.IP("route", "add", "default", "via", "172.24.4.1")
+	ns.Exec("ethtool", "-K", "eth0", "tx", "off")
+	ch.NS.IP("link", "set", tap, "up")
+	ch.VSCtl("add-port", "br-int", tap, "--", "set", "Interface", tap, "external_ids:iface-id="+vm.LSP,
+		"external_ids:attached-mac="+vm.MAC, "external_ids:iface-status=active")
+	return ns
+}
+
+// pinger pings continuously and records the replies.
+type pinger struct {
+	done   chan struct{}
+	result chan [2]int64
+}
+
+func startPinger(ns *lab.NetNS, dst string, every time.Duration) *pinger {
+	p := &pinger{done: make(chan struct{}), result: make(chan [2]int64, 1)}
+	go func() {
+		var lost int64
+		var gap, longest time.Duration
+		last := time.Now()
+		for {
+			select {
+			case <-p.done:
+				p.result <- [2]int64{lost, int64(longest)}
+				return
+			default:
+			}
+			_, err := ns.Try("ping", "-c1", "-W1", "-n", dst)
+			if err != nil {
+				lost++
+			} else {
+				gap = time.Since(last)
+				if gap > longest {
+					longest = gap
+				}
+				last = time.Now()
+			}
+			time.Sleep(every)
+		}
+	}()
+	return p
+}
+
+func (p *pinger) stop() (lost int, longest time.Duration) {
+	close(p.done)
+	r := <-p.result
+	return int(r[0]), time.Duration(r[1])
+}
+
+var _ = json.Marshal
