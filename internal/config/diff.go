@@ -56,3 +56,30 @@ func (c *Config) KeepRestartOptions(old *Config) *Config {
 	}
 	return n
 }
+
+// Value is one option of a configuration, for `ovnbgp config`-like output
+// and documentation checks.
+type Value struct {
+	Section string
+	Name    string
+	Type    string
+	Value   string // "***" for a set secret
+	Default string
+	Restart bool // a change needs a restart
+}
+
+// Values lists every option ovnbgp reads with its current and default value,
+// in documentation order.
+func (c *Config) Values() []Value {
+	def := Default()
+	out := make([]Value, 0, len(options))
+	for i := range options {
+		o := &options[i]
+		v := Value{Section: o.section, Name: o.name, Type: o.typ, Value: o.get(c), Default: o.get(def), Restart: o.restart}
+		if o.secret && v.Value != "" {
+			v.Value = "***"
+		}
+		out = append(out, v)
+	}
+	return out
+}

@@ -1,0 +1,51 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// FuzzLoadBytes: arbitrary file content never panics; it gives either a
+// valid Config or an *InvalidError / *FileError, both with exit status 2.
+func FuzzLoadBytes(f *testing.F) {
+	for _, p := range []string{"testdata/devstack/bgp-agent.conf", "testdata/operator.conf", "testdata/confdir/10-base.conf"} {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	for _, s := range []string{
+		"", "[DEFAULT]\nbgp_AS = 1.10\n", "[ovnbgp]\npeers = 192.0.2.1:65000, 2001:db8::1:external, eth1:external\n",
+		"[", "[]", "=", "a", "[DEFAULT]\na=\"\"\"x\n", "[DEFAULT]\nx = `y\n", "k = \"v\n  w\n",
+		"[ovnbgp]\nrule_priority = 1999\n", "[DEFAULT]\naddress_scopes = a,\n  b\n\tc\n",
+		"\xef\xbb\xbf[DEFAULT]\r\nbgp_AS=1\r\n", "[a.b]\nc=d\n[DEFAULT.x]\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, _, err := LoadBytes("fuzz.conf", data)
+		if err != nil {
+			if c != nil {
+				t.Fatalf("both a config and an error: %v", err)
+			}
+			var ie *InvalidError
+			var fe *FileError
+			if !errors.As(err, &ie) && !errors.As(err, &fe) {
+				t.Fatalf("unexpected error type %T: %v", err, err)
+			}
+			if err.(interface{ ExitCode() int }).ExitCode() != 2 {
+				t.Fatalf("exit code of %v", err)
+			}
+			return
+		}
+		if c == nil {
+			t.Fatal("no config and no error")
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("loaded config does not validate: %v", err)
+		}
+		if d := c.Diff(c.Clone()); len(d) != 0 {
+			t.Fatalf("diff of a clone: %v", d)
+		}
+	})
+}
