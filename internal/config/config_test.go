@@ -180,12 +180,44 @@ func TestEtcExample(t *testing.T) {
 	assert.NotNil(t, c)
 }
 
-// TestDocsMentionEveryOption keeps docs/configuration.md complete.
+// TestDocsMentionEveryOption keeps docs/configuration.md complete: every
+// option has a row in its section's table with its default and whether it
+// needs a restart.
 func TestDocsMentionEveryOption(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/configuration.md")
 	require.NoError(t, err)
+	rows := map[string]string{} // "section/name" → table row
+	section := ""
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "### [") {
+			section = strings.TrimSuffix(strings.TrimPrefix(line, "### ["), "]")
+			continue
+		}
+		if section != "" && strings.HasPrefix(line, "| `") {
+			name := strings.SplitN(strings.TrimPrefix(line, "| `"), "`", 2)[0]
+			rows[section+"/"+name] = line
+		}
+	}
+	require.Greater(t, len(rows), len(options)) // plus [agent] root_helper
 	for _, v := range Default().Values() {
-		assert.Contains(t, string(doc), "`"+v.Name+"`", "docs/configuration.md lacks [%s] %s", v.Section, v.Name)
+		row, ok := rows[v.Section+"/"+v.Name]
+		if !assert.True(t, ok, "docs/configuration.md lacks [%s] %s", v.Section, v.Name) {
+			continue
+		}
+		cells := strings.Split(row, "|")
+		require.GreaterOrEqual(t, len(cells), 6, row)
+		def := strings.TrimSpace(cells[3])
+		if v.Default == "" {
+			assert.Equal(t, "unset", def, row)
+		} else {
+			assert.Equal(t, "`"+v.Default+"`", def, row)
+		}
+		r := strings.TrimSpace(cells[4])
+		if v.Restart {
+			assert.Equal(t, "restart", r, row)
+		} else {
+			assert.Equal(t, "R", r, row)
+		}
 	}
 }
 
