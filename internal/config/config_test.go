@@ -840,3 +840,46 @@ func TestLogPath(t *testing.T) {
 		assert.Equal(t, tc.want, c.LogPath())
 	}
 }
+
+func TestReload(t *testing.T) {
+	dir := t.TempDir()
+	f := writeFile(t, dir, "bgp-agent.conf", "[DEFAULT]\nreconcile_interval = 100\n")
+	cur, _, err := Load([]string{f}, nil)
+	require.NoError(t, err)
+
+	// A bad file: an error, and nothing to apply.
+	writeFile(t, dir, "bgp-agent.conf", "[DEFAULT]\nreconcile_interval = soon\n")
+	next, _, err := Reload(cur, []string{f}, nil)
+	assert.Nil(t, next)
+	var ie *InvalidError
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, "reconcile_interval", ie.Option)
+
+	// A good file changing one reloadable and one restart option.
+	writeFile(t, dir, "bgp-agent.conf", "[DEFAULT]\nreconcile_interval = 50\nbgp_AS = 65100\nfoo = 1\n")
+	next, rep, err := Reload(cur, []string{f}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 50*time.Second, next.ReconcileInterval)
+	assert.Equal(t, uint32(64999), next.BGPAS)
+	assert.Equal(t, []string{`[DEFAULT] reconcile_interval: "100" -> "50"`, `[DEFAULT] bgp_AS: "64999" -> "65100"`}, rep.Changed)
+	assert.Equal(t, []string{"[DEFAULT] bgp_AS"}, rep.NeedsRestart)
+	assert.Equal(t, []string{"unknown option foo in [DEFAULT] of " + f + " ignored"}, rep.Warnings)
+}
+
+func TestContinuationHint(t *testing.T) {
+	_, _, err := load(t, "[DEFAULT]\ndebug = true\n  bgp_AS = 65000\n")
+	var ie *InvalidError
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, "debug", ie.Option)
+	assert.Contains(t, ie.Reason, "an indented line continues the value")
+	assert.NotContains(t, err.Error(), "\n")
+}
+
+// BenchmarkLoadDevstack measures loading and validating devstack's file.
+func BenchmarkLoadDevstack(b *testing.B) {
+	for b.Loop() {
+		if _, _, err := Load([]string{"testdata/devstack/bgp-agent.conf"}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

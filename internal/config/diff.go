@@ -83,3 +83,26 @@ func (c *Config) Values() []Value {
 	}
 	return out
 }
+
+// ReloadReport describes a reload for the log.
+type ReloadReport struct {
+	Warnings     []string // from loading the files (unknown options, ...)
+	Changed      []string // every changed option (Diff), including NeedsRestart
+	NeedsRestart []string // changed options kept at their running value until a restart
+}
+
+// Reload reads the files again for a running agent whose configuration is
+// cur (on SIGHUP). On error nothing changes: the caller keeps cur and logs
+// the error. Otherwise next is the configuration to run with from now on:
+// the new values of the options that may change at run time and cur's
+// values of those that need a restart (listed in the report).
+func Reload(cur *Config, files, dirs []string) (next *Config, report ReloadReport, err error) {
+	c, warnings, err := Load(files, dirs)
+	report.Warnings = warnings
+	if err != nil {
+		return nil, report, err
+	}
+	report.Changed = c.Diff(cur)
+	_, report.NeedsRestart = c.ReloadableChange(cur)
+	return c.KeepRestartOptions(cur), report, nil
+}

@@ -49,3 +49,27 @@ func FuzzLoadBytes(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParsePeer: never panics; an accepted peer formats to a string that
+// parses back to the same peer.
+func FuzzParsePeer(f *testing.F) {
+	for _, s := range []string{"192.0.2.1:65000", "2001:db8::1:external", "eth1:external", "[2001:db8::1]:1.10", "::1:2", "fe80::1%eth1", "[", "a:b:c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePeer(s)
+		if err != nil {
+			return
+		}
+		back, err := ParsePeer(p.String())
+		if err != nil {
+			t.Fatalf("%q -> %q does not parse: %v", s, p.String(), err)
+		}
+		if back != p {
+			t.Fatalf("%q -> %+v -> %q -> %+v", s, p, p.String(), back)
+		}
+		if err := checkPeers([]Peer{p}); err != nil {
+			t.Fatalf("%q accepted but does not validate: %v", s, err)
+		}
+	})
+}

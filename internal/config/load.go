@@ -257,5 +257,8 @@ func (o *option) invalid(value, file, reason string) *InvalidError {
 	if strings.Contains(value, " #") || strings.Contains(value, " ;") {
 		reason += " (inline comments are not supported: text after the value is part of it)"
 	}
+	if strings.Contains(value, "\n") {
+		reason += " (an indented line continues the value of the option above it)"
+	}
 	return &InvalidError{Option: o.name, Section: o.section, Value: value, Reason: reason, File: file}
 }
