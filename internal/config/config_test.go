@@ -681,6 +681,10 @@ func TestSyntax(t *testing.T) {
 			assert.Equal(t, []string{"a", "b", "c"}, c.AddressScopes)
 			assert.Equal(t, uint32(65013), c.BGPAS)
 		}, ""},
+		{"line of spaces after a value", "[DEFAULT]\nevpn_nic = eth1\n   \nbgp_AS = 65018\n", func(t *testing.T, c *Config) {
+			assert.Equal(t, "eth1", c.EVPNNic)
+			assert.Equal(t, uint32(65018), c.BGPAS)
+		}, ""},
 		{"CRLF", "[DEFAULT]\r\nbgp_AS = 65014\r\ndebug = true\r\n", func(t *testing.T, c *Config) {
 			assert.Equal(t, uint32(65014), c.BGPAS)
 			assert.True(t, c.Debug)

@@ -151,7 +151,13 @@ func parseFile(path string, data []byte) (fv *fileValues, err error) {
 			if _, dup := fv.values[key]; !dup {
 				fv.order = append(fv.order, key)
 			}
-			fv.values[key] = k.Value()
+			v := k.Value()
+			if strings.Contains(v, "\n") {
+				// A line of spaces ends a continued value in oslo.config;
+				// ini.v1 appends it.
+				v = strings.TrimRight(v, " \t\r\n\f")
+			}
+			fv.values[key] = v
 		}
 	}
 	return fv, nil
