@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -886,4 +887,26 @@ func BenchmarkLoadDevstack(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestFlags(t *testing.T) {
+	fs := pflag.NewFlagSet("agent", pflag.ContinueOnError)
+	src := AddFlags(fs)
+	require.NoError(t, fs.Parse([]string{
+		"--config-file", "testdata/confdir/10-base.conf",
+		"--config-file=testdata/operator.conf",
+		"--config-dir", "testdata/confdir",
+	}))
+	assert.Equal(t, []string{"testdata/confdir/10-base.conf", "testdata/operator.conf"}, src.Files)
+	assert.Equal(t, []string{"testdata/confdir"}, src.Dirs)
+	c, warns, err := src.Load()
+	require.NoError(t, err)
+	assert.Empty(t, warns)
+	assert.Equal(t, 200*time.Second, c.ReconcileInterval) // the directory last
+	assert.Equal(t, uint32(65001), c.BGPAS)
+	assert.Equal(t, DriverSB, c.Driver) // from operator.conf
+	next, rep, err := src.Reload(c)
+	require.NoError(t, err)
+	assert.Equal(t, c, next)
+	assert.Empty(t, rep.Changed)
 }
