@@ -56,3 +56,53 @@ func (c *Config) KeepRestartOptions(old *Config) *Config {
 	}
 	return n
 }
+
+// Value is one option of a configuration, for `ovnbgp config`-like output
+// and documentation checks.
+type Value struct {
+	Section string
+	Name    string
+	Type    string
+	Value   string // "***" for a set secret
+	Default string
+	Restart bool // a change needs a restart
+}
+
+// Values lists every option ovnbgp reads with its current and default value,
+// in documentation order.
+func (c *Config) Values() []Value {
+	def := Default()
+	out := make([]Value, 0, len(options))
+	for i := range options {
+		o := &options[i]
+		v := Value{Section: o.section, Name: o.name, Type: o.typ, Value: o.get(c), Default: o.get(def), Restart: o.restart}
+		if o.secret && v.Value != "" {
+			v.Value = "***"
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// ReloadReport describes a reload for the log.
+type ReloadReport struct {
+	Warnings     []string // from loading the files (unknown options, ...)
+	Changed      []string // every changed option (Diff), including NeedsRestart
+	NeedsRestart []string // changed options kept at their running value until a restart
+}
+
+// Reload reads the files again for a running agent whose configuration is
+// cur (on SIGHUP). On error nothing changes: the caller keeps cur and logs
+// the error. Otherwise next is the configuration to run with from now on:
+// the new values of the options that may change at run time and cur's
+// values of those that need a restart (listed in the report).
+func Reload(cur *Config, files, dirs []string) (next *Config, report ReloadReport, err error) {
+	c, warnings, err := Load(files, dirs)
+	report.Warnings = warnings
+	if err != nil {
+		return nil, report, err
+	}
+	report.Changed = c.Diff(cur)
+	_, report.NeedsRestart = c.ReloadableChange(cur)
+	return c.KeepRestartOptions(cur), report, nil
+}

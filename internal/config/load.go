@@ -151,7 +151,13 @@ func parseFile(path string, data []byte) (fv *fileValues, err error) {
 			if _, dup := fv.values[key]; !dup {
 				fv.order = append(fv.order, key)
 			}
-			fv.values[key] = k.Value()
+			v := k.Value()
+			if strings.Contains(v, "\n") {
+				// A line of spaces ends a continued value in oslo.config;
+				// ini.v1 appends it.
+				v = strings.TrimRight(v, " \t\r\n\f")
+			}
+			fv.values[key] = v
 		}
 	}
 	return fv, nil
@@ -256,6 +262,9 @@ func (o *option) invalid(value, file, reason string) *InvalidError {
 	}
 	if strings.Contains(value, " #") || strings.Contains(value, " ;") {
 		reason += " (inline comments are not supported: text after the value is part of it)"
+	}
+	if strings.Contains(value, "\n") {
+		reason += " (an indented line continues the value of the option above it)"
 	}
 	return &InvalidError{Option: o.name, Section: o.section, Value: value, Reason: reason, File: file}
 }

@@ -51,10 +51,10 @@ func ParsePeer(s string) (Peer, error) {
 			return Peer{}, fmt.Errorf("peer %q: brackets are for IPv6 addresses", s)
 		}
 	default:
-		if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+		if a, err := netip.ParseAddr(s); err == nil {
 			// The whole entry is an address; refuse 2001:db8::1:2, which
 			// could also be [2001:db8::1]:2.
-			if i := strings.LastIndex(s, ":"); i > 0 {
+			if i := strings.LastIndex(s, ":"); i > 0 && a.Zone() == "" {
 				if _, err := netip.ParseAddr(s[:i]); err == nil {
 					if _, err := parseAS(s[i+1:]); err == nil {
 						return Peer{}, fmt.Errorf("peer %q is ambiguous: write [%s] for the address alone or [%s]:%s for an address and a remote AS", s, s, s[:i], s[i+1:])

@@ -299,10 +299,8 @@ func checkHostPortOrEmpty(s string) error {
 	if err != nil {
 		return errors.New("must be host:port (e.g. 127.0.0.1:9469, [::1]:9469, :9469), or empty to disable")
 	}
-	if p, err := strconv.ParseUint(port, 10, 16); err != nil || port == "" || port[0] == '+' {
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil || port[0] == '+' {
 		return errors.New("must be host:port with a port number 0..65535")
-	} else {
-		_ = p
 	}
 	if strings.ContainsAny(host, " /") {
 		return errors.New("must be host:port with an IP address or host name")
