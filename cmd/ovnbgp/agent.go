@@ -42,7 +42,7 @@ the configured BGP speaker. SIGTERM stops it leaving everything announced
 			}
 			log, closer, err := newLogger(cfg)
 			if err != nil {
-				return &config.InvalidError{Section: "DEFAULT", Option: "log_file", Value: cfg.LogFile, Reason: err.Error()}
+				return &config.InvalidError{Section: "DEFAULT", Option: "log_file", Value: cfg.LogPath(), Reason: err.Error()}
 			}
 			defer closer.Close()
 			return runAgent(cmd.Context(), cfg, &cf, log)
@@ -59,6 +59,7 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	reload := make(chan *config.Config, 1)
+	cur := cfg // owned by the signal goroutine
 	go func() {
 		for {
 			select {
@@ -66,18 +67,31 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 				return
 			case s := <-sigs:
 				if s != syscall.SIGHUP {
-					log.Info("stopping", "signal", s.String(), "withdraw_on_stop", cfg.OVNBGP.WithdrawOnStop)
+					log.Info("stopping", "signal", s.String(), "withdraw_on_stop", cur.OVNBGP.WithdrawOnStop)
 					cancel()
 					return
 				}
-				nc, err := cf.load(log)
+				files, dirs := cf.paths()
+				nc, report, err := config.Reload(cur, files, dirs)
+				for _, w := range report.Warnings {
+					log.Warn("configuration: " + w)
+				}
 				if err != nil {
 					log.Error("SIGHUP: configuration not reloaded; the running one is kept", "error", err)
 					continue
 				}
+				if len(report.NeedsRestart) > 0 {
+					log.Warn("SIGHUP: these options change only when ovnbgp restarts; their running values are kept", "options", report.NeedsRestart)
+				}
+				if len(report.Changed) == len(report.NeedsRestart) {
+					log.Info("SIGHUP: nothing to apply", "changed", report.Changed)
+					continue
+				}
 				select {
 				case reload <- nc:
+					cur = nc
 				default:
+					log.Warn("SIGHUP: a reload is already pending; send SIGHUP again once it is applied")
 				}
 			}
 		}
@@ -91,6 +105,7 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 		}
 		log.Info("configuration reloaded: restarting the controller (nothing is withdrawn)", "changed", next.Diff(cfg))
 		cfg = next
+		setLogLevel(cfg)
 	}
 }
 

@@ -26,13 +26,19 @@ func (c *configFlags) add(cmd *cobra.Command) {
 	f.StringArrayVar(&c.dirs, "config-dir", nil, "directory whose *.conf files are read after the files, in lexical order (repeatable)")
 }
 
-// load reads the configuration; warnings (unknown options) go to log.
-func (c *configFlags) load(log *slog.Logger) (*config.Config, error) {
-	files := c.files
+// paths are the files and directories to read; with neither flag, the
+// file upstream's packages install.
+func (c *configFlags) paths() (files, dirs []string) {
+	files = c.files
 	if len(files) == 0 && len(c.dirs) == 0 {
 		files = []string{"/etc/ovn-bgp-agent/bgp-agent.conf"}
 	}
-	cfg, warnings, err := config.Load(files, c.dirs)
+	return files, c.dirs
+}
+
+// load reads the configuration; warnings (unknown options) go to log.
+func (c *configFlags) load(log *slog.Logger) (*config.Config, error) {
+	cfg, warnings, err := config.Load(c.paths())
 	if err != nil {
 		return nil, err
 	}
@@ -45,20 +51,28 @@ func (c *configFlags) load(log *slog.Logger) (*config.Config, error) {
 // newLogger logs to stderr (or [DEFAULT] log_file), at debug level when
 // [DEFAULT] debug is set.
 func newLogger(cfg *config.Config) (*slog.Logger, io.Closer, error) {
-	level := slog.LevelInfo
-	if cfg != nil && cfg.Debug {
-		level = slog.LevelDebug
-	}
+	setLogLevel(cfg)
 	var w io.Writer = os.Stderr
 	var closer io.Closer = io.NopCloser(nil)
-	if cfg != nil && cfg.LogFile != "" {
-		f, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if path := cfg.LogPath(); path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
 			return nil, nil, fmt.Errorf("log_file: %w", err)
 		}
 		w, closer = f, f
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closer, nil
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: &logLevel})), closer, nil
+}
+
+// logLevel follows [DEFAULT] debug, also across SIGHUP reloads.
+var logLevel slog.LevelVar
+
+func setLogLevel(cfg *config.Config) {
+	if cfg != nil && cfg.Debug {
+		logLevel.Set(slog.LevelDebug)
+	} else {
+		logLevel.Set(slog.LevelInfo)
+	}
 }
 
 // newPlanner builds the incremental planner of the configured driver over

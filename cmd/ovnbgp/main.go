@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -31,7 +32,8 @@ func init() {
 func main() {
 	if err := rootCmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ovnbgp:", err)
-		if code, ok := err.(interface{ ExitCode() int }); ok {
+		var code interface{ ExitCode() int }
+		if errors.As(err, &code) {
 			os.Exit(code.ExitCode())
 		}
 		os.Exit(1)

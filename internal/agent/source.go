@@ -132,7 +132,7 @@ func (s *Source) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("local OVS database %s: %w", s.cfg.OVSDBConnection, err)
 	}
-	s.Drain()
+	s.loadAll(s.ovs, ovsdb.VSwitch)
 	if err := s.waitIdentity(ctx); err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func (s *Source) Start(ctx context.Context) error {
 	if err := waitResync(ctx, first); err != nil {
 		return err
 	}
-	s.Drain()
+	s.loadAll(s.ovn, spec)
 	if !s.nb {
 		// The rows bound here are selected by this chassis' UUID, known
 		// only once the Chassis table is in.
@@ -211,6 +211,19 @@ func (s *Source) Start(ctx context.Context) error {
 	started = true
 	startedMu.Unlock()
 	return nil
+}
+
+// loadAll puts every row of the client's first generation in the topology
+// (the first generation delivers no per-row events; later ones deliver the
+// differences).
+func (s *Source) loadAll(c *ovsdb.Client, spec ovsdb.DBSpec) {
+	s.Drain()
+	for table := range spec.Tables {
+		c.ForEach(table, func(_ string, row any) bool {
+			s.Topo.Upsert(row)
+			return true
+		})
+	}
 }
 
 // SetNeededDatapaths changes the extra southbound datapaths monitored whole

@@ -220,6 +220,24 @@ func (c *cloud) dumpLogs() {
 			b = b[len(b)-20000:]
 		}
 		t.Logf("=== ovnbgp log of %s (tail):\n%s", name, b)
+		n := c.nodes[name]
+		if n.conf != "" {
+			out, _ := n.ch.NS.Try(agentBinary(t), "plan", "--config-file", n.conf, "--timeout", "20s")
+			t.Logf("=== ovnbgp plan on %s:\n%s", name, out)
+		}
+		var diag []string
+		for _, args := range [][]string{{"ip", "-br", "link"}, {"ip", "rule"}, {"ip", "-6", "rule"},
+			{"ip", "route", "show", "table", "all", "proto", "201"}, {"ip", "-6", "route", "show", "table", "all", "proto", "201"},
+			{"vtysh", "-N", n.frr.Pathspace, "-c", "show running-config"}} {
+			out, _ := n.ch.NS.Try(args[0], args[1:]...)
+			diag = append(diag, "$ "+strings.Join(args, " ")+"\n"+out)
+		}
+		diag = append(diag, "$ ovs-ofctl dump-flows br-ex\n"+n.ch.OFCtl("dump-flows", "br-ex"))
+		t.Logf("=== host state of %s:\n%s", name, strings.Join(diag, "\n"))
+	}
+	for _, cmd := range []string{"show bgp ipv4 unicast", "show bgp ipv6 unicast", "show bgp summary"} {
+		out, _ := c.torFRR.TryVtysh(cmd)
+		t.Logf("=== ToR: %s\n%s", cmd, out)
 	}
 }
 

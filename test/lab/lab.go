@@ -115,7 +115,8 @@ func (l *Lab) teardown() {
 		return
 	}
 	if os.Getenv("OVNBGP_LAB_KEEP") != "" && l.T.Failed() {
-		l.T.Logf("lab %s kept for inspection (OVNBGP_LAB_KEEP): %s", l.Prefix, l.Dir)
+		_ = os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark), 0o644)
+		l.T.Logf("lab %s kept for inspection (OVNBGP_LAB_KEEP; remove it with `go run ./test/labctl down`): %s", l.Prefix, l.Dir)
 		return
 	}
 	destroy(l.Prefix, l.Dir)
