@@ -428,6 +428,33 @@ func TestSyncLab(t *testing.T) {
 		c.take(t)
 	})
 
+	t.Run("refused delete does not keep the adds out", func(t *testing.T) {
+		// A switch that refuses a delete line (here: a wrapper that fails
+		// every bundle containing delete_strict, as ovs-ofctl would for a
+		// line it cannot encode): the adds are applied on their own.
+		refuse := filepath.Join(t.TempDir(), "ovs-ofctl")
+		sh := "#!/bin/sh\ntmp=$(mktemp); cat > \"$tmp\"\n" +
+			"if grep -q delete_strict \"$tmp\"; then rm -f \"$tmp\"; echo 'ovs-ofctl: -:1: refused' >&2; exit 1; fi\n" +
+			"ovs-ofctl \"$@\" < \"$tmp\"; rc=$?; rm -f \"$tmp\"; exit $rc\n"
+		if err := os.WriteFile(refuse, []byte(sh), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r2 := New(Options{OFCtl: refuse, Target: o.target, Env: o.env, Logger: testLogger(t)})
+		o.ofctl(nil, "del-flows", "br-ex", "--strict", "cookie=0x3e7/-1,priority=900,ip,in_port=1")
+		o.ofctl(nil, "add-flow", "br-ex", "cookie=0x3e7,priority=900,ip,in_port=7,actions=NORMAL")
+		err := r2.Sync(ctx, flowsAB, []string{"br-ex"})
+		if err == nil || !strings.Contains(err.Error(), "deletes refused (adds applied)") {
+			t.Fatalf("err = %v", err)
+		}
+		check(t, "br-ex", ourFlow("ip", 1, macA), ourFlow("ipv6", 1, macA), ourFlow("ip", 10, macA), ourFlow("ipv6", 10, macA),
+			"cookie=0x3e7, priority=900,ip,in_port=7 actions=NORMAL")
+		if err := r.Sync(ctx, flowsAB, bridges); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "br-ex", ourFlow("ip", 1, macA), ourFlow("ipv6", 1, macA), ourFlow("ip", 10, macA), ourFlow("ipv6", 10, macA))
+		c.take(t)
+	})
+
 	t.Run("missing bridge", func(t *testing.T) {
 		before := metricValue(t, metricSyncs.WithLabelValues("br-nope", "sync", "missing_bridge"))
 		err := r.Sync(ctx, flowsAB, []string{"br-ex", "br-ex2", "br-nope"})

@@ -221,7 +221,19 @@ func (r *Reconciler) reconcileBridge(ctx context.Context, br string, want desire
 	metricBlocked.WithLabelValues(br).Set(float64(blocked))
 	if len(lines) > 0 {
 		if err := r.apply(ctx, br, lines); err != nil {
-			return fail(fmt.Errorf("apply %d adds and %d deletes: %w", adds, dels, err))
+			if adds == 0 || dels == 0 || errors.Is(err, ErrBridgeNotFound) || ctx.Err() != nil {
+				return fail(fmt.Errorf("apply %d adds and %d deletes: %w", adds, dels, err))
+			}
+			// The bundle is atomic, so nothing was applied. A delete line
+			// built from a dumped flow that the switch does not accept back
+			// must not keep the wanted flows out: apply the adds alone.
+			r.log.Warn("ovs: bundle refused; applying the adds without the deletes", "bridge", br, "err", err)
+			metricInvalid.WithLabelValues("refused_delete").Inc()
+			if err2 := r.apply(ctx, br, lines[dels:]); err2 != nil {
+				return fail(fmt.Errorf("apply %d adds and %d deletes: %w", adds, dels, errors.Join(err, err2)))
+			}
+			metricChanges.WithLabelValues(br, "add", trigger).Add(float64(adds))
+			return fail(fmt.Errorf("%d deletes refused (adds applied): %w", dels, err))
 		}
 		metricChanges.WithLabelValues(br, "add", trigger).Add(float64(adds))
 		metricChanges.WithLabelValues(br, "delete", trigger).Add(float64(dels))
