@@ -362,9 +362,8 @@ func (r *Reconciler) repairLoop(ctx context.Context, br string, kicks chan struc
 		}
 		managed, err := r.repair(ctx, br)
 		if !managed || ctx.Err() != nil {
-			if !managed {
-				return
-			}
+			// No longer managed: Run cancels this watch (unless a Sync
+			// brings the bridge back first).
 			continue
 		}
 		if err != nil {
