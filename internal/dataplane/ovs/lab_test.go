@@ -566,9 +566,10 @@ func TestSyncOpenFlowVersions(t *testing.T) {
 // flow stays, and after an ovs-vswitchd restart (all flows lost) ours are
 // back.
 func TestRunRepairsDrift(t *testing.T) {
-	o := startOVS(t, "br-ex")
+	o := startOVS(t, "br-ex", "br-ex2")
 	o.patch("br-ex", "patch-provnet-a", 1)
 	o.patch("br-ex", "patch-provnet-b", 10)
+	o.patch("br-ex2", "patch-provnet-c", 3)
 	r := o.reconciler(nil)
 	flows := []plan.Flow{
 		{Bridge: "br-ex", Port: "patch-provnet-a", OFPort: 1, DstMAC: macA},
@@ -617,6 +618,35 @@ func TestRunRepairsDrift(t *testing.T) {
 	if !slices.Contains(o.flows(nil, "br-ex"), "cookie=0x77, priority=500,ip actions=NORMAL") {
 		t.Fatal("foreign flow was removed")
 	}
+
+	t.Run("bridge added and dropped while running", func(t *testing.T) {
+		flows2 := append(slices.Clone(flows), plan.Flow{Bridge: "br-ex2", Port: "patch-provnet-c", OFPort: 3, DstMAC: macB})
+		if err := r.Sync(ctx, flows2, []string{"br-ex", "br-ex2"}); err != nil {
+			t.Fatal(err)
+		}
+		want2 := []string{ourFlow("ip", 3, macB), ourFlow("ipv6", 3, macB)}
+		lab.Eventually(t, 5*time.Second, "monitor on br-ex2", func() bool { return r.connects.Load() >= 2 })
+		o.ofctl(nil, "del-flows", "br-ex2", "cookie=0x3e7/-1")
+		took := lab.Eventually(t, time.Second, "br-ex2 repaired", func() bool {
+			return slices.Equal(cookieFlows(o.flows(nil, "br-ex2"), "0x3e7"), want2)
+		})
+		t.Logf("br-ex2 repaired after %s", took)
+		if err := r.Sync(ctx, flows, []string{"br-ex"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := cookieFlows(o.flows(nil, "br-ex2"), "0x3e7"); len(got) != 0 {
+			t.Fatalf("br-ex2 still has our flows: %q", got)
+		}
+		// No longer ours to watch: a flow added by hand stays.
+		o.ofctl(nil, "add-flow", "br-ex2", "cookie=0x3e7,priority=900,ip,in_port=3,actions=NORMAL")
+		time.Sleep(500 * time.Millisecond)
+		if got := cookieFlows(o.flows(nil, "br-ex2"), "0x3e7"); len(got) != 1 {
+			t.Fatalf("unmanaged br-ex2 was touched: %q", got)
+		}
+		if !inSync() {
+			t.Fatalf("br-ex: %q", ours())
+		}
+	})
 
 	t.Run("ovs-vswitchd restart", func(t *testing.T) {
 		start := time.Now()
