@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -583,7 +584,8 @@ func TestRunRepairsDrift(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }() // Run before the first Sync: it picks the bridges up
-	t.Cleanup(func() { cancel(); <-done })
+	stop := sync.OnceValue(func() error { cancel(); return <-done })
+	t.Cleanup(func() { _ = stop() })
 	if err := r.Sync(ctx, flows, []string{"br-ex"}); err != nil {
 		t.Fatal(err)
 	}
@@ -661,6 +663,20 @@ func TestRunRepairsDrift(t *testing.T) {
 			return len(flows) == 4 && inSync()
 		})
 		t.Logf("ovs-vswitchd restarted in %s; flows back %s later", restarted, took)
+	})
+
+	t.Run("Run returns and cleans up", func(t *testing.T) {
+		if err := stop(); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		left, _ := filepath.Glob(filepath.Join(o.dir, "ovnbgp-ofmon-*"))
+		if len(left) > 0 {
+			t.Fatalf("monitor sockets left: %q", left)
+		}
+		out, _ := exec.Command("pgrep", "-f", "monitor "+o.target("br-ex")).Output()
+		if s := strings.TrimSpace(string(out)); s != "" {
+			t.Fatalf("monitor processes left: %s", s)
+		}
 	})
 }
 

@@ -31,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -278,6 +279,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		kick   chan struct{}
 		done   chan struct{}
 	}
+	r.sweepControlDir()
 	watches := map[string]*watch{}
 	defer func() {
 		for _, w := range watches {
@@ -458,6 +460,24 @@ func (r *Reconciler) monitorOnce(ctx context.Context, br string, kicks chan stru
 	}
 	metricOFCtl.WithLabelValues("monitor", result).Inc()
 	return err
+}
+
+// sweepControlDir removes the monitor sockets left by ovnbgp processes that
+// are gone (killed without a chance to clean up).
+func (r *Reconciler) sweepControlDir() {
+	paths, _ := filepath.Glob(filepath.Join(r.o.ControlDir, "ovnbgp-ofmon-*-*.ctl"))
+	for _, p := range paths {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(p), "ovnbgp-ofmon-"), "-")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.Atoi(pid); err != nil || n == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); errors.Is(err, os.ErrNotExist) {
+			_ = os.Remove(p)
+		}
+	}
 }
 
 // hasField reports whether line has the whitespace-separated field f.
