@@ -8,12 +8,17 @@
 // kernel routes it (upstream ovn-bgp-agent's cookie-999 flows, which are
 // adopted: the cookie is the same).
 //
-// Only flows carrying the cookie are ever read, changed or deleted. A Sync
-// dumps them (`ovs-ofctl dump-flows BR cookie=0x3e7/-1`), diffs them against
-// the desired set numerically (in_port=1 never matches in_port=10; both the
+// Only flows carrying the cookie are ever changed or deleted. A Sync dumps
+// them (`ovs-ofctl dump-flows BR cookie=0x3e7/-1`), diffs them against the
+// desired set numerically (in_port=1 never matches in_port=10; both the
 // OpenFlow 1.0 mod_dl_dst and the 1.3 set_field renderings are understood)
 // and applies only the difference in a single atomic `ovs-ofctl --bundle
-// add-flows BR -` per bridge. Run watches every bridge with a long-running
+// add-flows BR -` per bridge. Before adding, table 0 is dumped once so that
+// an add never replaces another cookie's flow that has our exact match and
+// priority (such a flow is left alone and counted as blocked). Bridges that
+// refuse ovs-ofctl's default OpenFlow version are retried with OpenFlow 1.3,
+// then 1.4/1.5 (and without a bundle when only 1.0 is allowed); what works
+// is remembered per bridge. Run watches every bridge with a long-running
 // `ovs-ofctl monitor BR watch:` and repairs drift (a flow deleted or changed
 // by hand, ovs-vswitchd restarted) within milliseconds.
 //
@@ -273,6 +278,7 @@ func (r *Reconciler) managed() []string {
 // backoff when it dies, e.g. when ovs-vswitchd restarts) and reconciles the
 // bridge again as soon as a flow with our cookie changes, when the monitor
 // (re)connects, and every ResyncInterval. It returns nil when ctx ends.
+// Call it once, in its own goroutine; it may start before the first Sync.
 func (r *Reconciler) Run(ctx context.Context) error {
 	type watch struct {
 		cancel context.CancelFunc
