@@ -203,7 +203,11 @@ func desiredByBridge(flows []plan.Flow) (map[string]desiredSet, []invalidFlow) {
 			bad = append(bad, invalidFlow{f, "no bridge"})
 			continue
 		}
-		if f.OFPort <= 0 || f.OFPort >= 0xff00 {
+		if f.OFPort == 0 {
+			bad = append(bad, invalidFlow{f, "no ofport yet"})
+			continue
+		}
+		if f.OFPort < 0 || f.OFPort >= 0xff00 {
 			bad = append(bad, invalidFlow{f, fmt.Sprintf("ofport %d is not a usable OpenFlow port", f.OFPort)})
 			continue
 		}
@@ -229,7 +233,8 @@ func desiredByBridge(flows []plan.Flow) (map[string]desiredSet, []invalidFlow) {
 	return out, bad
 }
 
-// diff computes the ovs-ofctl add-flows lines that turn the dumped flows
+// diff computes the ovs-ofctl add-flows lines (the deletes first, then the
+// adds: lines[dels:] are the adds) that turn the dumped flows
 // (all carrying our cookie) into want. A dumped flow of the exact desired
 // shape and MAC is kept (this is how upstream's cookie-999 flows are
 // adopted); one with the desired match but another MAC is overwritten by an

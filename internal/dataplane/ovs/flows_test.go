@@ -1,6 +1,9 @@
 package ovs
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -266,4 +269,26 @@ func FuzzDiff(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSweepControlDir(t *testing.T) {
+	dir := t.TempDir()
+	names := map[string]bool{ // name -> kept
+		"ovnbgp-ofmon-999999999-1.ctl":                    false, // owner gone
+		"ovnbgp-ofmon-1-3.ctl":                            true,  // owner alive (init)
+		fmt.Sprintf("ovnbgp-ofmon-%d-2.ctl", os.Getpid()): true,  // ours
+		"ovs-ofctl.123.ctl":                               true,  // not ours
+	}
+	for n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	New(Options{ControlDir: dir}).sweepControlDir()
+	for n, kept := range names {
+		_, err := os.Stat(filepath.Join(dir, n))
+		if (err == nil) != kept {
+			t.Errorf("%s: exists=%v, want %v", n, err == nil, kept)
+		}
+	}
 }

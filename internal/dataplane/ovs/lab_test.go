@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -428,6 +429,33 @@ func TestSyncLab(t *testing.T) {
 		c.take(t)
 	})
 
+	t.Run("refused delete does not keep the adds out", func(t *testing.T) {
+		// A switch that refuses a delete line (here: a wrapper that fails
+		// every bundle containing delete_strict, as ovs-ofctl would for a
+		// line it cannot encode): the adds are applied on their own.
+		refuse := filepath.Join(t.TempDir(), "ovs-ofctl")
+		sh := "#!/bin/sh\ntmp=$(mktemp); cat > \"$tmp\"\n" +
+			"if grep -q delete_strict \"$tmp\"; then rm -f \"$tmp\"; echo 'ovs-ofctl: -:1: refused' >&2; exit 1; fi\n" +
+			"ovs-ofctl \"$@\" < \"$tmp\"; rc=$?; rm -f \"$tmp\"; exit $rc\n"
+		if err := os.WriteFile(refuse, []byte(sh), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r2 := New(Options{OFCtl: refuse, Target: o.target, Env: o.env, Logger: testLogger(t)})
+		o.ofctl(nil, "del-flows", "br-ex", "--strict", "cookie=0x3e7/-1,priority=900,ip,in_port=1")
+		o.ofctl(nil, "add-flow", "br-ex", "cookie=0x3e7,priority=900,ip,in_port=7,actions=NORMAL")
+		err := r2.Sync(ctx, flowsAB, []string{"br-ex"})
+		if err == nil || !strings.Contains(err.Error(), "deletes refused (adds applied)") {
+			t.Fatalf("err = %v", err)
+		}
+		check(t, "br-ex", ourFlow("ip", 1, macA), ourFlow("ipv6", 1, macA), ourFlow("ip", 10, macA), ourFlow("ipv6", 10, macA),
+			"cookie=0x3e7, priority=900,ip,in_port=7 actions=NORMAL")
+		if err := r.Sync(ctx, flowsAB, bridges); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "br-ex", ourFlow("ip", 1, macA), ourFlow("ipv6", 1, macA), ourFlow("ip", 10, macA), ourFlow("ipv6", 10, macA))
+		c.take(t)
+	})
+
 	t.Run("missing bridge", func(t *testing.T) {
 		before := metricValue(t, metricSyncs.WithLabelValues("br-nope", "sync", "missing_bridge"))
 		err := r.Sync(ctx, flowsAB, []string{"br-ex", "br-ex2", "br-nope"})
@@ -539,9 +567,10 @@ func TestSyncOpenFlowVersions(t *testing.T) {
 // flow stays, and after an ovs-vswitchd restart (all flows lost) ours are
 // back.
 func TestRunRepairsDrift(t *testing.T) {
-	o := startOVS(t, "br-ex")
+	o := startOVS(t, "br-ex", "br-ex2")
 	o.patch("br-ex", "patch-provnet-a", 1)
 	o.patch("br-ex", "patch-provnet-b", 10)
+	o.patch("br-ex2", "patch-provnet-c", 3)
 	r := o.reconciler(nil)
 	flows := []plan.Flow{
 		{Bridge: "br-ex", Port: "patch-provnet-a", OFPort: 1, DstMAC: macA},
@@ -555,7 +584,8 @@ func TestRunRepairsDrift(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }() // Run before the first Sync: it picks the bridges up
-	t.Cleanup(func() { cancel(); <-done })
+	stop := sync.OnceValue(func() error { cancel(); return <-done })
+	t.Cleanup(func() { _ = stop() })
 	if err := r.Sync(ctx, flows, []string{"br-ex"}); err != nil {
 		t.Fatal(err)
 	}
@@ -591,6 +621,35 @@ func TestRunRepairsDrift(t *testing.T) {
 		t.Fatal("foreign flow was removed")
 	}
 
+	t.Run("bridge added and dropped while running", func(t *testing.T) {
+		flows2 := append(slices.Clone(flows), plan.Flow{Bridge: "br-ex2", Port: "patch-provnet-c", OFPort: 3, DstMAC: macB})
+		if err := r.Sync(ctx, flows2, []string{"br-ex", "br-ex2"}); err != nil {
+			t.Fatal(err)
+		}
+		want2 := []string{ourFlow("ip", 3, macB), ourFlow("ipv6", 3, macB)}
+		lab.Eventually(t, 5*time.Second, "monitor on br-ex2", func() bool { return r.connects.Load() >= 2 })
+		o.ofctl(nil, "del-flows", "br-ex2", "cookie=0x3e7/-1")
+		took := lab.Eventually(t, time.Second, "br-ex2 repaired", func() bool {
+			return slices.Equal(cookieFlows(o.flows(nil, "br-ex2"), "0x3e7"), want2)
+		})
+		t.Logf("br-ex2 repaired after %s", took)
+		if err := r.Sync(ctx, flows, []string{"br-ex"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := cookieFlows(o.flows(nil, "br-ex2"), "0x3e7"); len(got) != 0 {
+			t.Fatalf("br-ex2 still has our flows: %q", got)
+		}
+		// No longer ours to watch: a flow added by hand stays.
+		o.ofctl(nil, "add-flow", "br-ex2", "cookie=0x3e7,priority=900,ip,in_port=3,actions=NORMAL")
+		time.Sleep(500 * time.Millisecond)
+		if got := cookieFlows(o.flows(nil, "br-ex2"), "0x3e7"); len(got) != 1 {
+			t.Fatalf("unmanaged br-ex2 was touched: %q", got)
+		}
+		if !inSync() {
+			t.Fatalf("br-ex: %q", ours())
+		}
+	})
+
 	t.Run("ovs-vswitchd restart", func(t *testing.T) {
 		start := time.Now()
 		o.restartVSwitchd()
@@ -604,6 +663,20 @@ func TestRunRepairsDrift(t *testing.T) {
 			return len(flows) == 4 && inSync()
 		})
 		t.Logf("ovs-vswitchd restarted in %s; flows back %s later", restarted, took)
+	})
+
+	t.Run("Run returns and cleans up", func(t *testing.T) {
+		if err := stop(); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		left, _ := filepath.Glob(filepath.Join(o.dir, "ovnbgp-ofmon-*"))
+		if len(left) > 0 {
+			t.Fatalf("monitor sockets left: %q", left)
+		}
+		out, _ := exec.Command("pgrep", "-f", "monitor "+o.target("br-ex")).Output()
+		if s := strings.TrimSpace(string(out)); s != "" {
+			t.Fatalf("monitor processes left: %s", s)
+		}
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -77,7 +78,11 @@ func execCommand(ctx context.Context, prog string, args, env []string) *exec.Cmd
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	// SIGTERM first: ovs-ofctl then removes its unixctl socket itself.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 2 * time.Second
+	// A monitor must not outlive the agent.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	return cmd
 }
 

@@ -8,12 +8,17 @@
 // kernel routes it (upstream ovn-bgp-agent's cookie-999 flows, which are
 // adopted: the cookie is the same).
 //
-// Only flows carrying the cookie are ever read, changed or deleted. A Sync
-// dumps them (`ovs-ofctl dump-flows BR cookie=0x3e7/-1`), diffs them against
-// the desired set numerically (in_port=1 never matches in_port=10; both the
+// Only flows carrying the cookie are ever changed or deleted. A Sync dumps
+// them (`ovs-ofctl dump-flows BR cookie=0x3e7/-1`), diffs them against the
+// desired set numerically (in_port=1 never matches in_port=10; both the
 // OpenFlow 1.0 mod_dl_dst and the 1.3 set_field renderings are understood)
 // and applies only the difference in a single atomic `ovs-ofctl --bundle
-// add-flows BR -` per bridge. Run watches every bridge with a long-running
+// add-flows BR -` per bridge. Before adding, table 0 is dumped once so that
+// an add never replaces another cookie's flow that has our exact match and
+// priority (such a flow is left alone and counted as blocked). Bridges that
+// refuse ovs-ofctl's default OpenFlow version are retried with OpenFlow 1.3,
+// then 1.4/1.5 (and without a bundle when only 1.0 is allowed); what works
+// is remembered per bridge. Run watches every bridge with a long-running
 // `ovs-ofctl monitor BR watch:` and repairs drift (a flow deleted or changed
 // by hand, ovs-vswitchd restarted) within milliseconds.
 //
@@ -31,6 +36,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -221,7 +227,19 @@ func (r *Reconciler) reconcileBridge(ctx context.Context, br string, want desire
 	metricBlocked.WithLabelValues(br).Set(float64(blocked))
 	if len(lines) > 0 {
 		if err := r.apply(ctx, br, lines); err != nil {
-			return fail(fmt.Errorf("apply %d adds and %d deletes: %w", adds, dels, err))
+			if adds == 0 || dels == 0 || errors.Is(err, ErrBridgeNotFound) || ctx.Err() != nil {
+				return fail(fmt.Errorf("apply %d adds and %d deletes: %w", adds, dels, err))
+			}
+			// The bundle is atomic, so nothing was applied. A delete line
+			// built from a dumped flow that the switch does not accept back
+			// must not keep the wanted flows out: apply the adds alone.
+			r.log.Warn("ovs: bundle refused; applying the adds without the deletes", "bridge", br, "err", err)
+			metricInvalid.WithLabelValues("refused_delete").Inc()
+			if err2 := r.apply(ctx, br, lines[dels:]); err2 != nil {
+				return fail(fmt.Errorf("apply %d adds and %d deletes: %w", adds, dels, errors.Join(err, err2)))
+			}
+			metricChanges.WithLabelValues(br, "add", trigger).Add(float64(adds))
+			return fail(fmt.Errorf("%d deletes refused (adds applied): %w", dels, err))
 		}
 		metricChanges.WithLabelValues(br, "add", trigger).Add(float64(adds))
 		metricChanges.WithLabelValues(br, "delete", trigger).Add(float64(dels))
@@ -260,12 +278,14 @@ func (r *Reconciler) managed() []string {
 // backoff when it dies, e.g. when ovs-vswitchd restarts) and reconciles the
 // bridge again as soon as a flow with our cookie changes, when the monitor
 // (re)connects, and every ResyncInterval. It returns nil when ctx ends.
+// Call it once, in its own goroutine; it may start before the first Sync.
 func (r *Reconciler) Run(ctx context.Context) error {
 	type watch struct {
 		cancel context.CancelFunc
 		kick   chan struct{}
 		done   chan struct{}
 	}
+	r.sweepControlDir()
 	watches := map[string]*watch{}
 	defer func() {
 		for _, w := range watches {
@@ -350,9 +370,8 @@ func (r *Reconciler) repairLoop(ctx context.Context, br string, kicks chan struc
 		}
 		managed, err := r.repair(ctx, br)
 		if !managed || ctx.Err() != nil {
-			if !managed {
-				return
-			}
+			// No longer managed: Run cancels this watch (unless a Sync
+			// brings the bridge back first).
 			continue
 		}
 		if err != nil {
@@ -447,6 +466,24 @@ func (r *Reconciler) monitorOnce(ctx context.Context, br string, kicks chan stru
 	}
 	metricOFCtl.WithLabelValues("monitor", result).Inc()
 	return err
+}
+
+// sweepControlDir removes the monitor sockets left by ovnbgp processes that
+// are gone (killed without a chance to clean up).
+func (r *Reconciler) sweepControlDir() {
+	paths, _ := filepath.Glob(filepath.Join(r.o.ControlDir, "ovnbgp-ofmon-*-*.ctl"))
+	for _, p := range paths {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(p), "ovnbgp-ofmon-"), "-")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.Atoi(pid); err != nil || n == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); errors.Is(err, os.ErrNotExist) {
+			_ = os.Remove(p)
+		}
+	}
 }
 
 // hasField reports whether line has the whitespace-separated field f.
