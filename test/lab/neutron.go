@@ -267,7 +267,7 @@ func (r *Router) FIP(p *Port, fip, externalMAC string, distributed bool) string 
 	}
 	args = append(args, "--", "add", "Logical_Router", r.LR, "nat", "@nat")
 	uuid := r.neutron.c.NBCtl(args...)
-	if r.neutron.c.hasNBColumn("NAT", "gateway_port") {
+	if r.neutron.c.HasNBColumn("NAT", "gateway_port") {
 		r.neutron.c.NBCtl("set", "NAT", uuid, "gateway_port="+r.neutron.c.NBCtl("--bare", "--columns=_uuid", "find", "Logical_Router_Port", "name="+r.GW.LRP))
 	}
 	r.neutron.SetPortFIP(p, fip)
@@ -317,8 +317,8 @@ func (r *Router) PortForwarding(fip string, proto string, extPort int, internal 
 	return name
 }
 
-// hasNBColumn reports whether the running NB schema has table.column.
-func (c *Central) hasNBColumn(table, column string) bool {
+// HasNBColumn reports whether the running NB schema has table.column.
+func (c *Central) HasNBColumn(table, column string) bool {
 	out, err := tryRun("ovsdb-client", "get-schema", c.NB.Remote())
 	if err != nil {
 		return false
