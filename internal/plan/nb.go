@@ -56,6 +56,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sort"
 	"strings"
 
@@ -65,10 +66,14 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 )
 
-// NBIdentity names this chassis to the northbound driver. Empty fields are
-// taken from the local Open_vSwitch row: external_ids:hostname (matched
-// against LSP requested-chassis and neutron:host_id) and
-// external_ids:system-id (matched against LRP status:hosting-chassis).
+// NBIdentity names this chassis to the northbound driver. The agent passes
+// the zero value: the names then come from the local Open_vSwitch row,
+// external_ids:hostname (matched against LSP requested-chassis and
+// neutron:host_id; when missing, os.Hostname as upstream, c8970b6) and
+// external_ids:system-id (matched against LRP status:hosting-chassis and
+// NAT gateway ports). Non-empty fields override them (tests, operator
+// settings). Either name matches either signal: requested-chassis may hold
+// a chassis name as well as a hostname.
 type NBIdentity struct {
 	Hostname    string
 	ChassisName string
@@ -80,6 +85,7 @@ type nbContext struct {
 	mappings          string
 	fipDistributed    bool
 	tenant            bool
+	options           string // the other options a plan reads
 }
 
 // NBDriver is the northbound driver (nb_ovn_bgp_driver). It implements
@@ -133,7 +139,12 @@ func (d *NBDriver) Reset() bool {
 			c.fipDistributed = false
 		}
 	}
+	if c.hostname == "" {
+		c.hostname, _ = os.Hostname()
+	}
 	c.tenant = d.cfg.ExposeTenantNetworks || d.cfg.ExposeIPv6GUATenantNetworks
+	c.options = fmt.Sprint(d.cfg.ExposeTenantNetworks, d.cfg.ExposeIPv6GUATenantNetworks, d.cfg.AdvertisementMethodTenantNetworks,
+		d.cfg.RequireSNATDisabledForTenantNetworks, d.cfg.AddressScopes)
 	mappings, mw := d.t.BridgeMappings()
 	if c.mappings != d.ctx.mappings || d.mappings == nil {
 		// Once per change of the mappings, not once per re-plan batch.
