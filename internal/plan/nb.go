@@ -771,8 +771,8 @@ func (d *NBDriver) planLSP(c *Contribution, p *nbdb.LogicalSwitchPort) {
 		return // down, or an unbound LB VIP port (upstream §10.1 rows 11, 13)
 	}
 	here := d.isMe(portHost(p))
-	if !here && !d.ctx.tenant {
-		return
+	if !here && (!d.ctx.tenant || d.cfg.AdvertisementMethodTenantNetworks == "subnet") {
+		return // only a local port, or a tenant port in host mode, can contribute
 	}
 	ls := d.switchOf(p)
 	w, mapped, isProvider := d.provider(ls)
