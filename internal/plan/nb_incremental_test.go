@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -100,8 +101,17 @@ func (h *nbIncr) check(step string) {
 	h.t.Helper()
 	got := h.state()
 	want, _ := h.f.planAs(h.t, h.id)
-	require.Equal(h.t, want.Announcements, got.Announcements, "step %q: announcements", step)
-	require.Equal(h.t, want.Wiring.Exposures, got.Wiring.Exposures, "step %q: exposures", step)
+	render := func(st *plan.State) []string {
+		var out []string
+		for _, a := range st.Announcements {
+			out = append(out, fmt.Sprintf("%s %s %s %s", a.Prefix, a.Kind, a.Port, a.Network))
+		}
+		for _, e := range st.Wiring.Exposures {
+			out = append(out, fmt.Sprintf("exp %s %s/%d mac=%s via=%v ndp=%v", e.Prefix, e.Bridge, e.VLAN, e.MAC, e.Via, e.ProxyNDP))
+		}
+		return out
+	}
+	require.Equal(h.t, render(want), render(got), "step %q", step)
 }
 
 func (h *nbIncr) has(prefix string, kind plan.Kind) bool {
