@@ -165,7 +165,9 @@ func (d *NBDriver) Reset() bool {
 }
 
 // Sources lists every northbound row that may contribute: switch ports,
-// router ports, NATs and load balancers.
+// router ports, NATs and load balancers. It starts a full plan: the caller
+// must then Plan every source it returns (the driver forgets the context
+// fingerprints its dependency records compare against).
 func (d *NBDriver) Sources() []Source {
 	d.fp = map[string]string{} // a full plan reads every context afresh
 	var out []Source
