@@ -56,6 +56,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sort"
 	"strings"
 
@@ -65,10 +66,14 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 )
 
-// NBIdentity names this chassis to the northbound driver. Empty fields are
-// taken from the local Open_vSwitch row: external_ids:hostname (matched
-// against LSP requested-chassis and neutron:host_id) and
-// external_ids:system-id (matched against LRP status:hosting-chassis).
+// NBIdentity names this chassis to the northbound driver. The agent passes
+// the zero value: the names then come from the local Open_vSwitch row,
+// external_ids:hostname (matched against LSP requested-chassis and
+// neutron:host_id; when missing, os.Hostname as upstream, c8970b6) and
+// external_ids:system-id (matched against LRP status:hosting-chassis and
+// NAT gateway ports). Non-empty fields override them (tests, operator
+// settings). Either name matches either signal: requested-chassis may hold
+// a chassis name as well as a hostname.
 type NBIdentity struct {
 	Hostname    string
 	ChassisName string
@@ -80,6 +85,7 @@ type nbContext struct {
 	mappings          string
 	fipDistributed    bool
 	tenant            bool
+	options           string // the other options a plan reads
 }
 
 // NBDriver is the northbound driver (nb_ovn_bgp_driver). It implements
@@ -100,12 +106,14 @@ type NBDriver struct {
 	deps     map[string]map[Source]struct{} // key read -> sources that read it
 	srcKeys  map[Source][]string            // source -> keys it read
 	memberOf map[string]map[string]bool     // member uuid -> containers seen when its plan read them
+	fp       map[string]string              // switch/router uuid -> context fingerprint its dependents saw
 }
 
 // NewNBDriver returns the northbound driver for this chassis.
 func NewNBDriver(cfg *config.Config, t *topology.Topology, id NBIdentity) *NBDriver {
 	return &NBDriver{cfg: cfg, t: t, id: id,
-		deps: map[string]map[Source]struct{}{}, srcKeys: map[Source][]string{}, memberOf: map[string]map[string]bool{}}
+		deps: map[string]map[Source]struct{}{}, srcKeys: map[Source][]string{}, memberOf: map[string]map[string]bool{},
+		fp: map[string]string{}}
 }
 
 var _ Driver = (*NBDriver)(nil)
@@ -131,7 +139,12 @@ func (d *NBDriver) Reset() bool {
 			c.fipDistributed = false
 		}
 	}
+	if c.hostname == "" {
+		c.hostname, _ = os.Hostname()
+	}
 	c.tenant = d.cfg.ExposeTenantNetworks || d.cfg.ExposeIPv6GUATenantNetworks
+	c.options = fmt.Sprint(d.cfg.ExposeTenantNetworks, d.cfg.ExposeIPv6GUATenantNetworks, d.cfg.AdvertisementMethodTenantNetworks,
+		d.cfg.RequireSNATDisabledForTenantNetworks, d.cfg.AddressScopes)
 	mappings, mw := d.t.BridgeMappings()
 	if c.mappings != d.ctx.mappings || d.mappings == nil {
 		// Once per change of the mappings, not once per re-plan batch.
@@ -152,8 +165,11 @@ func (d *NBDriver) Reset() bool {
 }
 
 // Sources lists every northbound row that may contribute: switch ports,
-// router ports, NATs and load balancers.
+// router ports, NATs and load balancers. It starts a full plan: the caller
+// must then Plan every source it returns (the driver forgets the context
+// fingerprints its dependency records compare against).
 func (d *NBDriver) Sources() []Source {
+	d.fp = map[string]string{} // a full plan reads every context afresh
 	var out []Source
 	d.t.NBPorts(func(p *nbdb.LogicalSwitchPort) {
 		switch p.Type {
@@ -223,8 +239,14 @@ func (d *NBDriver) Affected(src Source) ([]Source, bool) {
 			}
 		}
 	}
+	ctx := func(uuid string) {
+		if uuid != "" && d.ctxChanged(uuid) {
+			add("ctx:" + uuid)
+		}
+	}
 	switch src.Table {
 	case nbdb.LogicalSwitchTable:
+		ctx(src.UUID)
 		if ls := d.t.NBSwitch(src.UUID); ls != nil {
 			add(nameKey(src.Table, ls.Name))
 			gained(nbdb.LogicalSwitchPortTable, ls.Ports)
@@ -233,11 +255,16 @@ func (d *NBDriver) Affected(src Source) ([]Source, bool) {
 			}
 		}
 	case nbdb.LogicalSwitchPortTable:
-		if p := d.t.NBPort(src.UUID); p != nil {
+		p := d.t.NBPort(src.UUID)
+		if p != nil {
 			add(nameKey(src.Table, p.Name))
 			add(nameKey("router-port", p.Options["router-port"]))
 		}
+		if p == nil || p.Type == "localnet" || p.Type == "router" {
+			ctx(d.t.NBPortSwitch(src.UUID)) // the switch's localnet or router ports changed
+		}
 	case nbdb.LogicalRouterTable:
+		ctx(src.UUID)
 		if lr := d.t.NBRouter(src.UUID); lr != nil {
 			add(nameKey(src.Table, lr.Name))
 			for _, p := range lr.Ports {
@@ -249,6 +276,10 @@ func (d *NBDriver) Affected(src Source) ([]Source, bool) {
 	case nbdb.LogicalRouterPortTable:
 		if p := d.t.NBRouterPort(src.UUID); p != nil {
 			add(nameKey(src.Table, p.Name))
+		}
+	case nbdb.NATTable:
+		if d.cfg.RequireSNATDisabledForTenantNetworks {
+			ctx(d.t.NBNATRouter(src.UUID)) // the router's SNATs filter its tenant subnets
 		}
 	case nbdb.LoadBalancerTable:
 		if lb := d.t.NBLoadBalancer(src.UUID); lb != nil {
@@ -299,6 +330,75 @@ func (d *NBDriver) begin(src Source) {
 	d.cur = src
 }
 
+// ctxDep records that the current plan read the context of a switch or
+// router (names, localnet and router ports, router ports and SNATs): the
+// parts its dependents use, without the member lists that change with
+// every port or FIP. Affected re-plans the dependents only when that
+// fingerprint changed, so a port added to a big provider network does not
+// re-plan the network's other ports.
+func (d *NBDriver) ctxDep(uuid string, ls *nbdb.LogicalSwitch, lr *nbdb.LogicalRouter) {
+	d.dep("ctx:" + uuid)
+	if _, ok := d.fp[uuid]; ok {
+		return
+	}
+	if ls != nil {
+		d.fp[uuid] = d.fpLS(ls)
+	} else if lr != nil {
+		d.fp[uuid] = d.fpLR(lr)
+	}
+}
+
+func (d *NBDriver) fpLS(ls *nbdb.LogicalSwitch) string {
+	var b strings.Builder
+	b.WriteString(ls.Name + "|" + ls.ExternalIDs["neutron:network_name"] + "|")
+	for _, p := range d.t.NBLocalnets(ls.UUID) {
+		b.WriteString(p.UUID + ",")
+	}
+	b.WriteString("|")
+	for _, p := range d.t.NBSwitchRouterPorts(ls.UUID) {
+		b.WriteString(p.UUID + ",")
+	}
+	return b.String()
+}
+
+func (d *NBDriver) fpLR(lr *nbdb.LogicalRouter) string {
+	ports := append([]string{}, lr.Ports...)
+	sort.Strings(ports)
+	fp := lr.Name + "|" + strings.Join(ports, ",")
+	if d.cfg.RequireSNATDisabledForTenantNetworks {
+		var nats []string
+		for _, n := range d.t.NBRouterNATs(lr.UUID) {
+			if n.Type == "snat" {
+				nats = append(nats, n.UUID+"="+n.LogicalIP)
+			}
+		}
+		sort.Strings(nats)
+		fp += "|" + strings.Join(nats, ",")
+	}
+	return fp
+}
+
+// ctxChanged compares the current fingerprint of a switch or router with
+// the one its dependents were planned with, and remembers the new one.
+func (d *NBDriver) ctxChanged(uuid string) bool {
+	old, ok := d.fp[uuid]
+	if !ok {
+		return false // nobody read it since the last full plan
+	}
+	cur := "gone"
+	if ls := d.t.NBSwitch(uuid); ls != nil {
+		cur = d.fpLS(ls)
+	} else if lr := d.t.NBRouter(uuid); lr != nil {
+		cur = d.fpLR(lr)
+	}
+	if cur == "gone" {
+		delete(d.fp, uuid)
+	} else {
+		d.fp[uuid] = cur
+	}
+	return cur != old
+}
+
 // dep records that the current plan read key (a row uuid or a name key).
 func (d *NBDriver) dep(key string) {
 	if key == "" || key == d.cur.UUID {
@@ -329,48 +429,54 @@ func (d *NBDriver) member(container string) {
 }
 
 func (d *NBDriver) sw(uuid string) *nbdb.LogicalSwitch {
-	d.dep(uuid)
-	return d.t.NBSwitch(uuid)
+	ls := d.t.NBSwitch(uuid)
+	d.ctxDep(uuid, ls, nil)
+	return ls
 }
 
 func (d *NBDriver) swByName(name string) *nbdb.LogicalSwitch {
-	d.dep(nameKey(nbdb.LogicalSwitchTable, name))
 	ls := d.t.NBSwitchByName(name)
-	if ls != nil {
-		d.dep(ls.UUID)
+	if ls == nil {
+		d.dep(nameKey(nbdb.LogicalSwitchTable, name)) // re-plan when it appears
+		return nil
 	}
+	d.ctxDep(ls.UUID, ls, nil)
 	return ls
 }
 
 func (d *NBDriver) lspByName(name string) *nbdb.LogicalSwitchPort {
-	d.dep(nameKey(nbdb.LogicalSwitchPortTable, name))
 	p := d.t.NBPortByName(name)
-	if p != nil {
-		d.dep(p.UUID)
+	if p == nil {
+		d.dep(nameKey(nbdb.LogicalSwitchPortTable, name))
+		return nil
 	}
+	d.dep(p.UUID)
 	return p
 }
 
 func (d *NBDriver) router(uuid string) *nbdb.LogicalRouter {
-	d.dep(uuid)
-	return d.t.NBRouter(uuid)
+	lr := d.t.NBRouter(uuid)
+	d.ctxDep(uuid, nil, lr)
+	return lr
 }
 
 func (d *NBDriver) routerByName(name string) *nbdb.LogicalRouter {
-	d.dep(nameKey(nbdb.LogicalRouterTable, name))
 	lr := d.t.NBRouterByName(name)
-	if lr != nil {
-		d.dep(lr.UUID)
+	if lr == nil {
+		d.dep(nameKey(nbdb.LogicalRouterTable, name))
+		return nil
 	}
+	d.ctxDep(lr.UUID, nil, lr)
 	return lr
 }
 
 func (d *NBDriver) lrpByName(name string) *nbdb.LogicalRouterPort {
-	d.dep(nameKey(nbdb.LogicalRouterPortTable, name))
 	p := d.t.NBRouterPortByName(name)
-	if p != nil {
-		d.dep(p.UUID)
+	if p == nil {
+		d.dep(nameKey(nbdb.LogicalRouterPortTable, name))
+		return nil
 	}
+	d.dep(p.UUID)
 	return p
 }
 
@@ -554,11 +660,12 @@ func (d *NBDriver) localGateways(lr *nbdb.LogicalRouter) []*gateway {
 	if lr == nil {
 		return nil
 	}
-	d.dep(lr.UUID)
+	d.ctxDep(lr.UUID, nil, lr)
 	var out []*gateway
-	for _, p := range d.t.NBRouterPorts(lr.UUID) {
-		d.dep(p.UUID)
-		if p.Status["hosting-chassis"] == "" {
+	for _, u := range lr.Ports {
+		d.dep(u) // also the ports whose row is not there yet
+		p := d.t.NBRouterPort(u)
+		if p == nil || p.Status["hosting-chassis"] == "" {
 			continue
 		}
 		if g, ok := d.hostedGateway(p, false); ok {
@@ -666,8 +773,8 @@ func (d *NBDriver) planLSP(c *Contribution, p *nbdb.LogicalSwitchPort) {
 		return // down, or an unbound LB VIP port (upstream §10.1 rows 11, 13)
 	}
 	here := d.isMe(portHost(p))
-	if !here && !d.ctx.tenant {
-		return
+	if !here && (!d.ctx.tenant || d.cfg.AdvertisementMethodTenantNetworks == "subnet") {
+		return // only a local port, or a tenant port in host mode, can contribute
 	}
 	ls := d.switchOf(p)
 	w, mapped, isProvider := d.provider(ls)
@@ -727,7 +834,7 @@ type tenantSubnet struct {
 func (d *NBDriver) tenantSubnets(ls *nbdb.LogicalSwitch, only *nbdb.LogicalSwitchPort) []tenantSubnet {
 	rifs := []*nbdb.LogicalSwitchPort{only}
 	if only == nil {
-		d.dep(ls.UUID)
+		d.ctxDep(ls.UUID, ls, nil)
 		rifs = d.t.NBSwitchRouterPorts(ls.UUID)
 	}
 	network := ls.ExternalIDs["neutron:network_name"]

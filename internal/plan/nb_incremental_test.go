@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -100,8 +101,17 @@ func (h *nbIncr) check(step string) {
 	h.t.Helper()
 	got := h.state()
 	want, _ := h.f.planAs(h.t, h.id)
-	require.Equal(h.t, want.Announcements, got.Announcements, "step %q: announcements", step)
-	require.Equal(h.t, want.Wiring.Exposures, got.Wiring.Exposures, "step %q: exposures", step)
+	render := func(st *plan.State) []string {
+		var out []string
+		for _, a := range st.Announcements {
+			out = append(out, fmt.Sprintf("%s %s %s %s", a.Prefix, a.Kind, a.Port, a.Network))
+		}
+		for _, e := range st.Wiring.Exposures {
+			out = append(out, fmt.Sprintf("exp %s %s/%d mac=%s via=%v ndp=%v", e.Prefix, e.Bridge, e.VLAN, e.MAC, e.Via, e.ProxyNDP))
+		}
+		return out
+	}
+	require.Equal(h.t, render(want), render(got), "step %q", step)
 }
 
 func (h *nbIncr) has(prefix string, kind plan.Kind) bool {
@@ -139,6 +149,11 @@ func TestNBIncrementalMatchesFull(t *testing.T) {
 	h.sync("row 11: up")
 	require.True(t, h.has("172.24.4.10/32", plan.KindProviderPort))
 	require.LessOrEqual(t, h.replans, 2, "a port update re-plans the port, not the world")
+
+	// A port added to the provider network re-plans that port only.
+	f.vm("public", "vm1b", "host2", mac+" 172.24.4.12", "172.24.4.12/24")
+	h.sync("port added to a provider network")
+	require.LessOrEqual(t, h.replans, 2, "adding a port must not re-plan the switch's other ports")
 
 	// Row 12: live migration to host2.
 	vm1.Options["requested-chassis"] = "host1,host2"
@@ -273,4 +288,44 @@ func TestNBIncrementalMatchesFull(t *testing.T) {
 		"system-id": "c1", "hostname": "host1", "ovn-bridge-mappings": "physnet2:br-vlan"}})
 	h.sync("mappings changed")
 	require.False(t, h.has("172.24.4.100/32", plan.KindCRLRP))
+}
+
+// TestNBIncrementalSNATFilter: with require_snat_disabled_for_tenant_networks
+// and subnet advertisement, SNAT rules appearing (the router listing the
+// NAT before its row arrives) and going withdraw and restore the subnet.
+func TestNBIncrementalSNATFilter(t *testing.T) {
+	f := newNBFx()
+	f.cfg.ExposeTenantNetworks = true
+	f.cfg.RequireSNATDisabledForTenantNetworks = true
+	f.cfg.AdvertisementMethodTenantNetworks = "subnet"
+	world(f, "c1")
+	f.iface("r1", "private", "10.0.0.1/24", "")
+	h := newNBIncr(t, f, plan.NBIdentity{})
+	require.True(t, h.has("10.0.0.0/24", plan.KindTenantSubnet))
+	f.updRouter("r1", func(lr *nbdb.LogicalRouter) { lr.Nat = append(lr.Nat, "snat1") })
+	h.sync("router lists the SNAT")
+	f.up(&nbdb.NAT{UUID: "snat1", Type: "snat", ExternalIP: "172.24.4.100", LogicalIP: "10.0.0.0/24"})
+	h.sync("SNAT row arrives")
+	require.False(t, h.has("10.0.0.0/24", plan.KindTenantSubnet))
+	f.updRouter("r1", func(lr *nbdb.LogicalRouter) { lr.Nat = nil })
+	f.del(nbdb.NATTable, "snat1")
+	h.sync("SNAT removed")
+	require.True(t, h.has("10.0.0.0/24", plan.KindTenantSubnet))
+	// A tenant switch gains a second router interface (row arrives after
+	// the switch lists it).
+	f.sw("other", "", 0)
+	ls := *f.ls["other"]
+	ls.Ports = []string{"rif-r1-other"}
+	f.ls["other"] = &ls
+	f.up(&ls)
+	h.sync("switch lists a router port not there yet")
+	lrp := &nbdb.LogicalRouterPort{UUID: "lrp-r1-other", Name: "lrp-r1-other", MAC: "fa:16:3e:00:00:03", Networks: []string{"10.1.0.1/24"}}
+	f.up(lrp)
+	f.updRouter("r1", func(lr *nbdb.LogicalRouter) { lr.Ports = append(lr.Ports, lrp.UUID) })
+	h.sync("router port added")
+	f.up(&nbdb.LogicalSwitchPort{UUID: "rif-r1-other", Name: "rif-r1-other", Type: "router", Up: nbPtr(true),
+		Options:     map[string]string{"router-port": "lrp-r1-other"},
+		ExternalIDs: map[string]string{"neutron:device_owner": "network:router_interface", "neutron:cidrs": "10.1.0.1/24"}})
+	h.sync("router interface row arrives")
+	require.True(t, h.has("10.1.0.0/24", plan.KindTenantSubnet))
 }

@@ -635,3 +635,30 @@ func TestNBMalformedMappingsWarnOnce(t *testing.T) {
 	require.False(t, d.Reset(), "same context")
 	require.Empty(t, d.Warnings())
 }
+
+// TestNBResetContext: Reset reports a change of the chassis-wide context
+// (fip-distributed, identity, mappings, options) and nothing else: NB_Global
+// liveness churn is not a change (upstream §10.1 row 28).
+func TestNBResetContext(t *testing.T) {
+	f := newNBFx()
+	world(f, "c1")
+	d := plan.NewNBDriver(f.cfg, f.t, plan.NBIdentity{})
+	reset := func() bool {
+		f.t.RLock()
+		defer f.t.RUnlock()
+		return d.Reset()
+	}
+	require.True(t, reset(), "first call")
+	require.False(t, reset())
+	f.up(&nbdb.NBGlobal{UUID: "nbg", ExternalIDs: map[string]string{"neutron:liveness_check_at": "2026-01-01"}})
+	require.False(t, reset(), "liveness churn")
+	f.global("true")
+	require.False(t, reset(), "explicit true is the default")
+	f.global("False")
+	require.True(t, reset(), "distributed -> centralized")
+	f.cfg.AdvertisementMethodTenantNetworks = "subnet"
+	require.True(t, reset(), "option changed")
+	f.up(&vswitch.OpenVSwitch{UUID: "ovs", ExternalIDs: map[string]string{
+		"system-id": "c1", "hostname": "host1b", "ovn-bridge-mappings": "physnet1:br-ex,physnet2:br-vlan"}})
+	require.True(t, reset(), "hostname changed")
+}
