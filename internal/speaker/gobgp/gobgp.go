@@ -92,7 +92,8 @@ type Speaker struct {
 	stopped     bool
 	enabled     bool // peers enabled (after the first Sync)
 	paths       map[netip.Prefix]*apiutil.Path
-	skipped     map[plan.Key]bool // VRF announcements already warned about
+	want        map[netip.Prefix]struct{} // scratch set of sync
+	skipped     map[plan.Key]bool         // VRF announcements already warned about
 	applied     time.Time
 	cancelWatch context.CancelFunc
 }
@@ -280,7 +281,13 @@ func (s *Speaker) Sync(ctx context.Context, anns []plan.Announcement) error {
 // sync applies the difference between s.paths and anns. inputErr reports
 // announcements that were refused, applyErr GoBGP calls that failed.
 func (s *Speaker) sync(anns []plan.Announcement) (inputErr, applyErr error) {
-	want := make(map[netip.Prefix]struct{}, len(anns))
+	// The desired set is rebuilt per call (the interface hands over the
+	// whole list); the map is reused to spare its allocation.
+	if s.want == nil {
+		s.want = make(map[netip.Prefix]struct{}, len(anns))
+	}
+	want := s.want
+	clear(want)
 	var bad []string
 	for _, a := range anns {
 		if a.VRF != "" {

@@ -364,13 +364,17 @@ func BenchmarkSyncOneChange(b *testing.B) {
 		b.Fatal(err)
 	}
 	alt := netip.MustParsePrefix("172.16.0.1/32")
+	a0 := changes("announce")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		orig := set[0].Prefix
-		set[0].Prefix = alt
+		// Each iteration swaps one prefix: one withdraw, one announce.
+		set[0].Prefix, alt = alt, set[0].Prefix
 		if err := sp.Sync(ctx, set); err != nil {
 			b.Fatal(err)
 		}
-		set[0].Prefix, alt = orig, set[0].Prefix
+	}
+	b.StopTimer()
+	if got := changes("announce") - a0; got != float64(b.N) {
+		b.Fatalf("%v announcements for %d one-prefix changes", got, b.N)
 	}
 }

@@ -431,3 +431,23 @@ func TestLabGracefulRestart(t *testing.T) {
 	lab.Eventually(t, 5*time.Second, "routes withdrawn by Stop(true)", func() bool { return frrHas(f, nil, kept) })
 	t.Logf("Stop(true): FRR without the routes %v after Stop was called", time.Since(start).Round(time.Millisecond))
 }
+
+// TestLabFRRPassword: peer_password becomes TCP MD5 on the session.
+func TestLabFRRPassword(t *testing.T) {
+	needLab(t)
+	l := lab.New(t)
+	peer := l.NetNS("frrmd5", false)
+	vethToLab(t, "md0", []string{"192.0.2.1/24"}, peer, "eth0", []string{"192.0.2.2/24"})
+	f := l.StartFRR(peer, strings.Replace(frrPeerConfig, " neighbor 192.0.2.1 timers connect 1\n",
+		" neighbor 192.0.2.1 timers connect 1\n neighbor 192.0.2.1 password s3cret\n", 1))
+
+	c := baseConfig()
+	c.OVNBGP.PeerPassword = "s3cret"
+	c.OVNBGP.Peers = []config.Peer{{Address: "192.0.2.2", RemoteAS: "65002"}}
+	sp := startSpeaker(t, c, Options{ConnectRetry: time.Second})
+	mustSync(t, sp, anns("203.0.113.40/32"))
+	established(t, sp, 30*time.Second)
+	lab.Eventually(t, 10*time.Second, "prefix in FRR over the MD5 session", func() bool {
+		return frrHas(f, []string{"203.0.113.40/32"}, nil)
+	})
+}
