@@ -20,6 +20,9 @@
 // host's IPv6 address as next hop" design). IPv4 over IPv6 sessions (RFC
 // 8950) is not offered.
 //
+// maximum_paths is not used: the embedded speaker only originates paths and
+// installs nothing in the kernel, so multipath selection has no effect.
+//
 // Announcements with a VRF are not supported yet: they are skipped with a
 // warning and counted in ovnbgp_gobgp_skipped_announcements_total.
 //
@@ -188,6 +191,17 @@ func (s *Speaker) Start(ctx context.Context) error {
 	}()
 	kick <- struct{}{}
 	s.applied = time.Now()
+	if !s.cfg.opts.IPv6NextHop.IsValid() {
+		var v4 []string
+		for _, p := range s.cfg.peers {
+			if p.addr.Is4() {
+				v4 = append(v4, p.addr.String())
+			}
+		}
+		if len(v4) > 0 {
+			s.log.Info("gobgp speaker: IPv6 prefixes are not announced over IPv4 sessions without an IPv6 next hop", "ipv4_peers", v4)
+		}
+	}
 	s.log.Info("gobgp speaker started", "as", s.cfg.as, "router_id", s.cfg.routerID.String(),
 		"listen_port", s.cfg.listenPort, "peers", len(s.cfg.peers), "graceful_restart", s.cfg.gr)
 	return nil
