@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -230,6 +231,7 @@ func TestSyncDiff(t *testing.T) {
 	port := freePort(t, "127.0.0.2")
 	rcv := startReceiver(t, "127.0.0.2", port, 65001, "127.0.0.1", 64999)
 
+	base := runtime.NumGoroutine()
 	c := baseConfig()
 	c.BGPRouterID = "127.0.0.1"
 	c.OVNBGP.GracefulRestart = false
@@ -333,6 +335,8 @@ func TestSyncDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	lab.Eventually(t, 10*time.Second, "receiver empty", func() bool { return len(rcv.rib(t)) == 0 })
+	// GoBGP's goroutines (server loop, FSMs, watcher, BFD) end with Stop.
+	lab.Eventually(t, 10*time.Second, "speaker goroutines gone", func() bool { return runtime.NumGoroutine() <= base+1 })
 	if err := sp.Sync(ctx, anns("203.0.113.1/32")); err == nil {
 		t.Error("Sync after Stop succeeded")
 	}
