@@ -303,9 +303,12 @@ func (s *Speaker) sync(anns []plan.Announcement) (inputErr, applyErr error) {
 	want := s.want
 	clear(want)
 	var bad []string
+	var vrfKeys []plan.Key
 	for _, a := range anns {
 		if a.VRF != "" {
-			if k := a.Key(); !s.skipped[k] {
+			k := a.Key()
+			vrfKeys = append(vrfKeys, k)
+			if !s.skipped[k] {
 				s.skipped[k] = true
 				s.m.skipped.WithLabelValues("vrf").Inc()
 				s.log.Warn("gobgp speaker: announcements in a VRF are not supported, skipped", "prefix", k.String(), "kind", a.Kind, "port", a.Port)
@@ -322,6 +325,15 @@ func (s *Speaker) sync(anns []plan.Announcement) (inputErr, applyErr error) {
 	}
 	if len(bad) > 0 {
 		inputErr = fmt.Errorf("gobgp: invalid prefixes skipped: %v", bad)
+	}
+	// Forget VRF announcements that went away, so that they are reported
+	// again if they come back.
+	if len(s.skipped) > len(vrfKeys) {
+		cur := make(map[plan.Key]bool, len(vrfKeys))
+		for _, k := range vrfKeys {
+			cur[k] = true
+		}
+		s.skipped = cur
 	}
 	var errs []error
 

@@ -299,6 +299,9 @@ func TestSyncDiff(t *testing.T) {
 	if got := metricValue(metricSkipped.WithLabelValues("vrf")) - vrf0; got != 1 {
 		t.Errorf("vrf skips counted %v, want 1", got)
 	}
+	if got := len(sp.skipped); got != 1 {
+		t.Errorf("%d VRF announcements remembered, want 1", got)
+	}
 	want := "198.51.100.0/24 2001:db8:1::1/128 203.0.113.1/32"
 	lab.Eventually(t, 10*time.Second, "receiver converged to "+want, func() bool { return keys(rcv.rib(t)) == want })
 
@@ -324,6 +327,9 @@ func TestSyncDiff(t *testing.T) {
 	bad := append(anns("203.0.113.1/32"), plan.Announcement{Kind: plan.KindFIP, Port: "broken"})
 	if err := sp.Sync(ctx, bad); err == nil || !strings.Contains(err.Error(), "broken") {
 		t.Errorf("invalid prefix: err = %v", err)
+	}
+	if got := len(sp.skipped); got != 0 {
+		t.Errorf("VRF announcement that went away still remembered (%d)", got)
 	}
 	if metricValue(metricSyncErrors) != errs0+1 {
 		t.Error("sync error not counted")
