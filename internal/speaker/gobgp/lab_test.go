@@ -491,3 +491,21 @@ func frrLastReset(t *testing.T, f *lab.FRR) string {
 	r := n["192.0.2.1"]
 	return strings.TrimSpace(r.LastResetDueTo + " " + r.LastNotificationReason + " " + r.LastErrorCodeSubcode)
 }
+
+// TestLabListen: with gobgp_listen_port the speaker accepts the session
+// the peer opens. Our own dials go to a port nothing listens on, so the
+// session can only be FRR's.
+func TestLabListen(t *testing.T) {
+	needLab(t)
+	_, f := frrLab(t)
+	c := baseConfig()
+	c.OVNBGP.GoBGPListenPort = 179
+	c.OVNBGP.Peers = []config.Peer{{Address: "192.0.2.2", RemoteAS: "65002"}}
+	sp := startSpeaker(t, c, Options{ConnectRetry: time.Second, RemotePort: 1179, ListenAddresses: []string{"192.0.2.1"}})
+	mustSync(t, sp, anns("203.0.113.50/32"))
+	d := established(t, sp, 30*time.Second)
+	t.Logf("passive session Established %v after the first Sync", d.Round(time.Millisecond))
+	lab.Eventually(t, 10*time.Second, "prefix in FRR over the session FRR opened", func() bool {
+		return frrHas(f, []string{"203.0.113.50/32"}, nil)
+	})
+}
