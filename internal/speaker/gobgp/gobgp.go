@@ -20,6 +20,9 @@
 // host's IPv6 address as next hop" design). IPv4 over IPv6 sessions (RFC
 // 8950) is not offered.
 //
+// maximum_paths is not used: the embedded speaker only originates paths and
+// installs nothing in the kernel, so multipath selection has no effect.
+//
 // Announcements with a VRF are not supported yet: they are skipped with a
 // warning and counted in ovnbgp_gobgp_skipped_announcements_total.
 //
@@ -92,7 +95,8 @@ type Speaker struct {
 	stopped     bool
 	enabled     bool // peers enabled (after the first Sync)
 	paths       map[netip.Prefix]*apiutil.Path
-	skipped     map[plan.Key]bool // VRF announcements already warned about
+	want        map[netip.Prefix]struct{} // scratch set of sync
+	skipped     map[plan.Key]bool         // VRF announcements already warned about
 	applied     time.Time
 	cancelWatch context.CancelFunc
 }
@@ -187,6 +191,17 @@ func (s *Speaker) Start(ctx context.Context) error {
 	}()
 	kick <- struct{}{}
 	s.applied = time.Now()
+	if !s.cfg.opts.IPv6NextHop.IsValid() {
+		var v4 []string
+		for _, p := range s.cfg.peers {
+			if p.addr.Is4() {
+				v4 = append(v4, p.addr.String())
+			}
+		}
+		if len(v4) > 0 {
+			s.log.Info("gobgp speaker: IPv6 prefixes are not announced over IPv4 sessions without an IPv6 next hop", "ipv4_peers", v4)
+		}
+	}
 	s.log.Info("gobgp speaker started", "as", s.cfg.as, "router_id", s.cfg.routerID.String(),
 		"listen_port", s.cfg.listenPort, "peers", len(s.cfg.peers), "graceful_restart", s.cfg.gr)
 	return nil
@@ -254,33 +269,46 @@ func (s *Speaker) Sync(ctx context.Context, anns []plan.Announcement) error {
 		s.m.syncErrors.Inc()
 		return fmt.Errorf("gobgp: Sync before Start or after Stop")
 	}
-	err := s.sync(anns)
-	if err != nil {
-		s.m.syncErrors.Inc()
-	}
+	inputErr, applyErr := s.sync(anns)
+	err := errors.Join(inputErr, applyErr)
 	s.m.paths.Set(float64(len(s.paths)))
-	if err == nil && !s.enabled {
+	// The peers come up once the set is in the RIB; announcements that
+	// were refused (bad input) do not hold back the good ones.
+	if applyErr == nil && !s.enabled {
+		var e error
 		for _, p := range s.cfg.peers {
-			if e := s.srv.EnablePeer(ctx, &api.EnablePeerRequest{Address: p.addr.String()}); e != nil {
-				err = errors.Join(err, fmt.Errorf("gobgp: enable peer %s: %w", p.addr, e))
+			if ee := s.srv.EnablePeer(ctx, &api.EnablePeerRequest{Address: p.addr.String()}); ee != nil {
+				e = errors.Join(e, fmt.Errorf("gobgp: enable peer %s: %w", p.addr, ee))
 			}
 		}
-		if err == nil {
+		if e == nil {
 			s.enabled = true
-		} else {
-			s.m.syncErrors.Inc()
 		}
+		err = errors.Join(err, e)
+	}
+	if err != nil {
+		s.m.syncErrors.Inc()
 	}
 	return err
 }
 
-// sync applies the difference between s.paths and anns.
-func (s *Speaker) sync(anns []plan.Announcement) error {
-	want := make(map[netip.Prefix]struct{}, len(anns))
+// sync applies the difference between s.paths and anns. inputErr reports
+// announcements that were refused, applyErr GoBGP calls that failed.
+func (s *Speaker) sync(anns []plan.Announcement) (inputErr, applyErr error) {
+	// The desired set is rebuilt per call (the interface hands over the
+	// whole list); the map is reused to spare its allocation.
+	if s.want == nil {
+		s.want = make(map[netip.Prefix]struct{}, len(anns))
+	}
+	want := s.want
+	clear(want)
 	var bad []string
+	var vrfKeys []plan.Key
 	for _, a := range anns {
 		if a.VRF != "" {
-			if k := a.Key(); !s.skipped[k] {
+			k := a.Key()
+			vrfKeys = append(vrfKeys, k)
+			if !s.skipped[k] {
 				s.skipped[k] = true
 				s.m.skipped.WithLabelValues("vrf").Inc()
 				s.log.Warn("gobgp speaker: announcements in a VRF are not supported, skipped", "prefix", k.String(), "kind", a.Kind, "port", a.Port)
@@ -295,10 +323,19 @@ func (s *Speaker) sync(anns []plan.Announcement) error {
 		}
 		want[p] = struct{}{}
 	}
-	var errs []error
 	if len(bad) > 0 {
-		errs = append(errs, fmt.Errorf("gobgp: invalid prefixes skipped: %v", bad))
+		inputErr = fmt.Errorf("gobgp: invalid prefixes skipped: %v", bad)
 	}
+	// Forget VRF announcements that went away, so that they are reported
+	// again if they come back.
+	if len(s.skipped) > len(vrfKeys) {
+		cur := make(map[plan.Key]bool, len(vrfKeys))
+		for _, k := range vrfKeys {
+			cur[k] = true
+		}
+		s.skipped = cur
+	}
+	var errs []error
 
 	// Withdraw first: a prefix changing family cannot happen, but fewer
 	// paths first keeps the peers' tables small.
@@ -329,34 +366,36 @@ func (s *Speaker) sync(anns []plan.Announcement) error {
 		}
 		path, err := s.newPath(p)
 		if err != nil {
-			errs = append(errs, err)
+			inputErr = errors.Join(inputErr, err)
 			continue
 		}
 		add = append(add, path)
 		addKeys = append(addKeys, p)
 	}
 	if len(add) > 0 {
-		res, err := s.srv.AddPath(apiutil.AddPathRequest{Paths: add})
-		// On a per-path error GoBGP returns the last one and no responses;
-		// the paths that were accepted are in the RIB nevertheless, so on
-		// error we remember none and the next Sync adds them again (AddPath
-		// of an existing path is an implicit replace, not a duplicate).
-		if err != nil {
-			errs = append(errs, fmt.Errorf("gobgp: announce %d prefixes: %w", len(add), err))
-		} else {
-			n := 0
+		n := 0
+		if _, err := s.srv.AddPath(apiutil.AddPathRequest{Paths: add}); err == nil {
 			for i, p := range addKeys {
-				if i < len(res) && res[i].Error != nil {
-					errs = append(errs, fmt.Errorf("gobgp: announce %s: %w", p, res[i].Error))
+				s.paths[p] = add[i]
+			}
+			n = len(add)
+		} else {
+			// On a per-path error GoBGP answers with the last error and no
+			// per-path results, although the other paths are in the RIB:
+			// add them one by one to know which are (adding an existing
+			// path again is an implicit replace).
+			for i, p := range addKeys {
+				if _, err := s.srv.AddPath(apiutil.AddPathRequest{Paths: add[i : i+1]}); err != nil {
+					errs = append(errs, fmt.Errorf("gobgp: announce %s: %w", p, err))
 					continue
 				}
 				s.paths[p] = add[i]
 				n++
 			}
-			s.m.changes.WithLabelValues("announce").Add(float64(n))
 		}
+		s.m.changes.WithLabelValues("announce").Add(float64(n))
 	}
-	return errors.Join(errs...)
+	return inputErr, errors.Join(errs...)
 }
 
 // canonical returns the masked prefix, refusing invalid and IPv4-mapped

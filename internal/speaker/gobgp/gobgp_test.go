@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -230,6 +231,7 @@ func TestSyncDiff(t *testing.T) {
 	port := freePort(t, "127.0.0.2")
 	rcv := startReceiver(t, "127.0.0.2", port, 65001, "127.0.0.1", 64999)
 
+	base := runtime.NumGoroutine()
 	c := baseConfig()
 	c.BGPRouterID = "127.0.0.1"
 	c.OVNBGP.GracefulRestart = false
@@ -254,8 +256,12 @@ func TestSyncDiff(t *testing.T) {
 	}
 
 	add0, del0 := changes("announce"), changes("withdraw")
-	if err := sp.Sync(ctx, anns("203.0.113.1/32", "203.0.113.2/32", "2001:db8:1::1/128")); err != nil {
-		t.Fatal(err)
+	// The first Sync enables the peer, even when some announcements are
+	// refused.
+	first := append(anns("203.0.113.1/32", "203.0.113.2/32", "2001:db8:1::1/128"),
+		plan.Announcement{Prefix: netip.MustParsePrefix("::ffff:10.0.0.1/128"), Port: "mapped"})
+	if err := sp.Sync(ctx, first); err == nil || !strings.Contains(err.Error(), "mapped") {
+		t.Fatalf("IPv4-mapped prefix: err = %v", err)
 	}
 	lab.Eventually(t, 20*time.Second, "3 prefixes at the receiver", func() bool { return len(rcv.rib(t)) == 3 })
 	rib := rcv.rib(t)
@@ -293,6 +299,9 @@ func TestSyncDiff(t *testing.T) {
 	if got := metricValue(metricSkipped.WithLabelValues("vrf")) - vrf0; got != 1 {
 		t.Errorf("vrf skips counted %v, want 1", got)
 	}
+	if got := len(sp.skipped); got != 1 {
+		t.Errorf("%d VRF announcements remembered, want 1", got)
+	}
 	want := "198.51.100.0/24 2001:db8:1::1/128 203.0.113.1/32"
 	lab.Eventually(t, 10*time.Second, "receiver converged to "+want, func() bool { return keys(rcv.rib(t)) == want })
 
@@ -319,6 +328,9 @@ func TestSyncDiff(t *testing.T) {
 	if err := sp.Sync(ctx, bad); err == nil || !strings.Contains(err.Error(), "broken") {
 		t.Errorf("invalid prefix: err = %v", err)
 	}
+	if got := len(sp.skipped); got != 0 {
+		t.Errorf("VRF announcement that went away still remembered (%d)", got)
+	}
 	if metricValue(metricSyncErrors) != errs0+1 {
 		t.Error("sync error not counted")
 	}
@@ -329,6 +341,8 @@ func TestSyncDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	lab.Eventually(t, 10*time.Second, "receiver empty", func() bool { return len(rcv.rib(t)) == 0 })
+	// GoBGP's goroutines (server loop, FSMs, watcher, BFD) end with Stop.
+	lab.Eventually(t, 10*time.Second, "speaker goroutines gone", func() bool { return runtime.NumGoroutine() <= base+1 })
 	if err := sp.Sync(ctx, anns("203.0.113.1/32")); err == nil {
 		t.Error("Sync after Stop succeeded")
 	}
@@ -360,13 +374,17 @@ func BenchmarkSyncOneChange(b *testing.B) {
 		b.Fatal(err)
 	}
 	alt := netip.MustParsePrefix("172.16.0.1/32")
+	a0 := changes("announce")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		orig := set[0].Prefix
-		set[0].Prefix = alt
+		// Each iteration swaps one prefix: one withdraw, one announce.
+		set[0].Prefix, alt = alt, set[0].Prefix
 		if err := sp.Sync(ctx, set); err != nil {
 			b.Fatal(err)
 		}
-		set[0].Prefix, alt = orig, set[0].Prefix
+	}
+	b.StopTimer()
+	if got := changes("announce") - a0; got != float64(b.N) {
+		b.Fatalf("%v announcements for %d one-prefix changes", got, b.N)
 	}
 }
