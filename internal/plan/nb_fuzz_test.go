@@ -21,7 +21,7 @@ func FuzzNBMalformedRows(f *testing.F) {
 	f.Fuzz(func(t *testing.T, addrs, cidrs, network, lrpMAC, extIP, extMAC, vip, neutronVIP, rc string) {
 		fx := newNBFx()
 		fx.cfg.ExposeTenantNetworks = true
-		world(fx, "c1")
+		nbWorld(fx, "c1")
 		fx.vm("public", "good", "host1", "fa:16:3e:00:01:11 172.24.4.11", "172.24.4.11/24")
 		bad := fx.vm("public", "bad", "host1", addrs, cidrs)
 		bad.Options["requested-chassis"] = rc
@@ -71,7 +71,7 @@ func FuzzNBMalformedRows(f *testing.F) {
 // counted per table and reason.
 func TestNBMalformedRowsWarn(t *testing.T) {
 	fx := newNBFx()
-	world(fx, "c1")
+	nbWorld(fx, "c1")
 	fx.vm("public", "good", "host1", "fa:16:3e:00:01:11 172.24.4.11", "172.24.4.11/24")
 	fx.vm("public", "bad", "host1", "zz:zz 172.24.4.999", "10.0.0.300/24")
 	fx.fip("r1", "natbad", "1.2.3", "10.0.0.10", "", "", "public")

@@ -298,7 +298,7 @@ func TestNBIncrementalSNATFilter(t *testing.T) {
 	f.cfg.ExposeTenantNetworks = true
 	f.cfg.RequireSNATDisabledForTenantNetworks = true
 	f.cfg.AdvertisementMethodTenantNetworks = "subnet"
-	world(f, "c1")
+	nbWorld(f, "c1")
 	f.iface("r1", "private", "10.0.0.1/24", "")
 	h := newNBIncr(t, f, plan.NBIdentity{})
 	require.True(t, h.has("10.0.0.0/24", plan.KindTenantSubnet))

@@ -25,7 +25,7 @@ func TestNBIncrementalRandom(t *testing.T) {
 				f.cfg.AdvertisementMethodTenantNetworks = "subnet"
 			}
 			f.cfg.RequireSNATDisabledForTenantNetworks = r.IntN(2) == 0
-			world(f, "c1")
+			nbWorld(f, "c1")
 			f.router("r2")
 			f.gateway("r2", "public", "c2", "172.24.4.200/24")
 			f.sw("other", "", 0)

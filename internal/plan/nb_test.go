@@ -641,7 +641,7 @@ func TestNBMalformedMappingsWarnOnce(t *testing.T) {
 // liveness churn is not a change (upstream §10.1 row 28).
 func TestNBResetContext(t *testing.T) {
 	f := newNBFx()
-	world(f, "c1")
+	nbWorld(f, "c1")
 	d := plan.NewNBDriver(f.cfg, f.t, plan.NBIdentity{})
 	reset := func() bool {
 		f.t.RLock()
