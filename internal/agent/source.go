@@ -181,6 +181,11 @@ func (s *Source) Start(ctx context.Context) error {
 		return err
 	}
 	s.loadAll(s.ovn, spec)
+	if s.nb && !s.ovn.HasColumn(nbdb.LogicalRouterPortTable, "status") {
+		s.log.Warn("this OVN northbound database has no Logical_Router_Port status column (OVN < 23.09): " +
+			"it does not say which chassis hosts a router gateway, so nothing behind a gateway (gateway IPs, " +
+			"centralized FIPs, tenant networks, load balancers) is announced; use driver = ovn_bgp_driver or upgrade OVN")
+	}
 	if !s.nb {
 		// The rows bound here are selected by this chassis' UUID, known
 		// only once the Chassis table is in.
