@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -135,7 +136,11 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 	switch cfg.OVNBGP.Speaker {
 	case config.SpeakerGoBGP:
 		lo.AnnounceMethod = "none" // the embedded speaker announces itself
-		g, err := gobgp.New(cfg, log.With("component", "gobgp"))
+		var gopts gobgp.Options
+		if nh := cfg.OVNBGP.GoBGPIPv6NextHop; nh != "" {
+			gopts.IPv6NextHop = netip.MustParseAddr(nh) // validated by the config loader
+		}
+		g, err := gobgp.NewWithOptions(cfg, log.With("component", "gobgp"), gopts)
 		if err != nil {
 			return nil, err
 		}

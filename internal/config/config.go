@@ -129,6 +129,9 @@ type OVNBGP struct {
 	// GoBGP speaker.
 	GoBGPListenPort int    // gobgp_listen_port: -1 = do not listen, 179
 	GoBGPRouterID   string // gobgp_router_id: default bgp_router_id
+	// GoBGPIPv6NextHop (gobgp_ipv6_next_hop): next hop of IPv6 paths, which
+	// then also go over IPv4 sessions; unset: IPv6 only over IPv6 sessions.
+	GoBGPIPv6NextHop string
 }
 
 // Peer is one BGP neighbour: an address, or an interface for BGP unnumbered.

@@ -102,6 +102,7 @@ func TestDefaults(t *testing.T) {
 		"ovnbgp/state_dir":                                  "/var/lib/ovnbgp",
 		"ovnbgp/gobgp_listen_port":                          "179",
 		"ovnbgp/gobgp_router_id":                            "",
+		"ovnbgp/gobgp_ipv6_next_hop":                        "",
 	}
 	def := Default()
 	require.NoError(t, def.Validate())
@@ -293,6 +294,7 @@ func TestValues(t *testing.T) {
 		{"ovnbgp", "metrics_address", "", ""},
 		{"ovnbgp", "gobgp_listen_port", "-1", "-1"},
 		{"ovnbgp", "gobgp_router_id", "192.0.2.2", "192.0.2.2"},
+		{"ovnbgp", "gobgp_ipv6_next_hop", "2001:db8::1", "2001:db8::1"},
 	} {
 		text := "[" + tc.section + "]\n" + tc.name + " = " + tc.in + "\n"
 		c, warns, err := load(t, text)
@@ -381,6 +383,8 @@ func TestInvalid(t *testing.T) {
 		{"ovnbgp", "metrics_address", "localhost:http", "port number"},
 		{"ovnbgp", "gobgp_listen_port", "-2", "between -1 and 65535"},
 		{"ovnbgp", "gobgp_router_id", "::1", "must be an IPv4 address"},
+		{"ovnbgp", "gobgp_ipv6_next_hop", "192.0.2.1", "must be a global or unique-local IPv6 address"},
+		{"ovnbgp", "gobgp_ipv6_next_hop", "fe80::1", "must be a global or unique-local IPv6 address"},
 	} {
 		text := "[" + tc.section + "]\n" + tc.name + " = " + tc.in + "\n"
 		c, _, err := load(t, text)

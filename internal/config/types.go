@@ -245,6 +245,17 @@ func checkIPv4OrEmpty(s string) error {
 	return nil
 }
 
+func checkIPv6OrEmpty(s string) error {
+	if s == "" {
+		return nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is6() || a.Is4In6() || a.IsUnspecified() || a.IsLinkLocalUnicast() {
+		return errors.New("must be a global or unique-local IPv6 address, or empty")
+	}
+	return nil
+}
+
 func checkIPOrEmpty(s string) error {
 	if s == "" {
 		return nil
