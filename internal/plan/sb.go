@@ -88,12 +88,53 @@ type SBDriver struct {
 	physnets    map[string]topology.BridgeMapping
 	scopes      map[string]bool
 
-	mem      map[string]pbMem
+	mem      map[string]*sbdb.PortBinding // the row as last planned (rows are never modified in place)
 	warnings []Warning
+
+	// Per-batch memo, cleared by Reset: the topology does not change
+	// between a Reset and the end of the plan or re-plan that follows.
+	swMemo map[string]*switchInfo
+	gwMemo map[string]*gw
 }
 
-// pbMem is what the driver remembers of a Port_Binding: the columns other
-// rows' contributions read.
+// switchInfo is what a datapath is for this chassis: a provider network
+// (bridge, VLAN), else the router interfaces through which its ports are
+// announced here.
+type switchInfo struct {
+	prov   bool
+	bridge string
+	vlan   int
+	ifs    []routerIf
+}
+
+type routerIf struct {
+	rif, lrp *sbdb.PortBinding
+	g        *gw
+}
+
+func (d *SBDriver) sw(dp string) *switchInfo {
+	if si, ok := d.swMemo[dp]; ok {
+		return si
+	}
+	si := &switchInfo{}
+	si.bridge, si.vlan, si.prov = d.providerUncached(dp)
+	if !si.prov {
+		d.t.ForEachPatch(dp, func(rif *sbdb.PortBinding) {
+			lrp := d.t.PortBinding(rif.Options["peer"])
+			if lrp == nil || lrp.Datapath == dp || lrp.Type != "patch" || d.isGatewayPort(lrp) {
+				return
+			}
+			if g := d.localGateway(lrp.Datapath); g != nil {
+				si.ifs = append(si.ifs, routerIf{rif: rif, lrp: lrp, g: g})
+			}
+		})
+	}
+	d.swMemo[dp] = si
+	return si
+}
+
+// pbMem is the part of a Port_Binding that other rows' contributions read
+// (nat_addresses, for one, is read only by its own row).
 type pbMem struct {
 	name, typ, datapath, peer string
 	chassis                   string
@@ -102,7 +143,6 @@ type pbMem struct {
 	scope4, scope6            string
 	tag                       int
 	networkName, crp          string
-	nat                       string // nat_addresses joined
 }
 
 func summarize(pb *sbdb.PortBinding) pbMem {
@@ -121,16 +161,14 @@ func summarize(pb *sbdb.PortBinding) pbMem {
 	m.scope6 = pb.ExternalIDs["neutron:subnet_pool_addr_scope6"]
 	m.networkName = pb.Options["network_name"]
 	m.crp = pb.Options["chassis-redirect-port"]
-	if len(pb.NatAddresses) > 0 {
-		m.nat = strings.Join(pb.NatAddresses, "\x00")
-	}
 	return m
 }
 
 // NewSBDriver returns the southbound driver for chassis (the OVS system-id,
 // which is the SB Chassis name).
 func NewSBDriver(cfg *config.Config, t *topology.Topology, chassis string) *SBDriver {
-	d := &SBDriver{cfg: cfg, t: t, chassis: chassis, mem: map[string]pbMem{}}
+	d := &SBDriver{cfg: cfg, t: t, chassis: chassis, mem: map[string]*sbdb.PortBinding{},
+		swMemo: map[string]*switchInfo{}, gwMemo: map[string]*gw{}}
 	if len(cfg.AddressScopes) > 0 {
 		d.scopes = map[string]bool{}
 		for _, s := range cfg.AddressScopes {
@@ -161,6 +199,8 @@ func (d *SBDriver) Reset() bool {
 	if o := d.t.OpenVSwitch(); o != nil {
 		raw = o.ExternalIDs["ovn-bridge-mappings"]
 	}
+	clear(d.swMemo)
+	clear(d.gwMemo)
 	changed := !d.started || self != d.self || raw != d.rawMappings
 	d.started = true
 	if !changed {
@@ -184,8 +224,8 @@ func (d *SBDriver) Reset() bool {
 // Sources lists every Port_Binding and Load_Balancer. It starts a full plan,
 // so it also forgets the remembered row summaries.
 func (d *SBDriver) Sources() []Source {
-	clear(d.mem)
-	out := make([]Source, 0, d.t.NumPortBindings())
+	d.mem = map[string]*sbdb.PortBinding{}
+	out := make([]Source, 0, d.t.NumPortBindings()+d.t.NumLoadBalancers())
 	d.t.PortBindingUUIDs(func(u string) { out = append(out, Source{Table: sbdb.PortBindingTable, UUID: u}) })
 	d.t.LoadBalancerUUIDs(func(u string) { out = append(out, Source{Table: sbdb.LoadBalancerTable, UUID: u}) })
 	return out
@@ -201,7 +241,7 @@ func (d *SBDriver) Plan(src Source) Contribution {
 			delete(d.mem, src.UUID)
 			return c
 		}
-		d.mem[src.UUID] = summarize(pb)
+		d.remember(pb)
 		if d.self != "" {
 			d.port(pb, &c)
 		}
@@ -211,6 +251,17 @@ func (d *SBDriver) Plan(src Source) Contribution {
 		}
 	}
 	return c
+}
+
+// remember keeps the row for Affected when other rows may read it: every
+// row but VM ports, and the VM ports FIPs name as residents (natAddresses
+// remembers those too, whichever of the two is planned last).
+func (d *SBDriver) remember(pb *sbdb.PortBinding) {
+	if (pb.Type == "" || pb.Type == "virtual") && !d.t.HasNATReferrer(pb.LogicalPort) {
+		delete(d.mem, pb.UUID)
+		return
+	}
+	d.mem[pb.UUID] = pb
 }
 
 func add(c *Contribution, a Announcement, e Exposure) {
@@ -318,6 +369,11 @@ func (d *SBDriver) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 // is in ovn-bridge-mappings. With several (multi-segment networks), the
 // mapped localnet with the smallest name wins.
 func (d *SBDriver) provider(datapath string) (bridge string, vlan int, ok bool) {
+	si := d.sw(datapath)
+	return si.bridge, si.vlan, si.prov
+}
+
+func (d *SBDriver) providerUncached(datapath string) (bridge string, vlan int, ok bool) {
 	var best *sbdb.PortBinding
 	d.t.ForEachLocalnet(datapath, func(ln *sbdb.PortBinding) {
 		if _, mapped := d.physnets[ln.Options["network_name"]]; !mapped {
@@ -437,6 +493,9 @@ func (d *SBDriver) gatewayProviderDatapath(pb *sbdb.PortBinding) (string, bool) 
 // localGateway returns the gateway of router datapath r hosted on this
 // chassis (the one with the smallest port name if several are), or nil.
 func (d *SBDriver) localGateway(r string) *gw {
+	if g, ok := d.gwMemo[r]; ok {
+		return g
+	}
 	var best *gw
 	d.t.ForEachChassisRedirect(r, func(c *sbdb.PortBinding) {
 		if !d.boundHere(c) || (best != nil && c.LogicalPort > best.port) {
@@ -446,6 +505,7 @@ func (d *SBDriver) localGateway(r string) *gw {
 			best = g
 		}
 	})
+	d.gwMemo[r] = best
 	return best
 }
 
@@ -472,6 +532,9 @@ func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
 			continue
 		}
 		rp := d.t.PortBinding(resident)
+		if rp != nil {
+			d.mem[rp.UUID] = rp
+		}
 		if rp == nil || !d.boundHere(rp) {
 			continue // upstream 10.1 row 9: a deleted or unbound resident withdraws its FIPs
 		}
@@ -524,15 +587,9 @@ func (d *SBDriver) tenantAllowed(a netip.Addr, rif *sbdb.PortBinding) bool {
 // port, lrp the router port (its peer), g the local gateway. Switches that
 // are provider networks here are not tenant networks.
 func (d *SBDriver) routerInterfaces(s string, fn func(rif, lrp *sbdb.PortBinding, g *gw)) {
-	d.t.ForEachPatch(s, func(rif *sbdb.PortBinding) {
-		lrp := d.t.PortBinding(rif.Options["peer"])
-		if lrp == nil || lrp.Datapath == s || lrp.Type != "patch" || d.isGatewayPort(lrp) {
-			return
-		}
-		if g := d.localGateway(lrp.Datapath); g != nil {
-			fn(rif, lrp, g)
-		}
-	})
+	for _, ri := range d.sw(s).ifs {
+		fn(ri.rif, ri.lrp, ri.g)
+	}
 }
 
 // isGatewayPort: a router port that has a chassisredirect port (the

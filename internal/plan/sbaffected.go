@@ -65,8 +65,11 @@ func (d *SBDriver) newAffected() *affectedSet {
 
 func (d *SBDriver) affectedPB(uuid string) []Source {
 	s := d.newAffected()
-	old, hadOld := d.mem[uuid]
-	var cur pbMem
+	oldRow, hadOld := d.mem[uuid]
+	var old, cur pbMem
+	if hadOld {
+		old = summarize(oldRow)
+	}
 	row := d.t.PortBindingByUUID(uuid)
 	if row != nil {
 		cur = summarize(row)
@@ -166,9 +169,6 @@ func (d *SBDriver) switchPorts(s *affectedSet, dp string) {
 	s.switches[dp] = true
 	d.t.ForEachLBOn(dp, s.lb)
 	if _, _, prov := d.provider(dp); prov {
-		// Only its patch ports (FIPs, router ports) and localnets.
-		d.t.ForEachPatch(dp, func(p *sbdb.PortBinding) { s.pb(p.UUID) })
-		d.t.ForEachLocalnet(dp, func(p *sbdb.PortBinding) { s.pb(p.UUID) })
 		return
 	}
 	d.t.ForEachPortOn(dp, func(p *sbdb.PortBinding) { s.pb(p.UUID) })

@@ -224,6 +224,12 @@ func (t *Topology) ForEachPeerOf(name string, fn func(*sbdb.PortBinding)) {
 	t.each(t.sbx.peers[name], fn)
 }
 
+// HasNATReferrer reports whether some nat_addresses name the port.
+func (t *Topology) HasNATReferrer(name string) bool { return len(t.sbx.natRefs[name]) > 0 }
+
+// NumLoadBalancers returns the number of Load_Balancer rows.
+func (t *Topology) NumLoadBalancers() int { return len(t.lbs) }
+
 // ForEachNATReferrer calls fn for every Port_Binding whose nat_addresses
 // name the port in is_chassis_resident.
 func (t *Topology) ForEachNATReferrer(name string, fn func(*sbdb.PortBinding)) {
