@@ -292,5 +292,3 @@ func BenchmarkSBReplanCRLRPMove(b *testing.B) {
 	c.Chassis = ptr("ch-c2")
 	replanBench(b, w, cr, &c)
 }
-
-
