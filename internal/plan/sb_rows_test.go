@@ -15,16 +15,19 @@ import (
 type incFixture struct {
 	*fixture
 	inc *plan.Incremental
+	drv *plan.SBDriver
 	cfg *config.Config
 }
 
 func newInc(t *testing.T, f *fixture, cfg *config.Config) *incFixture {
 	t.Helper()
+	f.settle()
 	f.t.RLock()
 	defer f.t.RUnlock()
-	inc := plan.NewIncremental(plan.NewSBDriver(cfg, f.t, "c1"), "c1")
+	drv := plan.NewSBDriver(cfg, f.t, "c1")
+	inc := plan.NewIncremental(drv, "c1")
 	inc.Full()
-	return &incFixture{fixture: f, inc: inc, cfg: cfg}
+	return &incFixture{fixture: f, inc: inc, drv: drv, cfg: cfg}
 }
 
 // update replaces a port with a copy changed by mod (rows are never

@@ -41,6 +41,7 @@ func tenantWorld(f *fixture, gwHost string) {
 
 func (f *fixture) planWith(t *testing.T, cfg *config.Config) (*plan.State, []plan.Warning) {
 	t.Helper()
+	f.settle()
 	f.t.RLock()
 	defer f.t.RUnlock()
 	return plan.Full(plan.NewSBDriver(cfg, f.t, "c1"), "c1")

@@ -66,8 +66,22 @@ func (f *fixture) router(pub, chassis string, networks ...string) {
 	f.pb("cr-lrp-gw", "chassisredirect", "r", chassis, "fa:16:3e:00:00:01 "+strings.Join(networks, " "))
 }
 
+// settle upserts every Port_Binding again: the fixture's builders change
+// rows after adding them, and the topology indexes a row when it is
+// upserted (in the agent, rows are never modified after Upsert).
+func (f *fixture) settle() {
+	var rows []*sbdb.PortBinding
+	f.t.RLock()
+	f.t.PortBindingUUIDs(func(u string) { rows = append(rows, f.t.PortBindingByUUID(u)) })
+	f.t.RUnlock()
+	for _, r := range rows {
+		f.t.Upsert(r)
+	}
+}
+
 func (f *fixture) plan(t *testing.T) (*plan.State, []plan.Warning) {
 	t.Helper()
+	f.settle()
 	f.t.RLock()
 	defer f.t.RUnlock()
 	return plan.New(config.Default()).FullSB(f.t, "c1")

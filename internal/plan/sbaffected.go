@@ -122,6 +122,9 @@ func (d *SBDriver) relationsByName(s *affectedSet, m pbMem) {
 		s.pb(p.UUID)
 		if d.t.HasChassisRedirect(p.Datapath) {
 			d.routerClosure(s, p.Datapath)
+		} else if p.Datapath != m.datapath {
+			// A switch whose ports find their router through this port.
+			d.switchPorts(s, p.Datapath)
 		}
 	})
 	// A router port that has a chassisredirect is a gateway port, not an
