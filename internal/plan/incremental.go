@@ -39,10 +39,9 @@ func (p *Incremental) full() {
 	p.contrib = map[Source]Contribution{}
 	p.byKey = map[Key][]Source{}
 	p.best = map[Key]Candidate{}
-	for _, src := range p.d.Sources() {
-		c := p.d.Plan(src)
+	planAll(p.d, func(src Source, c Contribution) {
 		if len(c.Announcements) == 0 {
-			continue
+			return
 		}
 		p.contrib[src] = c
 		for i, a := range c.Announcements {
@@ -55,7 +54,7 @@ func (p *Incremental) full() {
 				p.best[k] = cand
 			}
 		}
-	}
+	})
 	p.bridges = p.d.Bridges()
 	p.flows = p.d.Flows()
 }

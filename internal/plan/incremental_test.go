@@ -250,6 +250,10 @@ func (w *world) slots() map[string]func() any {
 	return s
 }
 
+// plainDriver hides the driver's PlanAll: Full then calls Plan for every
+// one of Sources.
+type plainDriver struct{ plan.Driver }
+
 var dbgHook func(w *world, step int, dirty []plan.Source, d *plan.SBDriver)
 
 func rowSource(row any) plan.Source {
@@ -367,6 +371,10 @@ func runIncrementalProperty(t *testing.T, cfg *config.Config, seed uint64) {
 		got := inc.State()
 		want, _ := plan.Full(plan.NewSBDriver(cfg, w.t, "c1"), "c1")
 		w.t.RUnlock()
+		w.t.RLock()
+		plain, _ := plan.Full(plainDriver{plan.NewSBDriver(cfg, w.t, "c1")}, "c1")
+		w.t.RUnlock()
+		require.Equal(t, render(plain), render(want), "seed %d step %d: PlanAll differs from Sources+Plan after changing %v", seed, step, what)
 		require.Equal(t, render(want), render(got), "seed %d step %d after changing %v", seed, step, what)
 		require.Equal(t, want, got)
 		applied.Apply(delta)

@@ -231,6 +231,71 @@ func (d *SBDriver) Sources() []Source {
 	return out
 }
 
+// PlanAll plans every Port_Binding and Load_Balancer (AllPlanner), with
+// the result of Sources then Plan for each, but visiting only the rows that
+// can contribute: the rows that are not VM ports, the VM ports bound here,
+// and the VM ports of the tenant switches attached to routers whose gateway
+// is here. Every other VM port contributes nothing (see port).
+func (d *SBDriver) PlanAll(fn func(Source, Contribution)) {
+	d.mem = map[string]*sbdb.PortBinding{}
+	pbSrc := func(pb *sbdb.PortBinding) Source { return Source{Table: sbdb.PortBindingTable, UUID: pb.UUID} }
+	d.t.ForEachNonVMPort(func(pb *sbdb.PortBinding) { fn(pbSrc(pb), d.planPB(pb)) })
+	if d.self == "" {
+		return
+	}
+	isVM := func(pb *sbdb.PortBinding) bool { return pb.Type == "" || pb.Type == "virtual" }
+	d.t.ForEachBoundTo(d.self, func(pb *sbdb.PortBinding) {
+		if isVM(pb) {
+			fn(pbSrc(pb), d.planPB(pb))
+		}
+	})
+	if d.tenantEnabled() {
+		seen := map[string]bool{}
+		d.t.ForEachChassisRedirectDatapath(func(r string) {
+			if d.localGateway(r) == nil {
+				return
+			}
+			d.t.ForEachPatch(r, func(lrp *sbdb.PortBinding) {
+				d.t.ForEachPeerOf(lrp.LogicalPort, func(rif *sbdb.PortBinding) {
+					s := rif.Datapath
+					if seen[s] || s == r {
+						return
+					}
+					seen[s] = true
+					if len(d.sw(s).ifs) == 0 {
+						return
+					}
+					d.t.ForEachPortOn(s, func(pb *sbdb.PortBinding) {
+						if isVM(pb) && (pb.Chassis == nil || *pb.Chassis != d.self) {
+							fn(pbSrc(pb), d.planPB(pb))
+						}
+					})
+				})
+			})
+		})
+	}
+	d.t.LoadBalancers(func(lb *sbdb.LoadBalancer) {
+		fn(Source{Table: sbdb.LoadBalancerTable, UUID: lb.UUID}, d.planLB(lb))
+	})
+}
+
+func (d *SBDriver) planPB(pb *sbdb.PortBinding) Contribution {
+	var c Contribution
+	d.remember(pb)
+	if d.self != "" {
+		d.port(pb, &c)
+	}
+	return c
+}
+
+func (d *SBDriver) planLB(lb *sbdb.LoadBalancer) Contribution {
+	var c Contribution
+	if d.self != "" {
+		d.loadBalancer(lb, &c)
+	}
+	return c
+}
+
 // Plan returns what one row contributes.
 func (d *SBDriver) Plan(src Source) Contribution {
 	var c Contribution
@@ -241,24 +306,23 @@ func (d *SBDriver) Plan(src Source) Contribution {
 			delete(d.mem, src.UUID)
 			return c
 		}
-		d.remember(pb)
-		if d.self != "" {
-			d.port(pb, &c)
-		}
+		return d.planPB(pb)
 	case sbdb.LoadBalancerTable:
-		if lb := d.t.LoadBalancer(src.UUID); lb != nil && d.self != "" {
-			d.loadBalancer(lb, &c)
+		if lb := d.t.LoadBalancer(src.UUID); lb != nil {
+			return d.planLB(lb)
 		}
 	}
 	return c
 }
 
 // remember keeps the row for Affected when other rows may read it: every
-// row but VM ports, and the VM ports FIPs name as residents (natAddresses
-// remembers those too, whichever of the two is planned last).
+// row but VM ports; natAddresses remembers the VM ports FIPs name as
+// residents.
+//
+// A VM port's entry (set by natAddresses) may be an older version of the
+// row: Affected only uses its name, which does not change.
 func (d *SBDriver) remember(pb *sbdb.PortBinding) {
-	if (pb.Type == "" || pb.Type == "virtual") && !d.t.HasNATReferrer(pb.LogicalPort) {
-		delete(d.mem, pb.UUID)
+	if pb.Type == "" || pb.Type == "virtual" {
 		return
 	}
 	d.mem[pb.UUID] = pb
