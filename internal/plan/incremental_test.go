@@ -221,7 +221,7 @@ func (w *world) slots() map[string]func() any {
 				lb.DatapathGroup = ptr("grp-" + fmt.Sprint(w.r.IntN(2)))
 			case 2:
 				lb.LSDatapathGroup = ptr("grp-" + fmt.Sprint(w.r.IntN(2)))
-				lb.LRDatapathGroup = ptr("grp-" + fmt.Sprint(2+w.r.IntN(1)))
+				lb.LRDatapathGroup = ptr("grp-2")
 			default:
 				lb.LSDatapathGroup = ptr("grp-" + fmt.Sprint(w.r.IntN(3)))
 			}

@@ -46,12 +46,9 @@ func (d *SBDriver) Affected(src Source) ([]Source, bool) {
 		d.routerClosure(s, src.UUID)
 		return s.out, false
 	case sbdb.ChassisTable:
-		// Only the own Chassis row matters (its uuid); Reset notices a
-		// change of uuid. A rename of the own row or a new row with the own
-		// name: everything.
-		if d.t.ChassisName(src.UUID) == d.chassis || src.UUID == d.self {
-			return nil, true
-		}
+		// Only the own Chassis row's uuid matters: Reset notices when it
+		// changes (row deleted, re-created, renamed) and everything is
+		// planned again. Other chassis' rows are never read.
 		return nil, false
 	}
 	// Chassis_Private and the local OVS tables contribute nothing per row:
