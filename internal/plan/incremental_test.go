@@ -147,7 +147,8 @@ func (w *world) slots() map[string]func() any {
 			var nat []string
 			for range w.r.IntN(3) {
 				res := w.pick([]string{"vm0", "vm1", "vm2", "cr-lrp-gw-r1", "cr-lrp-gw-r2", "ghost"})
-				nat = append(nat, fmt.Sprintf(`fa:16:3e:00:aa:0%d %s is_chassis_resident("%s")`, ri, w.ip(w.pick([]string{"pub1", "pub2"})), res))
+				nat = append(nat, fmt.Sprintf(`fa:16:3e:00:aa:0%d %s %s is_chassis_resident("%s")`, ri,
+					w.ip(w.pick([]string{"pub1", "pub2"})), w.ip(w.pick([]string{"pub1", "sw1", "sw2"})), res))
 			}
 			p.NatAddresses = nat
 			return p

@@ -93,8 +93,9 @@ type SBDriver struct {
 
 	// Per-batch memo, cleared by Reset: the topology does not change
 	// between a Reset and the end of the plan or re-plan that follows.
-	swMemo map[string]*switchInfo
-	gwMemo map[string]*gw
+	swMemo  map[string]*switchInfo
+	gwMemo  map[string]*gw
+	netMemo map[string][]netip.Prefix // router -> its tenant subnets
 }
 
 // switchInfo is what a datapath is for this chassis: a provider network
@@ -168,7 +169,7 @@ func summarize(pb *sbdb.PortBinding) pbMem {
 // which is the SB Chassis name).
 func NewSBDriver(cfg *config.Config, t *topology.Topology, chassis string) *SBDriver {
 	d := &SBDriver{cfg: cfg, t: t, chassis: chassis, mem: map[string]*sbdb.PortBinding{},
-		swMemo: map[string]*switchInfo{}, gwMemo: map[string]*gw{}}
+		swMemo: map[string]*switchInfo{}, gwMemo: map[string]*gw{}, netMemo: map[string][]netip.Prefix{}}
 	if len(cfg.AddressScopes) > 0 {
 		d.scopes = map[string]bool{}
 		for _, s := range cfg.AddressScopes {
@@ -201,6 +202,7 @@ func (d *SBDriver) Reset() bool {
 	}
 	clear(d.swMemo)
 	clear(d.gwMemo)
+	clear(d.netMemo)
 	changed := !d.started || self != d.self || raw != d.rawMappings
 	d.started = true
 	if !changed {
@@ -578,12 +580,17 @@ func (d *SBDriver) localGateway(r string) *gw {
 // The IPs are announced where X is: the VM's chassis for distributed FIPs,
 // the cr-lrp's chassis for centralized ones (upstream 10.1 row 15).
 //
-// Load-balancer FIPs (a dnat_and_snat NAT on the LB VIP port, which is
-// never bound, so always centralized) and, where northd adds the router's
-// LB VIPs to nat_addresses, port-forwarding FIPs arrive here too, resident
-// on the cr-lrp: they are announced as kind fip. The Load_Balancer rows
-// announce the same prefixes as lb-fip / pf-fip (see loadBalancer); the
-// merge keeps one announcement per prefix.
+// With options:nat-addresses=router (what Neutron sets) northd lists the
+// router's SNAT and DNAT external IPs and also every load-balancer VIP of
+// the router (ovn-nb(5); unless exclude-lb-vips-from-garp). So
+// load-balancer FIPs (a dnat_and_snat NAT on the never-bound VIP port,
+// hence centralized) and port-forwarding FIPs (LB VIPs on the router)
+// arrive here too, resident on the cr-lrp: they are announced as kind fip
+// (the Load_Balancer rows announce the same prefixes as lb-fip / pf-fip,
+// see loadBalancer; the merge keeps one announcement per prefix). Tenant
+// LB VIPs listed the same way are not provider addresses: the IPs inside
+// one of the router's tenant subnets are skipped here (the LB and its VIP
+// port announce them via the cr-lrp when tenant networks are exposed).
 func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
 	br, vlan, ok := d.provider(pb.Datapath)
 	if !ok {
@@ -602,6 +609,10 @@ func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
 		if rp == nil || !d.boundHere(rp) {
 			continue // upstream 10.1 row 9: a deleted or unbound resident withdraws its FIPs
 		}
+		var tenantNets []netip.Prefix
+		if rp.Type == "chassisredirect" {
+			tenantNets = d.tenantNets(rp.Datapath)
+		}
 		f := strings.Fields(entry)
 		for _, a := range f[1:] {
 			if strings.HasPrefix(a, "is_chassis_resident") {
@@ -612,11 +623,44 @@ func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
 				d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-nat-addresses", err.Error())
 				continue
 			}
+			if inAny(tenantNets, pfx.Addr().Unmap()) {
+				continue
+			}
 			add(c, Announcement{Prefix: hostPrefix(pfx), Kind: KindFIP, Port: resident,
 				Network: d.networkName(pb.Datapath), Reason: "floating IP resident on " + resident},
 				Exposure{Bridge: br, VLAN: vlan})
 		}
 	}
+}
+
+// tenantNets returns the subnets of router r's interfaces (its router
+// ports that are not gateway ports).
+func (d *SBDriver) tenantNets(r string) []netip.Prefix {
+	if nets, ok := d.netMemo[r]; ok {
+		return nets
+	}
+	var nets []netip.Prefix
+	d.t.ForEachPatch(r, func(lrp *sbdb.PortBinding) {
+		if d.isGatewayPort(lrp) {
+			return
+		}
+		for _, n := range lrpNetworks(lrp) {
+			if n.Bits() < n.Addr().BitLen() {
+				nets = append(nets, n.Masked())
+			}
+		}
+	})
+	d.netMemo[r] = nets
+	return nets
+}
+
+func inAny(nets []netip.Prefix, a netip.Addr) bool {
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // tenantEnabled: expose_tenant_networks or expose_ipv6_gua_tenant_networks.

@@ -302,6 +302,17 @@ func TestSBLoadBalancers(t *testing.T) {
 				lb.ExternalIDs["neutron:vip_fip"] = "172.24.4.201"
 			})
 		}, withCRLRP(wantVia{want{"172.24.4.201/32", plan.KindFIP, "cr-lrp-gw", "br-ex", 0, "", nil}, ""})},
+		{"nat-addresses=router lists the router's LB VIPs: the tenant VIP is not a FIP, the LB announces it", true, func(f *fixture) {
+			gw := f.t.PortBinding("gw")
+			gw.NatAddresses = []string{`fa:16:3e:00:00:01 172.24.4.100 172.24.4.202 10.0.1.200 is_chassis_resident("cr-lrp-gw")`}
+			f.t.Upsert(gw)
+			f.lb("lb1", map[string]string{"10.0.1.200:80": "10.0.1.10:80"}, func(lb *sbdb.LoadBalancer) {
+				lb.Datapaths = []string{"dp-t1", "dp-r"}
+			})
+		}, withCRLRP(
+			wantVia{want{"172.24.4.202/32", plan.KindFIP, "cr-lrp-gw", "br-ex", 0, "", nil}, ""},
+			wantVia{want{"10.0.1.200/32", plan.KindLBVIP, "lb1", "br-ex", 0, "", nil}, "172.24.4.100"},
+		)},
 		{"LB applied nowhere", true, func(f *fixture) {
 			f.lb("lb1", vips, nil)
 		}, crlrpWants},

@@ -209,6 +209,11 @@ func (d *SBDriver) routerClosure(s *affectedSet, r string) {
 	d.t.ForEachLBOn(r, s.lb)
 	d.t.ForEachPortOn(r, func(p *sbdb.PortBinding) {
 		s.pb(p.UUID)
+		if p.Type == "chassisredirect" {
+			// The FIPs resident on the gateway skip the router's
+			// tenant subnets.
+			d.t.ForEachNATReferrer(p.LogicalPort, func(q *sbdb.PortBinding) { s.pb(q.UUID) })
+		}
 		if p.Type != "patch" {
 			return
 		}
