@@ -13,16 +13,16 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 )
 
-// Figures (go test -run '^$' -bench SB -benchtime 10x ./internal/plan/,
-// 2 shared cores, load average ~5 from other work; cpu-ns/op is the
+// Figures (go test -run '^$' -bench SB -benchtime 10x -count 2 ./internal/plan/,
+// 2 cores shared with other work, load average ~8; cpu-ns/op is the
 // process CPU time including GC):
 //
-//	BenchmarkSBFull                 212 ms/op  134 ms CPU  20.5 MB  68.8k allocs  (14,840 prefixes)
-//	BenchmarkSBIncrementalFull      245 ms/op  167 ms CPU  28.0 MB  98.6k allocs
-//	BenchmarkSBReplanOnePort         19 µs/op   22 µs CPU   2.2 kB     29 allocs
-//	BenchmarkSBReplanOneTenantPort   76 µs/op   80 µs CPU  13.1 kB     76 allocs
-//	BenchmarkSBReplanOneFIP         126 µs/op  168 µs CPU  14.4 kB     79 allocs
-//	BenchmarkSBReplanCRLRPMove      311 µs/op  233 µs CPU  88.1 kB    278 allocs
+//	BenchmarkSBFull                 211-220 ms/op  125-132 ms CPU  20.6 MB  69k allocs  (14,840 prefixes)
+//	BenchmarkSBIncrementalFull      202-208 ms/op  147-156 ms CPU  28.1 MB  99k allocs
+//	BenchmarkSBReplanOnePort         20-29 µs/op    23-32 µs CPU   2.2 kB   29 allocs
+//	BenchmarkSBReplanOneTenantPort   54 µs/op       57 µs CPU     13.2 kB   79 allocs
+//	BenchmarkSBReplanOneFIP          55-61 µs/op    58-64 µs CPU  14.5 kB   82 allocs
+//	BenchmarkSBReplanCRLRPMove      261-429 µs/op  371-573 µs CPU 88.1 kB  279 allocs
 //
 // Targets: full plan < 300 ms, one change < 1 ms.
 
