@@ -591,6 +591,7 @@ func (d *SBDriver) localGateway(r string) *gw {
 // LB VIPs listed the same way are not provider addresses: the IPs inside
 // one of the router's tenant subnets are skipped here (the LB and its VIP
 // port announce them via the cr-lrp when tenant networks are exposed).
+// TestSBPlanFromRealNorthd checks this against the real ovn-northd.
 func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
 	br, vlan, ok := d.provider(pb.Datapath)
 	if !ok {
