@@ -62,15 +62,19 @@ func (p *Planner) FullSB(t *topology.Topology, chassis string) (*State, []Warnin
 //   - chassisredirect (cr-lrp): the row, "lrp-X" by name, its peer, the
 //     localnets of the peer's datapath (the provider network).
 //   - patch ports with nat_addresses (FIPs): the row, the residents named in
-//     is_chassis_resident, the localnets of the datapath.
+//     is_chassis_resident, the localnets of the datapath and, for a cr-lrp
+//     resident, its router's tenant subnets.
 //   - router ports (tenant subnets, subnet mode): the row, its peer, the
 //     router's chassisredirect ports.
 //   - Load_Balancer: the row, its datapath groups, the routers found from
 //     its datapaths (patch peers) and their chassisredirect ports.
 //
-// The driver remembers a small summary of every Port_Binding it planned, so
-// that Affected can also follow the relations a row had before it changed
-// or was deleted. Sources (called once per full plan) clears that memory.
+// The driver remembers the version of every row other rows may read (all
+// Port_Bindings but VM ports, and the VM ports FIPs name) as it last
+// planned it, so that Affected can also follow the relations a row had
+// before it changed or was deleted. Sources and PlanAll (a full plan)
+// start that memory afresh. The topology's rows must therefore never be
+// modified in place.
 //
 // Not knowable from the southbound database, so not done in this driver:
 // require_snat_disabled_for_tenant_networks (SNAT rules are NB NAT rows; the
@@ -224,7 +228,7 @@ func (d *SBDriver) Reset() bool {
 }
 
 // Sources lists every Port_Binding and Load_Balancer. It starts a full plan,
-// so it also forgets the remembered row summaries.
+// so it also forgets the remembered rows.
 func (d *SBDriver) Sources() []Source {
 	d.mem = map[string]*sbdb.PortBinding{}
 	out := make([]Source, 0, d.t.NumPortBindings()+d.t.NumLoadBalancers())

@@ -26,7 +26,7 @@ func (s *affectedSet) pb(uuid string) { s.add(Source{Table: sbdb.PortBindingTabl
 func (s *affectedSet) lb(uuid string) { s.add(Source{Table: sbdb.LoadBalancerTable, UUID: uuid}) }
 
 // Affected lists the rows whose contribution may change when src changed.
-// It looks at both the remembered summary of the row (before the change)
+// It looks at both the remembered version of the row (before the change)
 // and the row as it is now, so that deleted rows and changed relations
 // (a new peer, another datapath) are followed on both sides.
 func (d *SBDriver) Affected(src Source) ([]Source, bool) {
