@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,4 +161,122 @@ func vm3Datapath(t *testing.T, topo *topology.Topology, port string) string {
 	p := topo.PortBinding(port)
 	require.NotNil(t, p)
 	return p.Datapath
+}
+
+// TestSBIncrementalFromRealEvents drives the incremental planner the way
+// the agent does: the OVSDB client's events only mark (table, uuid) dirty;
+// the current row is read with Get, upserted into (or deleted from) the
+// topology, and the dirty rows are re-planned. After every change made
+// through the real northd (gateway moves, VM deleted with its FIP, new
+// tenant VM), the incremental state equals a full plan.
+func TestSBIncrementalFromRealEvents(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the OVN lab needs root")
+		}
+		t.Skip("the OVN lab needs root")
+	}
+	l := lab.New(t)
+	c := l.StartCentral()
+	for i, ch := range []string{"gw1", "c1", "c2"} {
+		c.SBCtl("chassis-add", ch, "geneve", "192.0.2."+string(rune('1'+i)))
+	}
+	n := c.Neutron()
+	n.SetFIPDistributed(true)
+	pub := n.ProviderNetwork("public", "physnet1", 0)
+	priv := n.TenantNetwork("private")
+	vm3 := n.Port(priv, "fa:16:3e:00:03:10", []string{"10.0.0.10/24"}, lab.PortOptions{Host: "c1"})
+	vm4 := n.Port(priv, "fa:16:3e:00:04:10", []string{"10.0.0.11/24"}, lab.PortOptions{Host: "c2"})
+	r := n.Router("router1")
+	gw := r.SetGateway(pub, "fa:16:3e:00:00:01", "172.24.4.100/24", "gw1")
+	r.AddInterface(priv, "fa:16:3e:00:00:02", "10.0.0.1/24", "", false)
+	r.FIP(vm3, "172.24.4.150", "fa:16:3e:00:aa:03", true)
+	r.FIP(vm4, "172.24.4.151", "fa:16:3e:00:aa:04", false)
+	c.NBCtl("--wait=sb", "sync")
+	cr := "cr-" + gw.LRP
+	for port, ch := range map[string]string{vm3.ID: "c1", vm4.ID: "c2", cr: "gw1"} {
+		c.SBCtl("lsp-bind", port, ch)
+	}
+
+	var mu sync.Mutex
+	var dirty []plan.Source
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cli, err := ovsdb.Connect(ctx, ovsdb.Southbound, ovsdb.Options{Remote: c.SBRemote(), OnEvent: func(e ovsdb.Event) {
+		mu.Lock()
+		dirty = append(dirty, plan.Source{Table: e.Table, UUID: e.UUID})
+		mu.Unlock()
+	}})
+	require.NoError(t, err)
+	t.Cleanup(cli.Close)
+	topo := topology.New()
+	topo.Upsert(&vswitch.OpenVSwitch{UUID: "ovs", ExternalIDs: map[string]string{"system-id": "gw1", "ovn-bridge-mappings": "physnet1:br-ex"}})
+	for _, table := range []string{sbdb.ChassisTable, sbdb.DatapathBindingTable, sbdb.LogicalDPGroupTable, sbdb.LoadBalancerTable, sbdb.PortBindingTable} {
+		cli.ForEach(table, func(_ string, row any) bool { topo.Upsert(row); return true })
+	}
+	cfg := config.Default()
+	cfg.ExposeTenantNetworks = true
+	topo.RLock()
+	inc := plan.NewIncremental(plan.NewSBDriver(cfg, topo, "gw1"), "gw1")
+	inc.Full()
+	topo.RUnlock()
+	mu.Lock()
+	dirty = nil // the initial dump is in the full plan
+	mu.Unlock()
+
+	has := func(prefix string) bool {
+		for _, a := range inc.State().Announcements {
+			if a.Prefix.String() == prefix {
+				return true
+			}
+		}
+		return false
+	}
+	// process applies the pending events as the agent's updater does.
+	process := func() {
+		mu.Lock()
+		batch := dirty
+		dirty = nil
+		mu.Unlock()
+		if len(batch) == 0 {
+			return
+		}
+		for _, s := range batch {
+			row, ok, err := cli.Get(s.Table, s.UUID)
+			require.NoError(t, err)
+			if ok {
+				topo.Upsert(row)
+			} else {
+				topo.Delete(s.Table, s.UUID)
+			}
+		}
+		topo.RLock()
+		defer topo.RUnlock()
+		inc.Replan(batch)
+		want, _ := plan.Full(plan.NewSBDriver(cfg, topo, "gw1"), "gw1")
+		require.Equal(t, render(want), render(inc.State()))
+	}
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		lab.Eventually(t, 10*time.Second, what, func() bool { process(); return cond() })
+	}
+
+	until("initial", func() bool { return has("172.24.4.100/32") && has("172.24.4.151/32") && has("10.0.0.10/32") })
+	require.False(t, has("172.24.4.150/32"), "distributed FIP of c1")
+
+	c.SBCtl("lsp-unbind", cr)
+	c.SBCtl("lsp-bind", cr, "c2")
+	until("gateway moved to c2", func() bool { return len(inc.State().Announcements) == 0 })
+
+	c.SBCtl("lsp-unbind", cr)
+	c.SBCtl("lsp-bind", cr, "gw1")
+	until("gateway back", func() bool { return has("172.24.4.100/32") && has("10.0.0.11/32") && has("172.24.4.151/32") })
+
+	c.NBCtl("--wait=sb", "lsp-del", vm4.ID)
+	until("VM deleted", func() bool { return !has("10.0.0.11/32") })
+
+	vm6 := n.Port(priv, "fa:16:3e:00:06:10", []string{"10.0.0.16/24"}, lab.PortOptions{Host: "c2"})
+	c.NBCtl("--wait=sb", "sync")
+	c.SBCtl("lsp-bind", vm6.ID, "c2")
+	until("new tenant VM", func() bool { return has("10.0.0.16/32") })
 }
