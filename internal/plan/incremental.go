@@ -1,9 +1,6 @@
 package plan
 
-import (
-	"slices"
-	"sort"
-)
+import "slices"
 
 // Incremental is the incremental planner: it remembers each source row's
 // contribution and the merged state, and re-plans only the rows a change
@@ -39,10 +36,9 @@ func (p *Incremental) full() {
 	p.contrib = map[Source]Contribution{}
 	p.byKey = map[Key][]Source{}
 	p.best = map[Key]Candidate{}
-	for _, src := range p.d.Sources() {
-		c := p.d.Plan(src)
+	planAll(p.d, func(src Source, c Contribution) {
 		if len(c.Announcements) == 0 {
-			continue
+			return
 		}
 		p.contrib[src] = c
 		for i, a := range c.Announcements {
@@ -55,7 +51,7 @@ func (p *Incremental) full() {
 				p.best[k] = cand
 			}
 		}
-	}
+	})
 	p.bridges = p.d.Bridges()
 	p.flows = p.d.Flows()
 }
@@ -289,11 +285,12 @@ func (s *State) Apply(d *Delta) {
 }
 
 func (d *Delta) sort() {
-	byKey := func(a, b Announcement) bool { return LessKey(a.Key(), b.Key()) }
-	sort.Slice(d.Announce, func(i, j int) bool { return byKey(d.Announce[i], d.Announce[j]) })
-	sort.Slice(d.Withdraw, func(i, j int) bool { return byKey(d.Withdraw[i], d.Withdraw[j]) })
-	sort.Slice(d.Wire, func(i, j int) bool { return LessKey(d.Wire[i].Key(), d.Wire[j].Key()) })
-	sort.Slice(d.Unwire, func(i, j int) bool { return LessKey(d.Unwire[i].Key(), d.Unwire[j].Key()) })
+	byKeyA := func(a, b Announcement) int { return CompareKey(a.Key(), b.Key()) }
+	byKeyE := func(a, b Exposure) int { return CompareKey(a.Key(), b.Key()) }
+	slices.SortFunc(d.Announce, byKeyA)
+	slices.SortFunc(d.Withdraw, byKeyA)
+	slices.SortFunc(d.Wire, byKeyE)
+	slices.SortFunc(d.Unwire, byKeyE)
 }
 
 func contributionEqual(a, b Contribution) bool {

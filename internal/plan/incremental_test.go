@@ -147,7 +147,8 @@ func (w *world) slots() map[string]func() any {
 			var nat []string
 			for range w.r.IntN(3) {
 				res := w.pick([]string{"vm0", "vm1", "vm2", "cr-lrp-gw-r1", "cr-lrp-gw-r2", "ghost"})
-				nat = append(nat, fmt.Sprintf(`fa:16:3e:00:aa:0%d %s is_chassis_resident("%s")`, ri, w.ip(w.pick([]string{"pub1", "pub2"})), res))
+				nat = append(nat, fmt.Sprintf(`fa:16:3e:00:aa:0%d %s %s is_chassis_resident("%s")`, ri,
+					w.ip(w.pick([]string{"pub1", "pub2"})), w.ip(w.pick([]string{"pub1", "sw1", "sw2"})), res))
 			}
 			p.NatAddresses = nat
 			return p
@@ -221,7 +222,7 @@ func (w *world) slots() map[string]func() any {
 				lb.DatapathGroup = ptr("grp-" + fmt.Sprint(w.r.IntN(2)))
 			case 2:
 				lb.LSDatapathGroup = ptr("grp-" + fmt.Sprint(w.r.IntN(2)))
-				lb.LRDatapathGroup = ptr("grp-" + fmt.Sprint(2+w.r.IntN(1)))
+				lb.LRDatapathGroup = ptr("grp-2")
 			default:
 				lb.LSDatapathGroup = ptr("grp-" + fmt.Sprint(w.r.IntN(3)))
 			}
@@ -249,6 +250,10 @@ func (w *world) slots() map[string]func() any {
 	}
 	return s
 }
+
+// plainDriver hides the driver's PlanAll: Full then calls Plan for every
+// one of Sources.
+type plainDriver struct{ plan.Driver }
 
 var dbgHook func(w *world, step int, dirty []plan.Source, d *plan.SBDriver)
 
@@ -367,6 +372,10 @@ func runIncrementalProperty(t *testing.T, cfg *config.Config, seed uint64) {
 		got := inc.State()
 		want, _ := plan.Full(plan.NewSBDriver(cfg, w.t, "c1"), "c1")
 		w.t.RUnlock()
+		w.t.RLock()
+		plain, _ := plan.Full(plainDriver{plan.NewSBDriver(cfg, w.t, "c1")}, "c1")
+		w.t.RUnlock()
+		require.Equal(t, render(plain), render(want), "seed %d step %d: PlanAll differs from Sources+Plan after changing %v", seed, step, what)
 		require.Equal(t, render(want), render(got), "seed %d step %d after changing %v", seed, step, what)
 		require.Equal(t, want, got)
 		applied.Apply(delta)

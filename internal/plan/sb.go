@@ -62,15 +62,19 @@ func (p *Planner) FullSB(t *topology.Topology, chassis string) (*State, []Warnin
 //   - chassisredirect (cr-lrp): the row, "lrp-X" by name, its peer, the
 //     localnets of the peer's datapath (the provider network).
 //   - patch ports with nat_addresses (FIPs): the row, the residents named in
-//     is_chassis_resident, the localnets of the datapath.
+//     is_chassis_resident, the localnets of the datapath and, for a cr-lrp
+//     resident, its router's tenant subnets.
 //   - router ports (tenant subnets, subnet mode): the row, its peer, the
 //     router's chassisredirect ports.
 //   - Load_Balancer: the row, its datapath groups, the routers found from
 //     its datapaths (patch peers) and their chassisredirect ports.
 //
-// The driver remembers a small summary of every Port_Binding it planned, so
-// that Affected can also follow the relations a row had before it changed
-// or was deleted. Sources (called once per full plan) clears that memory.
+// The driver remembers the version of every row other rows may read (all
+// Port_Bindings but VM ports, and the VM ports FIPs name) as it last
+// planned it, so that Affected can also follow the relations a row had
+// before it changed or was deleted. Sources and PlanAll (a full plan)
+// start that memory afresh. The topology's rows must therefore never be
+// modified in place.
 //
 // Not knowable from the southbound database, so not done in this driver:
 // require_snat_disabled_for_tenant_networks (SNAT rules are NB NAT rows; the
@@ -88,12 +92,54 @@ type SBDriver struct {
 	physnets    map[string]topology.BridgeMapping
 	scopes      map[string]bool
 
-	mem      map[string]pbMem
+	mem      map[string]*sbdb.PortBinding // the row as last planned (rows are never modified in place)
 	warnings []Warning
+
+	// Per-batch memo, cleared by Reset: the topology does not change
+	// between a Reset and the end of the plan or re-plan that follows.
+	swMemo  map[string]*switchInfo
+	gwMemo  map[string]*gw
+	netMemo map[string][]netip.Prefix // router -> its tenant subnets
 }
 
-// pbMem is what the driver remembers of a Port_Binding: the columns other
-// rows' contributions read.
+// switchInfo is what a datapath is for this chassis: a provider network
+// (bridge, VLAN), else the router interfaces through which its ports are
+// announced here.
+type switchInfo struct {
+	prov   bool
+	bridge string
+	vlan   int
+	ifs    []routerIf
+}
+
+type routerIf struct {
+	rif, lrp *sbdb.PortBinding
+	g        *gw
+}
+
+func (d *SBDriver) sw(dp string) *switchInfo {
+	if si, ok := d.swMemo[dp]; ok {
+		return si
+	}
+	si := &switchInfo{}
+	si.bridge, si.vlan, si.prov = d.providerUncached(dp)
+	if !si.prov {
+		d.t.ForEachPatch(dp, func(rif *sbdb.PortBinding) {
+			lrp := d.t.PortBinding(rif.Options["peer"])
+			if lrp == nil || lrp.Datapath == dp || lrp.Type != "patch" || d.isGatewayPort(lrp) {
+				return
+			}
+			if g := d.localGateway(lrp.Datapath); g != nil {
+				si.ifs = append(si.ifs, routerIf{rif: rif, lrp: lrp, g: g})
+			}
+		})
+	}
+	d.swMemo[dp] = si
+	return si
+}
+
+// pbMem is the part of a Port_Binding that other rows' contributions read
+// (nat_addresses, for one, is read only by its own row).
 type pbMem struct {
 	name, typ, datapath, peer string
 	chassis                   string
@@ -102,7 +148,6 @@ type pbMem struct {
 	scope4, scope6            string
 	tag                       int
 	networkName, crp          string
-	nat                       string // nat_addresses joined
 }
 
 func summarize(pb *sbdb.PortBinding) pbMem {
@@ -121,16 +166,14 @@ func summarize(pb *sbdb.PortBinding) pbMem {
 	m.scope6 = pb.ExternalIDs["neutron:subnet_pool_addr_scope6"]
 	m.networkName = pb.Options["network_name"]
 	m.crp = pb.Options["chassis-redirect-port"]
-	if len(pb.NatAddresses) > 0 {
-		m.nat = strings.Join(pb.NatAddresses, "\x00")
-	}
 	return m
 }
 
 // NewSBDriver returns the southbound driver for chassis (the OVS system-id,
 // which is the SB Chassis name).
 func NewSBDriver(cfg *config.Config, t *topology.Topology, chassis string) *SBDriver {
-	d := &SBDriver{cfg: cfg, t: t, chassis: chassis, mem: map[string]pbMem{}}
+	d := &SBDriver{cfg: cfg, t: t, chassis: chassis, mem: map[string]*sbdb.PortBinding{},
+		swMemo: map[string]*switchInfo{}, gwMemo: map[string]*gw{}, netMemo: map[string][]netip.Prefix{}}
 	if len(cfg.AddressScopes) > 0 {
 		d.scopes = map[string]bool{}
 		for _, s := range cfg.AddressScopes {
@@ -161,6 +204,9 @@ func (d *SBDriver) Reset() bool {
 	if o := d.t.OpenVSwitch(); o != nil {
 		raw = o.ExternalIDs["ovn-bridge-mappings"]
 	}
+	clear(d.swMemo)
+	clear(d.gwMemo)
+	clear(d.netMemo)
 	changed := !d.started || self != d.self || raw != d.rawMappings
 	d.started = true
 	if !changed {
@@ -182,13 +228,78 @@ func (d *SBDriver) Reset() bool {
 }
 
 // Sources lists every Port_Binding and Load_Balancer. It starts a full plan,
-// so it also forgets the remembered row summaries.
+// so it also forgets the remembered rows.
 func (d *SBDriver) Sources() []Source {
-	clear(d.mem)
-	out := make([]Source, 0, d.t.NumPortBindings())
+	d.mem = map[string]*sbdb.PortBinding{}
+	out := make([]Source, 0, d.t.NumPortBindings()+d.t.NumLoadBalancers())
 	d.t.PortBindingUUIDs(func(u string) { out = append(out, Source{Table: sbdb.PortBindingTable, UUID: u}) })
 	d.t.LoadBalancerUUIDs(func(u string) { out = append(out, Source{Table: sbdb.LoadBalancerTable, UUID: u}) })
 	return out
+}
+
+// PlanAll plans every Port_Binding and Load_Balancer (AllPlanner), with
+// the result of Sources then Plan for each, but visiting only the rows that
+// can contribute: the rows that are not VM ports, the VM ports bound here,
+// and the VM ports of the tenant switches attached to routers whose gateway
+// is here. Every other VM port contributes nothing (see port).
+func (d *SBDriver) PlanAll(fn func(Source, Contribution)) {
+	d.mem = map[string]*sbdb.PortBinding{}
+	pbSrc := func(pb *sbdb.PortBinding) Source { return Source{Table: sbdb.PortBindingTable, UUID: pb.UUID} }
+	d.t.ForEachNonVMPort(func(pb *sbdb.PortBinding) { fn(pbSrc(pb), d.planPB(pb)) })
+	if d.self == "" {
+		return
+	}
+	isVM := func(pb *sbdb.PortBinding) bool { return pb.Type == "" || pb.Type == "virtual" }
+	d.t.ForEachBoundTo(d.self, func(pb *sbdb.PortBinding) {
+		if isVM(pb) {
+			fn(pbSrc(pb), d.planPB(pb))
+		}
+	})
+	if d.tenantEnabled() {
+		seen := map[string]bool{}
+		d.t.ForEachChassisRedirectDatapath(func(r string) {
+			if d.localGateway(r) == nil {
+				return
+			}
+			d.t.ForEachPatch(r, func(lrp *sbdb.PortBinding) {
+				d.t.ForEachPeerOf(lrp.LogicalPort, func(rif *sbdb.PortBinding) {
+					s := rif.Datapath
+					if seen[s] || s == r {
+						return
+					}
+					seen[s] = true
+					if len(d.sw(s).ifs) == 0 {
+						return
+					}
+					d.t.ForEachPortOn(s, func(pb *sbdb.PortBinding) {
+						if isVM(pb) && (pb.Chassis == nil || *pb.Chassis != d.self) {
+							fn(pbSrc(pb), d.planPB(pb))
+						}
+					})
+				})
+			})
+		})
+	}
+	d.t.LoadBalancers(func(lb *sbdb.LoadBalancer) {
+		fn(Source{Table: sbdb.LoadBalancerTable, UUID: lb.UUID}, d.planLB(lb))
+	})
+}
+
+func (d *SBDriver) planPB(pb *sbdb.PortBinding) Contribution {
+	var c Contribution
+	d.remember(pb)
+	if d.self != "" {
+		d.port(pb, &c)
+	}
+	return c
+}
+
+func (d *SBDriver) planLB(lb *sbdb.LoadBalancer) Contribution {
+	var c Contribution
+	if d.self != "" {
+		d.loadBalancer(lb, &c)
+	}
+	return c
 }
 
 // Plan returns what one row contributes.
@@ -201,16 +312,26 @@ func (d *SBDriver) Plan(src Source) Contribution {
 			delete(d.mem, src.UUID)
 			return c
 		}
-		d.mem[src.UUID] = summarize(pb)
-		if d.self != "" {
-			d.port(pb, &c)
-		}
+		return d.planPB(pb)
 	case sbdb.LoadBalancerTable:
-		if lb := d.t.LoadBalancer(src.UUID); lb != nil && d.self != "" {
-			d.loadBalancer(lb, &c)
+		if lb := d.t.LoadBalancer(src.UUID); lb != nil {
+			return d.planLB(lb)
 		}
 	}
 	return c
+}
+
+// remember keeps the row for Affected when other rows may read it: every
+// row but VM ports; natAddresses remembers the VM ports FIPs name as
+// residents.
+//
+// A VM port's entry (set by natAddresses) may be an older version of the
+// row: Affected only uses its name, which does not change.
+func (d *SBDriver) remember(pb *sbdb.PortBinding) {
+	if pb.Type == "" || pb.Type == "virtual" {
+		return
+	}
+	d.mem[pb.UUID] = pb
 }
 
 func add(c *Contribution, a Announcement, e Exposure) {
@@ -318,6 +439,11 @@ func (d *SBDriver) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 // is in ovn-bridge-mappings. With several (multi-segment networks), the
 // mapped localnet with the smallest name wins.
 func (d *SBDriver) provider(datapath string) (bridge string, vlan int, ok bool) {
+	si := d.sw(datapath)
+	return si.bridge, si.vlan, si.prov
+}
+
+func (d *SBDriver) providerUncached(datapath string) (bridge string, vlan int, ok bool) {
 	var best *sbdb.PortBinding
 	d.t.ForEachLocalnet(datapath, func(ln *sbdb.PortBinding) {
 		if _, mapped := d.physnets[ln.Options["network_name"]]; !mapped {
@@ -437,6 +563,9 @@ func (d *SBDriver) gatewayProviderDatapath(pb *sbdb.PortBinding) (string, bool) 
 // localGateway returns the gateway of router datapath r hosted on this
 // chassis (the one with the smallest port name if several are), or nil.
 func (d *SBDriver) localGateway(r string) *gw {
+	if g, ok := d.gwMemo[r]; ok {
+		return g
+	}
 	var best *gw
 	d.t.ForEachChassisRedirect(r, func(c *sbdb.PortBinding) {
 		if !d.boundHere(c) || (best != nil && c.LogicalPort > best.port) {
@@ -446,6 +575,7 @@ func (d *SBDriver) localGateway(r string) *gw {
 			best = g
 		}
 	})
+	d.gwMemo[r] = best
 	return best
 }
 
@@ -454,12 +584,18 @@ func (d *SBDriver) localGateway(r string) *gw {
 // The IPs are announced where X is: the VM's chassis for distributed FIPs,
 // the cr-lrp's chassis for centralized ones (upstream 10.1 row 15).
 //
-// Load-balancer FIPs (a dnat_and_snat NAT on the LB VIP port, which is
-// never bound, so always centralized) and, where northd adds the router's
-// LB VIPs to nat_addresses, port-forwarding FIPs arrive here too, resident
-// on the cr-lrp: they are announced as kind fip. The Load_Balancer rows
-// announce the same prefixes as lb-fip / pf-fip (see loadBalancer); the
-// merge keeps one announcement per prefix.
+// With options:nat-addresses=router (what Neutron sets) northd lists the
+// router's SNAT and DNAT external IPs and also every load-balancer VIP of
+// the router (ovn-nb(5); unless exclude-lb-vips-from-garp). So
+// load-balancer FIPs (a dnat_and_snat NAT on the never-bound VIP port,
+// hence centralized) and port-forwarding FIPs (LB VIPs on the router)
+// arrive here too, resident on the cr-lrp: they are announced as kind fip
+// (the Load_Balancer rows announce the same prefixes as lb-fip / pf-fip,
+// see loadBalancer; the merge keeps one announcement per prefix). Tenant
+// LB VIPs listed the same way are not provider addresses: the IPs inside
+// one of the router's tenant subnets are skipped here (the LB and its VIP
+// port announce them via the cr-lrp when tenant networks are exposed).
+// TestSBPlanFromRealNorthd checks this against the real ovn-northd.
 func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
 	br, vlan, ok := d.provider(pb.Datapath)
 	if !ok {
@@ -472,8 +608,15 @@ func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
 			continue
 		}
 		rp := d.t.PortBinding(resident)
+		if rp != nil {
+			d.mem[rp.UUID] = rp
+		}
 		if rp == nil || !d.boundHere(rp) {
 			continue // upstream 10.1 row 9: a deleted or unbound resident withdraws its FIPs
+		}
+		var tenantNets []netip.Prefix
+		if rp.Type == "chassisredirect" {
+			tenantNets = d.tenantNets(rp.Datapath)
 		}
 		f := strings.Fields(entry)
 		for _, a := range f[1:] {
@@ -485,11 +628,44 @@ func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
 				d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-nat-addresses", err.Error())
 				continue
 			}
+			if inAny(tenantNets, pfx.Addr().Unmap()) {
+				continue
+			}
 			add(c, Announcement{Prefix: hostPrefix(pfx), Kind: KindFIP, Port: resident,
 				Network: d.networkName(pb.Datapath), Reason: "floating IP resident on " + resident},
 				Exposure{Bridge: br, VLAN: vlan})
 		}
 	}
+}
+
+// tenantNets returns the subnets of router r's interfaces (its router
+// ports that are not gateway ports).
+func (d *SBDriver) tenantNets(r string) []netip.Prefix {
+	if nets, ok := d.netMemo[r]; ok {
+		return nets
+	}
+	var nets []netip.Prefix
+	d.t.ForEachPatch(r, func(lrp *sbdb.PortBinding) {
+		if d.isGatewayPort(lrp) {
+			return
+		}
+		for _, n := range lrpNetworks(lrp) {
+			if n.Bits() < n.Addr().BitLen() {
+				nets = append(nets, n.Masked())
+			}
+		}
+	})
+	d.netMemo[r] = nets
+	return nets
+}
+
+func inAny(nets []netip.Prefix, a netip.Addr) bool {
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // tenantEnabled: expose_tenant_networks or expose_ipv6_gua_tenant_networks.
@@ -524,15 +700,9 @@ func (d *SBDriver) tenantAllowed(a netip.Addr, rif *sbdb.PortBinding) bool {
 // port, lrp the router port (its peer), g the local gateway. Switches that
 // are provider networks here are not tenant networks.
 func (d *SBDriver) routerInterfaces(s string, fn func(rif, lrp *sbdb.PortBinding, g *gw)) {
-	d.t.ForEachPatch(s, func(rif *sbdb.PortBinding) {
-		lrp := d.t.PortBinding(rif.Options["peer"])
-		if lrp == nil || lrp.Datapath == s || lrp.Type != "patch" || d.isGatewayPort(lrp) {
-			return
-		}
-		if g := d.localGateway(lrp.Datapath); g != nil {
-			fn(rif, lrp, g)
-		}
-	})
+	for _, ri := range d.sw(s).ifs {
+		fn(ri.rif, ri.lrp, ri.g)
+	}
 }
 
 // isGatewayPort: a router port that has a chassisredirect port (the

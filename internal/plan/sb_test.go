@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
@@ -66,8 +67,22 @@ func (f *fixture) router(pub, chassis string, networks ...string) {
 	f.pb("cr-lrp-gw", "chassisredirect", "r", chassis, "fa:16:3e:00:00:01 "+strings.Join(networks, " "))
 }
 
+// settle upserts every Port_Binding again: the fixture's builders change
+// rows after adding them, and the topology indexes a row when it is
+// upserted (in the agent, rows are never modified after Upsert).
+func (f *fixture) settle() {
+	var rows []*sbdb.PortBinding
+	f.t.RLock()
+	f.t.PortBindingUUIDs(func(u string) { rows = append(rows, f.t.PortBindingByUUID(u)) })
+	f.t.RUnlock()
+	for _, r := range rows {
+		f.t.Upsert(r)
+	}
+}
+
 func (f *fixture) plan(t *testing.T) (*plan.State, []plan.Warning) {
 	t.Helper()
+	f.settle()
 	f.t.RLock()
 	defer f.t.RUnlock()
 	return plan.New(config.Default()).FullSB(f.t, "c1")
@@ -263,7 +278,9 @@ func TestSBBadInputIsWarnedAndSkipped(t *testing.T) {
 	gw := f.t.PortBinding("gw")
 	gw.NatAddresses = []string{"fa:16:3e:00:00:01 172.24.4.200", `fa:16:3e:00:00:01 bogus is_chassis_resident("cr-lrp-gw")`}
 	f.t.Upsert(gw)
+	before := invalidRowsTotal(t)
 	st, warnings := f.plan(t)
+	require.Equal(t, float64(len(warnings)), invalidRowsTotal(t)-before, "one metric increment per warning")
 	check(t, st, []want{
 		{"172.24.4.11/32", plan.KindProviderPort, "good", "br-ex", 0, "", nil},
 		{"172.24.4.100/32", plan.KindCRLRP, "cr-lrp-gw", "br-ex", 0, "fa:16:3e:00:00:01", nil},
@@ -327,4 +344,25 @@ func TestSBSamePlanWhateverTheOrder(t *testing.T) {
 	require.Equal(t, build(false), build(true))
 	st := build(false)
 	require.Equal(t, netip.MustParsePrefix("172.24.4.10/32"), st.Announcements[0].Prefix, "sorted by prefix")
+}
+
+// invalidRowsTotal sums ovnbgp_plan_invalid_rows_total over its labels.
+func invalidRowsTotal(t *testing.T) float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	for _, c := range plan.Collectors() {
+		require.NoError(t, reg.Register(c))
+	}
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != "ovnbgp_plan_invalid_rows_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return total
 }

@@ -26,7 +26,7 @@ func (s *affectedSet) pb(uuid string) { s.add(Source{Table: sbdb.PortBindingTabl
 func (s *affectedSet) lb(uuid string) { s.add(Source{Table: sbdb.LoadBalancerTable, UUID: uuid}) }
 
 // Affected lists the rows whose contribution may change when src changed.
-// It looks at both the remembered summary of the row (before the change)
+// It looks at both the remembered version of the row (before the change)
 // and the row as it is now, so that deleted rows and changed relations
 // (a new peer, another datapath) are followed on both sides.
 func (d *SBDriver) Affected(src Source) ([]Source, bool) {
@@ -46,12 +46,9 @@ func (d *SBDriver) Affected(src Source) ([]Source, bool) {
 		d.routerClosure(s, src.UUID)
 		return s.out, false
 	case sbdb.ChassisTable:
-		// Only the own Chassis row matters (its uuid); Reset notices a
-		// change of uuid. A rename of the own row or a new row with the own
-		// name: everything.
-		if d.t.ChassisName(src.UUID) == d.chassis || src.UUID == d.self {
-			return nil, true
-		}
+		// Only the own Chassis row's uuid matters: Reset notices when it
+		// changes (row deleted, re-created, renamed) and everything is
+		// planned again. Other chassis' rows are never read.
 		return nil, false
 	}
 	// Chassis_Private and the local OVS tables contribute nothing per row:
@@ -65,8 +62,11 @@ func (d *SBDriver) newAffected() *affectedSet {
 
 func (d *SBDriver) affectedPB(uuid string) []Source {
 	s := d.newAffected()
-	old, hadOld := d.mem[uuid]
-	var cur pbMem
+	oldRow, hadOld := d.mem[uuid]
+	var old, cur pbMem
+	if hadOld {
+		old = summarize(oldRow)
+	}
 	row := d.t.PortBindingByUUID(uuid)
 	if row != nil {
 		cur = summarize(row)
@@ -119,6 +119,9 @@ func (d *SBDriver) relationsByName(s *affectedSet, m pbMem) {
 		s.pb(p.UUID)
 		if d.t.HasChassisRedirect(p.Datapath) {
 			d.routerClosure(s, p.Datapath)
+		} else if p.Datapath != m.datapath {
+			// A switch whose ports find their router through this port.
+			d.switchPorts(s, p.Datapath)
 		}
 	})
 	// A router port that has a chassisredirect is a gateway port, not an
@@ -166,9 +169,6 @@ func (d *SBDriver) switchPorts(s *affectedSet, dp string) {
 	s.switches[dp] = true
 	d.t.ForEachLBOn(dp, s.lb)
 	if _, _, prov := d.provider(dp); prov {
-		// Only its patch ports (FIPs, router ports) and localnets.
-		d.t.ForEachPatch(dp, func(p *sbdb.PortBinding) { s.pb(p.UUID) })
-		d.t.ForEachLocalnet(dp, func(p *sbdb.PortBinding) { s.pb(p.UUID) })
 		return
 	}
 	d.t.ForEachPortOn(dp, func(p *sbdb.PortBinding) { s.pb(p.UUID) })
@@ -209,6 +209,11 @@ func (d *SBDriver) routerClosure(s *affectedSet, r string) {
 	d.t.ForEachLBOn(r, s.lb)
 	d.t.ForEachPortOn(r, func(p *sbdb.PortBinding) {
 		s.pb(p.UUID)
+		if p.Type == "chassisredirect" {
+			// The FIPs resident on the gateway skip the router's
+			// tenant subnets.
+			d.t.ForEachNATReferrer(p.LogicalPort, func(q *sbdb.PortBinding) { s.pb(q.UUID) })
+		}
 		if p.Type != "patch" {
 			return
 		}

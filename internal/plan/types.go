@@ -6,8 +6,10 @@
 package plan
 
 import (
+	"cmp"
 	"net/netip"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // Kind says why a prefix is announced.
@@ -133,33 +135,29 @@ func (d *Delta) Empty() bool {
 }
 
 // LessKey orders keys by VRF, then address family, address and prefix length.
-func LessKey(a, b Key) bool {
+func LessKey(a, b Key) bool { return CompareKey(a, b) < 0 }
+
+// CompareKey is LessKey as a three-way comparison.
+func CompareKey(a, b Key) int {
 	if a.VRF != b.VRF {
-		return a.VRF < b.VRF
+		return strings.Compare(a.VRF, b.VRF)
 	}
 	if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
-		return c < 0
+		return c
 	}
-	return a.Prefix.Bits() < b.Prefix.Bits()
+	return cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits())
 }
 
 // Sort puts every list of the state in its canonical order, so that two
 // equal states compare and render identically.
 func (s *State) Sort() {
-	sort.Slice(s.Announcements, func(i, j int) bool {
-		return LessKey(s.Announcements[i].Key(), s.Announcements[j].Key())
-	})
-	sort.Slice(s.Wiring.Exposures, func(i, j int) bool {
-		return LessKey(s.Wiring.Exposures[i].Key(), s.Wiring.Exposures[j].Key())
-	})
-	sort.Slice(s.Wiring.Bridges, func(i, j int) bool {
-		return s.Wiring.Bridges[i].Bridge < s.Wiring.Bridges[j].Bridge
-	})
-	sort.Slice(s.Wiring.Flows, func(i, j int) bool {
-		a, b := s.Wiring.Flows[i], s.Wiring.Flows[j]
+	slices.SortFunc(s.Announcements, func(a, b Announcement) int { return CompareKey(a.Key(), b.Key()) })
+	slices.SortFunc(s.Wiring.Exposures, func(a, b Exposure) int { return CompareKey(a.Key(), b.Key()) })
+	slices.SortFunc(s.Wiring.Bridges, func(a, b BridgeWiring) int { return strings.Compare(a.Bridge, b.Bridge) })
+	slices.SortFunc(s.Wiring.Flows, func(a, b Flow) int {
 		if a.Bridge != b.Bridge {
-			return a.Bridge < b.Bridge
+			return strings.Compare(a.Bridge, b.Bridge)
 		}
-		return a.Port < b.Port
+		return strings.Compare(a.Port, b.Port)
 	})
 }

@@ -20,6 +20,8 @@ type sbIndex struct {
 	lbGroups    map[string][]string            // LB uuid -> groups it was indexed under
 	groupDPs    map[string][]string            // group uuid -> datapaths it was indexed under
 	pbIndexedBy map[string]pbKeys              // pb uuid -> the keys it was indexed under
+	byChassis   map[string]map[string]struct{} // chassis uuid -> pb uuids bound there (column chassis)
+	nonVM       map[string]struct{}            // pb uuids of every type but "" and virtual
 }
 
 type pbKeys struct {
@@ -40,6 +42,8 @@ func newSBIndex() sbIndex {
 		lbGroups:    map[string][]string{},
 		groupDPs:    map[string][]string{},
 		pbIndexedBy: map[string]pbKeys{},
+		byChassis:   map[string]map[string]struct{}{},
+		nonVM:       map[string]struct{}{},
 	}
 }
 
@@ -79,6 +83,12 @@ func (t *Topology) indexPB(r *sbdb.PortBinding) {
 	case "chassisredirect":
 		addTo(x.crlrps, r.Datapath, r.UUID)
 	}
+	if r.Chassis != nil && *r.Chassis != "" {
+		addTo(x.byChassis, *r.Chassis, r.UUID)
+	}
+	if r.Type != "" && r.Type != "virtual" {
+		x.nonVM[r.UUID] = struct{}{}
+	}
 	var k pbKeys
 	if p := r.Options["peer"]; p != "" {
 		k.peer = p
@@ -99,6 +109,10 @@ func (t *Topology) unindexPB(old *sbdb.PortBinding) {
 	x := &t.sbx
 	removeFrom(x.patches, old.Datapath, old.UUID)
 	removeFrom(x.crlrps, old.Datapath, old.UUID)
+	if old.Chassis != nil {
+		removeFrom(x.byChassis, *old.Chassis, old.UUID)
+	}
+	delete(x.nonVM, old.UUID)
 	if k, ok := x.pbIndexedBy[old.UUID]; ok {
 		if k.peer != "" {
 			removeFrom(x.peers, k.peer, old.UUID)
@@ -186,6 +200,18 @@ func (t *Topology) each(set map[string]struct{}, fn func(*sbdb.PortBinding)) {
 	}
 }
 
+// ForEachBoundTo calls fn for every Port_Binding whose chassis column is
+// the Chassis uuid.
+func (t *Topology) ForEachBoundTo(chassis string, fn func(*sbdb.PortBinding)) {
+	t.each(t.sbx.byChassis[chassis], fn)
+}
+
+// ForEachNonVMPort calls fn for every Port_Binding whose type is neither
+// "" nor virtual (patch, localnet, chassisredirect, l3gateway, ...).
+func (t *Topology) ForEachNonVMPort(fn func(*sbdb.PortBinding)) {
+	t.each(t.sbx.nonVM, fn)
+}
+
 // ForEachPortOn calls fn for every Port_Binding of a datapath.
 func (t *Topology) ForEachPortOn(datapath string, fn func(*sbdb.PortBinding)) {
 	t.each(t.pbByDatapath[datapath], fn)
@@ -224,6 +250,12 @@ func (t *Topology) ForEachPeerOf(name string, fn func(*sbdb.PortBinding)) {
 	t.each(t.sbx.peers[name], fn)
 }
 
+// HasNATReferrer reports whether some nat_addresses name the port.
+func (t *Topology) HasNATReferrer(name string) bool { return len(t.sbx.natRefs[name]) > 0 }
+
+// NumLoadBalancers returns the number of Load_Balancer rows.
+func (t *Topology) NumLoadBalancers() int { return len(t.lbs) }
+
 // ForEachNATReferrer calls fn for every Port_Binding whose nat_addresses
 // name the port in is_chassis_resident.
 func (t *Topology) ForEachNATReferrer(name string, fn func(*sbdb.PortBinding)) {
@@ -238,6 +270,13 @@ func (t *Topology) LoadBalancer(uuid string) *sbdb.LoadBalancer { return t.lbs[u
 
 // LogicalDPGroup returns the Logical_DP_Group with the given uuid, or nil.
 func (t *Topology) LogicalDPGroup(uuid string) *sbdb.LogicalDPGroup { return t.dpGroups[uuid] }
+
+// LoadBalancers calls fn for every Load_Balancer.
+func (t *Topology) LoadBalancers(fn func(*sbdb.LoadBalancer)) {
+	for _, lb := range t.lbs {
+		fn(lb)
+	}
+}
 
 // LoadBalancerUUIDs calls fn with the uuid of every Load_Balancer.
 func (t *Topology) LoadBalancerUUIDs(fn func(uuid string)) {

@@ -6,6 +6,11 @@
 //
 // Concurrency: one goroutine writes (the updater); planners read. Writers
 // take the write lock per row; readers take the read lock for a whole plan.
+//
+// Rows are values: a row given to Upsert must not be modified afterwards
+// (give a fresh copy for every change, as the OVSDB client's Get does).
+// The indexes are computed when a row is upserted, and the incremental
+// planner keeps the previous version of a row to see what changed.
 package topology
 
 import (
