@@ -156,6 +156,26 @@ func (t *testNS) rules(tb testing.TB) map[string]bool {
 	return out
 }
 
+// tableRules returns the selector-less rules to non-standard tables as
+// "prio:table:suppress".
+func (t *testNS) tableRules(tb testing.TB) map[string]bool {
+	tb.Helper()
+	out := map[string]bool{}
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		rs, err := t.h.RuleList(fam)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, r := range rs {
+			if r.Dst != nil || r.Table >= 253 || r.Table == 0 {
+				continue
+			}
+			out[fmt.Sprintf("%d:%d:%d:%d", fam, r.Priority, r.Table, r.SuppressPrefixlen)] = true
+		}
+	}
+	return out
+}
+
 func ruleStr(prio int, dst string, table int) string {
 	return fmt.Sprintf("%d:%s:%d", prio, dst, table)
 }

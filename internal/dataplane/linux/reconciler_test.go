@@ -212,6 +212,12 @@ func ruleTo(dst string, table, prio int) *netlink.Rule {
 // picked at random in rt_tables, rules without priority, proto boot
 // routes) converges without flushing.
 func TestAdoptUpstream(t *testing.T) {
+	for _, mode := range []string{RulePerPrefix, RulePerTable} {
+		t.Run(mode, func(t *testing.T) { testAdoptUpstream(t, mode) })
+	}
+}
+
+func testAdoptUpstream(t *testing.T, mode string) {
 	n := newTestNS(t, "br-ex")
 	if err := os.WriteFile(filepath.Join(n.dir, "rt_tables"), []byte("255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n47 br-ex\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -243,7 +249,19 @@ func TestAdoptUpstream(t *testing.T) {
 		t.Fatalf("upstream rule not found: %v", n.rules(t))
 	}
 
-	r := n.reconciler(t, AnnounceTable)
+	// Upstream's default routes of the table.
+	for _, dst := range []string{"0.0.0.0/0", "::/0"} {
+		if err := n.h.RouteAdd(&netlink.Route{Dst: ipnet(dst), LinkIndex: br.Attrs().Index, Table: 47, Protocol: 3, Scope: netlink.SCOPE_LINK}); err != nil && !strings.Contains(dst, "::") {
+			t.Fatal(err)
+		}
+	}
+	o := n.options(AnnounceTable)
+	o.RuleMode = mode
+	r, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
 	ctx := context.Background()
 	st := &plan.State{Wiring: plan.Wiring{
 		Bridges:   []plan.BridgeWiring{{Bridge: "br-ex", Index: 1}},
@@ -256,8 +274,23 @@ func TestAdoptUpstream(t *testing.T) {
 		t.Fatalf("br-ex table = %d, want the adopted 47", got)
 	}
 	rules := n.rules(t)
-	if !rules[ruleStr(1000, "172.24.4.10/32", 47)] || !rules[ruleStr(upPrio, "172.24.4.10/32", 47)] || !rules[ruleStr(32000, "172.24.4.99/32", 47)] {
-		t.Errorf("after Wire, ours is added and nothing is flushed: %v", rules)
+	if !rules[ruleStr(upPrio, "172.24.4.10/32", 47)] || !rules[ruleStr(32000, "172.24.4.99/32", 47)] {
+		t.Errorf("after Wire nothing is flushed: %v", rules)
+	}
+	wantTableRules := map[string]bool{"2:1001:47:0": true, "10:1001:47:0": true}
+	if mode == RulePerPrefix && !rules[ruleStr(1000, "172.24.4.10/32", 47)] {
+		t.Errorf("after Wire, ours is added: %v", rules)
+	}
+	if mode == RulePerTable && !equalSets(n.tableRules(t), wantTableRules) {
+		t.Errorf("table rules: %v", n.tableRules(t))
+	}
+	// The kernel routes the exposure into br-ex, and nothing else (the
+	// adopted table's default route included).
+	if rs, err := n.h.RouteGet(net.ParseIP("172.24.4.10")); err != nil || len(rs) == 0 || rs[0].LinkIndex != br.Attrs().Index {
+		t.Errorf("exposure not routed into br-ex: %v %v", rs, err)
+	}
+	if rs, err := n.h.RouteGet(net.ParseIP("198.51.100.1")); mode == RulePerTable && err == nil {
+		t.Errorf("unexposed address routed: %v", rs)
 	}
 	if !n.routes(t, 47)["172.24.4.10/32 dev br-ex proto 201"] {
 		t.Errorf("upstream route not replaced in place: %v", n.routes(t, 47))
@@ -269,8 +302,14 @@ func TestAdoptUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	rules = n.rules(t)
-	if len(rules) != 1 || !rules[ruleStr(1000, "172.24.4.10/32", 47)] {
+	if mode == RulePerPrefix && (len(rules) != 1 || !rules[ruleStr(1000, "172.24.4.10/32", 47)]) {
 		t.Errorf("after Unwire only ovnbgp's rule should remain: %v", rules)
+	}
+	if mode == RulePerTable && (len(rules) != 0 || !equalSets(n.tableRules(t), wantTableRules)) {
+		t.Errorf("after Unwire only ovnbgp's table rules should remain: %v %v", rules, n.tableRules(t))
+	}
+	if rs, err := n.h.RouteGet(net.ParseIP("172.24.4.10")); err != nil || len(rs) == 0 || rs[0].LinkIndex != br.Attrs().Index {
+		t.Errorf("exposure not routed into br-ex after Unwire: %v %v", rs, err)
 	}
 	if rs := n.routes(t, 47); rs["172.24.4.99/32 dev br-ex proto 3"] || !rs["172.24.4.10/32 dev br-ex proto 201"] {
 		t.Errorf("routes after Unwire: %v", rs)
@@ -532,4 +571,16 @@ func TestRuleModesRoute(t *testing.T) {
 			}
 		})
 	}
+}
+
+func equalSets(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
 }
