@@ -306,15 +306,6 @@ func (r *Reconciler) dumpLinks() error {
 	return nil
 }
 
-func (r *Reconciler) linkByIndex(i int32) (linkInfo, bool) {
-	for _, l := range r.links {
-		if l.index == i {
-			return l, true
-		}
-	}
-	return linkInfo{}, false
-}
-
 // setupBridges computes the bridge tables, writes ovnbgp.conf, creates the
 // VRF, dummy and VLAN devices that are missing, sets the provider devices
 // up and their sysctls. It refreshes the link index.
