@@ -584,3 +584,19 @@ func equalSets(a, b map[string]bool) bool {
 	}
 	return true
 }
+
+// TestAnnounceNone: with a speaker that announces by itself only the
+// wiring is written.
+func TestAnnounceNone(t *testing.T) {
+	n := newTestNS(t, "br-ex")
+	r := n.reconciler(t, AnnounceNone)
+	if err := r.Wire(context.Background(), baseState()); err != nil {
+		t.Fatal(err)
+	}
+	if rs := n.routes(t, 10); len(rs) != 0 {
+		t.Errorf("announce routes with method none: %v", rs)
+	}
+	if !n.routes(t, 201)["172.24.4.10/32 dev br-ex proto 201"] {
+		t.Error("wiring missing")
+	}
+}
