@@ -417,6 +417,7 @@ func TestDrift(t *testing.T) {
 	if err := r.Wire(ctx, baseState()); err != nil {
 		t.Fatal(err)
 	}
+	<-r.Listening()
 	br := n.link(t, "br-ex")
 	bound := time.Second * time.Duration(timeScale)
 

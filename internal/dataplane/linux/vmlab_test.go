@@ -29,6 +29,7 @@ func TestVMConnectedMethod(t *testing.T) {
 	if err := r.Wire(ctx, baseState()); err != nil {
 		t.Fatal(err)
 	}
+	<-r.Listening()
 	vrf := n.link(t, "bgp-vrf")
 	if v, ok := vrf.(*netlink.Vrf); !ok || v.Table != 10 {
 		t.Fatalf("bgp-vrf is %T %+v", vrf, vrf)
