@@ -1,6 +1,8 @@
 package linux
 
 import (
+	"go/parser"
+	"go/token"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -179,5 +181,33 @@ func TestOptions(t *testing.T) {
 			r.Close()
 			t.Errorf("New(%+v) accepted", bad)
 		}
+	}
+}
+
+// TestNoFork: the package writes the kernel through netlink and /proc/sys
+// only; no file of it imports os/exec or syscall's fork helpers.
+func TestNoFork(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		pf, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range pf.Imports {
+			if p := strings.Trim(imp.Path.Value, `"`); p == "os/exec" {
+				t.Errorf("%s imports %s", f, p)
+			}
+		}
+		checked++
+	}
+	if checked < 5 {
+		t.Fatalf("only %d files checked", checked)
 	}
 }
