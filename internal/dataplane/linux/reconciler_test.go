@@ -492,7 +492,7 @@ func TestDrift(t *testing.T) {
 	if err := n.h.LinkDel(br); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.h.LinkDel(n.link(t, "v-br-ex")); err != nil {
+	if err := n.h.LinkDel(n.link(t, n.veths["br-ex"])); err != nil {
 		t.Fatal(err)
 	}
 	n.addBridge(t, "br-ex")
