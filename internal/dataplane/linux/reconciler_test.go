@@ -601,3 +601,41 @@ func TestAnnounceNone(t *testing.T) {
 		t.Error("wiring missing")
 	}
 }
+
+// TestDriftTableRule: in the table rule mode the per-bridge rules are
+// restored too.
+func TestDriftTableRule(t *testing.T) {
+	n := newTestNS(t, "br-ex")
+	o := n.options(AnnounceTable)
+	o.RuleMode = RulePerTable
+	r, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = r.Run(ctx) }()
+	if err := r.Wire(ctx, baseState()); err != nil {
+		t.Fatal(err)
+	}
+	<-r.Listening()
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		rule := netlink.NewRule()
+		rule.Family = fam
+		rule.Table = 201
+		rule.Priority = 1001
+		rule.SuppressPrefixlen = 0
+		if err := n.h.RuleDel(rule); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Second * time.Duration(timeScale))
+	want := map[string]bool{"2:1001:201:0": true, "10:1001:201:0": true}
+	for !equalSets(n.tableRules(t), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("table rules not restored: %v", n.tableRules(t))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
