@@ -105,14 +105,14 @@ func TestVMVLANDevices(t *testing.T) {
 	if err := r.Wire(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	n1, n2 := VLANDeviceName("br-provider1", 1001), VLANDeviceName("br-provider2", 1001)
+	n0, n1, n2 := VLANDeviceName("br-provider1", 100), VLANDeviceName("br-provider1", 1001), VLANDeviceName("br-provider2", 1001)
 	if n1 == n2 || len(n1) > 15 || len(n2) > 15 {
 		t.Fatalf("names %q %q", n1, n2)
 	}
 	for _, c := range []struct {
 		name, parent string
 		tag          int
-	}{{"br-provider1.100", "br-provider1", 100}, {n1, "br-provider1", 1001}, {n2, "br-provider2", 1001}} {
+	}{{n0, "br-provider1", 100}, {n1, "br-provider1", 1001}, {n2, "br-provider2", 1001}} {
 		l := n.link(t, c.name)
 		v, ok := l.(*netlink.Vlan)
 		if !ok || v.VlanId != c.tag || v.ParentIndex != n.link(t, c.parent).Attrs().Index {
@@ -126,8 +126,8 @@ func TestVMVLANDevices(t *testing.T) {
 			t.Errorf("%s proxy_ndp=%s", c.name, got)
 		}
 	}
-	if a := n.addrs(t, "br-provider1.100"); !a["169.254.1.100/32"] || !a["fd53:d91e:400:7f17::1:64/128"] {
-		t.Errorf("link addresses on br-provider1.100: %v", a)
+	if a := n.addrs(t, n0); !a["169.254.1.100/32"] || !a["fd53:d91e:400:7f17::1:64/128"] {
+		t.Errorf("link addresses on %s: %v", n0, a)
 	}
 	if !n.routes(t, 201)["172.24.5.10/32 dev "+n1+" proto 201"] || !n.routes(t, 202)["172.24.6.10/32 dev "+n2+" proto 201"] {
 		t.Errorf("VLAN routes: %v %v", n.routes(t, 201), n.routes(t, 202))
@@ -143,8 +143,8 @@ func TestVMVLANDevices(t *testing.T) {
 	if err := r.Unwire(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.h.LinkByName("br-provider1.100"); err == nil {
-		t.Error("stale VLAN device br-provider1.100 not removed")
+	if _, err := n.h.LinkByName(n0); err == nil {
+		t.Errorf("stale VLAN device %s not removed", n0)
 	}
 	if _, err := n.h.LinkByName("mine.7"); err != nil {
 		t.Errorf("foreign VLAN device removed: %v", err)
