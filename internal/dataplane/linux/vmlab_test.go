@@ -165,3 +165,64 @@ func waitFor(t *testing.T, bound time.Duration, what string, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestVMAdoptBGPNic: upstream's bgp-vrf and bgp-nic with addresses are
+// adopted: wanted addresses stay (no flap), stale ones go at Unwire, and
+// the address is never removed on the way.
+func TestVMAdoptBGPNic(t *testing.T) {
+	n := newTestNS(t, "br-ex")
+	vrf := &netlink.Vrf{LinkAttrs: netlink.LinkAttrs{Name: "bgp-vrf"}, Table: 10}
+	if err := n.h.LinkAdd(vrf); err != nil {
+		t.Fatal(err)
+	}
+	nic := &netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: "bgp-nic", MasterIndex: vrf.Index}}
+	if err := n.h.LinkAdd(nic); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []netlink.Link{vrf, nic} {
+		if err := n.h.LinkSetUp(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []string{"172.24.4.10/32", "172.24.4.77/32"} {
+		if err := n.h.AddrAdd(nic, &netlink.Addr{IPNet: ipnet(a)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Watch for any deletion of the wanted address.
+	updates := make(chan netlink.AddrUpdate, 100)
+	done := make(chan struct{})
+	defer close(done)
+	if err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{Namespace: &n.ns}); err != nil {
+		t.Fatal(err)
+	}
+	r := n.reconciler(t, AnnounceConnected)
+	ctx := context.Background()
+	st := baseState()
+	if err := r.Wire(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if a := n.addrs(t, "bgp-nic"); !a["172.24.4.10/32"] || !a["172.24.4.77/32"] {
+		t.Errorf("Wire flushed upstream's addresses: %v", a)
+	}
+	if err := r.Unwire(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if a := n.addrs(t, "bgp-nic"); !a["172.24.4.10/32"] || a["172.24.4.77/32"] {
+		t.Errorf("after Unwire: %v", a)
+	}
+	for {
+		select {
+		case u := <-updates:
+			if !u.NewAddr && u.LinkAddress.String() == "172.24.4.10/32" {
+				t.Fatal("the wanted address was removed on the way (a flap)")
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if l := n.link(t, "bgp-nic"); l.Attrs().Index != nic.Index {
+		t.Error("bgp-nic was re-created")
+	}
+}
