@@ -13,9 +13,22 @@
 // by VLANDeviceName; proxy_arp=1, proxy_delay=0 and proxy_ndp=1 on each of
 // those devices; ip_forward and IPv6 forwarding on.
 //
-// Per exposure (plan.Exposure): a rule `to <prefix> lookup <bridge table>`
-// with priority rule_priority + (address bits - prefix length), so that
-// rules implement longest-prefix match across bridges; a route `<prefix>
+// Rules steer inbound traffic into the bridge tables, in one of two modes
+// (Options.RuleMode). RulePerTable (the default): one rule per bridge table
+// and family, `lookup <table> suppress_prefixlength 0 pref rule_priority +
+// index`; a destination with a route in the table (an exposure) uses it,
+// anything else falls through, and the table's default route never matches.
+// RulePerPrefix (upstream's layout): one rule per exposure, `to <prefix>
+// lookup <bridge table>` with priority rule_priority + (address bits -
+// prefix length), so that rules implement longest-prefix match across
+// bridges. The kernel walks rules linearly for every packet and inserts N
+// rules of one priority in O(N²): 10,000 per-prefix rules cost about 1 s of
+// kernel time to insert (3 s with duplicate checks) and a 10,000-entry walk
+// per forwarded packet, which is why the table mode is the default. The
+// table mode resolves overlapping prefixes on different bridges by bridge
+// order, and makes every route in a bridge table live (also a foreign one).
+//
+// Per exposure (plan.Exposure): the rule of the per-prefix mode; a route `<prefix>
 // dev <bridge or VLAN device> [via <Via>] table <bridge table> proto
 // <route_protocol>`; a permanent neighbour when MAC is set; an NDP proxy
 // entry per ProxyNDP address; and, when Announce is set, the announce
@@ -71,4 +84,27 @@
 // one exposure (a missing device, a bad MAC) does not stop the others: the
 // error is aggregated, counted by cause, and the exposure is retried by the
 // next pass.
+//
+// Run subscribes to the rtnetlink groups of links, addresses, routes, rules
+// and neighbours. An owned object deleted or changed behind ovnbgp's back
+// is restored as soon as its notification is read (measured: 0.2-6 ms for
+// rules, routes, neighbours and addresses). The kernel sends no
+// notification for NDP proxy entries, so Run re-reads them every 400 ms
+// while any is desired. A provider device, bgp_nic or bgp_vrf that is
+// deleted, re-created or set down, or a notification overrun, triggers a
+// full re-read and re-wire (IPv4 routes vanish with their device without a
+// notification).
+//
+// # Measured (2 cores shared with other work, in a network namespace)
+//
+//	go test -run '^$' -bench . -benchtime 3x ./internal/dataplane/linux/
+//
+// Wiring 10,000 exposures from empty (table announce method: route +
+// announce route each, a neighbour for one in ten): 0.29-0.43 s, 21,012
+// netlink requests in 88 system calls with the table rule mode; 1.1-3.1 s,
+// 31,010 requests in 126 calls with per-prefix rules (the kernel's rule
+// insertion). One change on top of 10,000 (WireDelta or UnwireDelta of one
+// exposure): 30-72 µs, 3 requests in 3 calls, with the table rule mode;
+// 0.3-0.87 ms with per-prefix rules. A full Wire of 10,000 unchanged
+// exposures (the periodic pass): about 0.19 s, 6 dump requests, no write.
 package linux

@@ -26,6 +26,9 @@ type testNS struct {
 	ns   netns.NsHandle
 	h    *netlink.Handle
 	dir  string // RTTablesDir
+
+	veths map[string]string // bridge -> its veth port
+	nveth int
 }
 
 func needRoot(tb testing.TB) {
@@ -90,15 +93,17 @@ func (t *testNS) addBridge(tb testing.TB, name string) {
 	if err := t.h.LinkAdd(br); err != nil {
 		tb.Fatalf("add bridge %s: %v", name, err)
 	}
-	short := name
-	if len(short) > 10 {
-		short = short[:10]
+	t.nveth++
+	v, p := fmt.Sprintf("veth%d", t.nveth), fmt.Sprintf("peer%d", t.nveth)
+	if t.veths == nil {
+		t.veths = map[string]string{}
 	}
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "v-" + short, MasterIndex: br.Index}, PeerName: "p-" + short}
+	t.veths[name] = v
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: v, MasterIndex: br.Index}, PeerName: p}
 	if err := t.h.LinkAdd(veth); err != nil {
 		tb.Fatalf("add veth for %s: %v", name, err)
 	}
-	for _, n := range []string{name, "v-" + short, "p-" + short} {
+	for _, n := range []string{name, v, p} {
 		l, err := t.h.LinkByName(n)
 		if err != nil {
 			tb.Fatal(err)
@@ -151,6 +156,26 @@ func (t *testNS) rules(tb testing.TB) map[string]bool {
 				continue
 			}
 			out[ruleStr(r.Priority, r.Dst.String(), r.Table)] = true
+		}
+	}
+	return out
+}
+
+// tableRules returns the selector-less rules to non-standard tables as
+// "prio:table:suppress".
+func (t *testNS) tableRules(tb testing.TB) map[string]bool {
+	tb.Helper()
+	out := map[string]bool{}
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		rs, err := t.h.RuleList(fam)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, r := range rs {
+			if r.Dst != nil || r.Table >= 253 || r.Table == 0 {
+				continue
+			}
+			out[fmt.Sprintf("%d:%d:%d:%d", fam, r.Priority, r.Table, r.SuppressPrefixlen)] = true
 		}
 	}
 	return out

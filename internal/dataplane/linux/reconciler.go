@@ -126,6 +126,9 @@ type Reconciler struct {
 	cnt   nlCounters
 	proto uint8
 
+	ready     chan struct{} // closed once Run listens
+	readyOnce sync.Once
+
 	mu      sync.Mutex
 	fresh   bool // the index was just read from the kernel: rules need no NLM_F_EXCL
 	c       *conn
@@ -200,7 +203,7 @@ func New(o Options) (*Reconciler, error) {
 	default:
 		return nil, fmt.Errorf("unknown announce method %q (connected, table or none)", o.AnnounceMethod)
 	}
-	r := &Reconciler{o: o, log: o.Logger, ns: netns.None(), proto: uint8(o.RouteProtocol)}
+	r := &Reconciler{o: o, log: o.Logger, ns: netns.None(), proto: uint8(o.RouteProtocol), ready: make(chan struct{})}
 	if o.NetNS != nil {
 		r.ns = *o.NetNS
 	}
@@ -236,6 +239,10 @@ func New(o Options) (*Reconciler, error) {
 	r.stats.Failed = map[string]int{}
 	return r, nil
 }
+
+// Listening is closed once Run receives notifications: drift from then on
+// is repaired.
+func (r *Reconciler) Listening() <-chan struct{} { return r.ready }
 
 // Close releases the netlink sockets.
 func (r *Reconciler) Close() {
@@ -304,15 +311,6 @@ func (r *Reconciler) dumpLinks() error {
 	}
 	r.links = links
 	return nil
-}
-
-func (r *Reconciler) linkByIndex(i int32) (linkInfo, bool) {
-	for _, l := range r.links {
-		if l.index == i {
-			return l, true
-		}
-	}
-	return linkInfo{}, false
 }
 
 // setupBridges computes the bridge tables, writes ovnbgp.conf, creates the

@@ -15,6 +15,10 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/plan"
 )
 
+// timeScale stretches convergence bounds where nothing is a performance
+// figure (the QEMU lab emulates its CPU).
+var timeScale = 1
+
 func exposure(prefix, bridge string, announce bool) plan.Exposure {
 	return plan.Exposure{Prefix: netip.MustParsePrefix(prefix), Bridge: bridge, Announce: announce}
 }
@@ -208,6 +212,12 @@ func ruleTo(dst string, table, prio int) *netlink.Rule {
 // picked at random in rt_tables, rules without priority, proto boot
 // routes) converges without flushing.
 func TestAdoptUpstream(t *testing.T) {
+	for _, mode := range []string{RulePerPrefix, RulePerTable} {
+		t.Run(mode, func(t *testing.T) { testAdoptUpstream(t, mode) })
+	}
+}
+
+func testAdoptUpstream(t *testing.T, mode string) {
 	n := newTestNS(t, "br-ex")
 	if err := os.WriteFile(filepath.Join(n.dir, "rt_tables"), []byte("255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n47 br-ex\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -239,7 +249,19 @@ func TestAdoptUpstream(t *testing.T) {
 		t.Fatalf("upstream rule not found: %v", n.rules(t))
 	}
 
-	r := n.reconciler(t, AnnounceTable)
+	// Upstream's default routes of the table.
+	for _, dst := range []string{"0.0.0.0/0", "::/0"} {
+		if err := n.h.RouteAdd(&netlink.Route{Dst: ipnet(dst), LinkIndex: br.Attrs().Index, Table: 47, Protocol: 3, Scope: netlink.SCOPE_LINK}); err != nil && !strings.Contains(dst, "::") {
+			t.Fatal(err)
+		}
+	}
+	o := n.options(AnnounceTable)
+	o.RuleMode = mode
+	r, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
 	ctx := context.Background()
 	st := &plan.State{Wiring: plan.Wiring{
 		Bridges:   []plan.BridgeWiring{{Bridge: "br-ex", Index: 1}},
@@ -252,8 +274,23 @@ func TestAdoptUpstream(t *testing.T) {
 		t.Fatalf("br-ex table = %d, want the adopted 47", got)
 	}
 	rules := n.rules(t)
-	if !rules[ruleStr(1000, "172.24.4.10/32", 47)] || !rules[ruleStr(upPrio, "172.24.4.10/32", 47)] || !rules[ruleStr(32000, "172.24.4.99/32", 47)] {
-		t.Errorf("after Wire, ours is added and nothing is flushed: %v", rules)
+	if !rules[ruleStr(upPrio, "172.24.4.10/32", 47)] || !rules[ruleStr(32000, "172.24.4.99/32", 47)] {
+		t.Errorf("after Wire nothing is flushed: %v", rules)
+	}
+	wantTableRules := map[string]bool{"2:1001:47:0": true, "10:1001:47:0": true}
+	if mode == RulePerPrefix && !rules[ruleStr(1000, "172.24.4.10/32", 47)] {
+		t.Errorf("after Wire, ours is added: %v", rules)
+	}
+	if mode == RulePerTable && !equalSets(n.tableRules(t), wantTableRules) {
+		t.Errorf("table rules: %v", n.tableRules(t))
+	}
+	// The kernel routes the exposure into br-ex, and nothing else (the
+	// adopted table's default route included).
+	if rs, err := n.h.RouteGet(net.ParseIP("172.24.4.10")); err != nil || len(rs) == 0 || rs[0].LinkIndex != br.Attrs().Index {
+		t.Errorf("exposure not routed into br-ex: %v %v", rs, err)
+	}
+	if rs, err := n.h.RouteGet(net.ParseIP("198.51.100.1")); mode == RulePerTable && err == nil {
+		t.Errorf("unexposed address routed: %v", rs)
 	}
 	if !n.routes(t, 47)["172.24.4.10/32 dev br-ex proto 201"] {
 		t.Errorf("upstream route not replaced in place: %v", n.routes(t, 47))
@@ -265,8 +302,14 @@ func TestAdoptUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	rules = n.rules(t)
-	if len(rules) != 1 || !rules[ruleStr(1000, "172.24.4.10/32", 47)] {
+	if mode == RulePerPrefix && (len(rules) != 1 || !rules[ruleStr(1000, "172.24.4.10/32", 47)]) {
 		t.Errorf("after Unwire only ovnbgp's rule should remain: %v", rules)
+	}
+	if mode == RulePerTable && (len(rules) != 0 || !equalSets(n.tableRules(t), wantTableRules)) {
+		t.Errorf("after Unwire only ovnbgp's table rules should remain: %v %v", rules, n.tableRules(t))
+	}
+	if rs, err := n.h.RouteGet(net.ParseIP("172.24.4.10")); err != nil || len(rs) == 0 || rs[0].LinkIndex != br.Attrs().Index {
+		t.Errorf("exposure not routed into br-ex after Unwire: %v %v", rs, err)
 	}
 	if rs := n.routes(t, 47); rs["172.24.4.99/32 dev br-ex proto 3"] || !rs["172.24.4.10/32 dev br-ex proto 201"] {
 		t.Errorf("routes after Unwire: %v", rs)
@@ -374,8 +417,9 @@ func TestDrift(t *testing.T) {
 	if err := r.Wire(ctx, baseState()); err != nil {
 		t.Fatal(err)
 	}
+	<-r.Listening()
 	br := n.link(t, "br-ex")
-	bound := time.Second
+	bound := time.Second * time.Duration(timeScale)
 
 	check := func(what string, present func() bool) {
 		t.Helper()
@@ -448,7 +492,7 @@ func TestDrift(t *testing.T) {
 	if err := n.h.LinkDel(br); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.h.LinkDel(n.link(t, "v-br-ex")); err != nil {
+	if err := n.h.LinkDel(n.link(t, n.veths["br-ex"])); err != nil {
 		t.Fatal(err)
 	}
 	n.addBridge(t, "br-ex")
@@ -527,5 +571,71 @@ func TestRuleModesRoute(t *testing.T) {
 				t.Errorf("still routed after unwire: %v", rs)
 			}
 		})
+	}
+}
+
+func equalSets(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestAnnounceNone: with a speaker that announces by itself only the
+// wiring is written.
+func TestAnnounceNone(t *testing.T) {
+	n := newTestNS(t, "br-ex")
+	r := n.reconciler(t, AnnounceNone)
+	if err := r.Wire(context.Background(), baseState()); err != nil {
+		t.Fatal(err)
+	}
+	if rs := n.routes(t, 10); len(rs) != 0 {
+		t.Errorf("announce routes with method none: %v", rs)
+	}
+	if !n.routes(t, 201)["172.24.4.10/32 dev br-ex proto 201"] {
+		t.Error("wiring missing")
+	}
+}
+
+// TestDriftTableRule: in the table rule mode the per-bridge rules are
+// restored too.
+func TestDriftTableRule(t *testing.T) {
+	n := newTestNS(t, "br-ex")
+	o := n.options(AnnounceTable)
+	o.RuleMode = RulePerTable
+	r, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = r.Run(ctx) }()
+	if err := r.Wire(ctx, baseState()); err != nil {
+		t.Fatal(err)
+	}
+	<-r.Listening()
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		rule := netlink.NewRule()
+		rule.Family = fam
+		rule.Table = 201
+		rule.Priority = 1001
+		rule.SuppressPrefixlen = 0
+		if err := n.h.RuleDel(rule); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Second * time.Duration(timeScale))
+	want := map[string]bool{"2:1001:201:0": true, "10:1001:201:0": true}
+	for !equalSets(n.tableRules(t), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("table rules not restored: %v", n.tableRules(t))
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -68,6 +68,10 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		return fmt.Errorf("netlink receive timeout: %w", err)
 	}
 	q := &eventQueue{notify: make(chan struct{}, 1)}
+	// Whatever changed before the subscription is caught by one re-read
+	// (when the state was already read by a Wire).
+	q.push(nil, true)
+	r.readyOnce.Do(func() { close(r.ready) })
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
