@@ -55,14 +55,19 @@ type Options struct {
 	AnnounceMethod  string // "connected" | "table" | "none"
 	BGPVRF, BGPNic  string // connected method: VRF and dummy device names
 	BGPVRFTableID   int    // connected method: the VRF's table
-	AnnounceTableID int    // table method: the table FRR imports
-	RouteProtocol   int    // protocol number of ovnbgp's routes (ownership marker)
-	RulePriority    int    // first priority of ovnbgp's rules
-	RulePriorityMax int    // last priority of ovnbgp's rules (inclusive)
-	BridgeTableBase int    // table of bridge N = base + N, unless rt_tables names the bridge
-	RuleMode        string // RulePerTable (default) or RulePerPrefix
-	RTTablesDir     string // default /etc/iproute2
-	Logger          *slog.Logger
+	AnnounceTableID int    // table method: the table FRR imports (IPv4)
+	// AnnounceTable6ID is the table method's table for IPv6 prefixes
+	// (default AnnounceTableID). FRR 8.4 has no `ipv6 import-table`, so
+	// OptionsFromConfig puts them in the main table, where zebra sees them
+	// as kernel routes that bgpd redistributes (see internal/speaker/frr).
+	AnnounceTable6ID int
+	RouteProtocol    int    // protocol number of ovnbgp's routes (ownership marker)
+	RulePriority     int    // first priority of ovnbgp's rules
+	RulePriorityMax  int    // last priority of ovnbgp's rules (inclusive)
+	BridgeTableBase  int    // table of bridge N = base + N, unless rt_tables names the bridge
+	RuleMode         string // RulePerTable (default) or RulePerPrefix
+	RTTablesDir      string // default /etc/iproute2
+	Logger           *slog.Logger
 	// NetNS, when set, is the network namespace to work in (tests); nil
 	// means the caller's.
 	NetNS *netns.NsHandle
@@ -71,15 +76,16 @@ type Options struct {
 // OptionsFromConfig maps the agent configuration to Options.
 func OptionsFromConfig(cfg *config.Config) Options {
 	return Options{
-		AnnounceMethod:  cfg.OVNBGP.AnnounceMethod,
-		BGPVRF:          cfg.BGPVRF,
-		BGPNic:          cfg.BGPNic,
-		BGPVRFTableID:   cfg.BGPVRFTableID,
-		AnnounceTableID: cfg.AnnounceTable(),
-		RouteProtocol:   cfg.OVNBGP.RouteProtocol,
-		RulePriority:    cfg.OVNBGP.RulePriority,
-		RulePriorityMax: cfg.OVNBGP.RulePriorityMax,
-		BridgeTableBase: cfg.OVNBGP.BridgeTableBase,
+		AnnounceMethod:   cfg.OVNBGP.AnnounceMethod,
+		BGPVRF:           cfg.BGPVRF,
+		BGPNic:           cfg.BGPNic,
+		BGPVRFTableID:    cfg.BGPVRFTableID,
+		AnnounceTableID:  cfg.AnnounceTable(),
+		AnnounceTable6ID: unix.RT_TABLE_MAIN,
+		RouteProtocol:    cfg.OVNBGP.RouteProtocol,
+		RulePriority:     cfg.OVNBGP.RulePriority,
+		RulePriorityMax:  cfg.OVNBGP.RulePriorityMax,
+		BridgeTableBase:  cfg.OVNBGP.BridgeTableBase,
 	}
 }
 
@@ -150,7 +156,8 @@ type Reconciler struct {
 	adoptTables map[uint32]bool   // tables named after a bridge elsewhere (upstream's)
 	provDevs    map[int32]bool    // ifindexes of provider devices
 	nicIdx      int32
-	annTable    uint32
+	annTable    uint32 // table method: IPv4 announce routes
+	annTable6   uint32 // table method: IPv6 announce routes
 
 	stats Stats
 }
@@ -199,6 +206,9 @@ func New(o Options) (*Reconciler, error) {
 		if o.AnnounceTableID <= 0 {
 			return nil, errors.New("announce method table needs announce_table_id")
 		}
+		if o.AnnounceTable6ID <= 0 {
+			o.AnnounceTable6ID = o.AnnounceTableID
+		}
 	case AnnounceNone:
 	default:
 		return nil, fmt.Errorf("unknown announce method %q (connected, table or none)", o.AnnounceMethod)
@@ -221,7 +231,7 @@ func New(o Options) (*Reconciler, error) {
 		return nil, err
 	}
 	if o.AnnounceMethod == AnnounceTable {
-		r.annTable = uint32(o.AnnounceTableID)
+		r.annTable, r.annTable6 = uint32(o.AnnounceTableID), uint32(o.AnnounceTable6ID)
 	}
 	r.actual = map[objID]objVal{}
 	r.desired = map[objID]*dent{}
@@ -585,7 +595,7 @@ func (r *Reconciler) ownsRule(p parsedRule) bool {
 }
 
 func (r *Reconciler) ownsRoute(id objID, v objVal) bool {
-	if r.annTable != 0 && id.table == r.annTable {
+	if r.isAnnounceTable(id) {
 		return v.proto == r.proto
 	}
 	if r.ownTables[id.table] || r.adoptTables[id.table] {
@@ -609,9 +619,17 @@ func (r *Reconciler) isAnnounce(id objID) bool {
 	case kindAddr:
 		return r.nicIdx != 0 && id.link == r.nicIdx
 	case kindRoute:
-		return r.annTable != 0 && id.table == r.annTable
+		return r.isAnnounceTable(id)
 	}
 	return false
+}
+
+// isAnnounceTable: a route of the family's announce table.
+func (r *Reconciler) isAnnounceTable(id objID) bool {
+	if id.dst.Addr().Is4() {
+		return r.annTable != 0 && id.table == r.annTable
+	}
+	return r.annTable6 != 0 && id.table == r.annTable6
 }
 
 // dumpObjects rebuilds the index of owned objects from the kernel.
@@ -735,7 +753,14 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 			}
 			objs = append(objs, obj{objID{kind: kindAddr, link: r.nicIdx, dst: e.Prefix}, objVal{}})
 		case AnnounceTable:
-			objs = append(objs, obj{objID{kind: kindRoute, table: r.annTable, dst: p}, rv})
+			// The announce route only tells FRR what to export: no next
+			// hop (zebra would have to resolve it, and a via on the
+			// provider bridge does not resolve through the main table).
+			table := r.annTable
+			if p.Addr().Is6() {
+				table = r.annTable6
+			}
+			objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, objVal{link: l.index, proto: r.proto}})
 		}
 	}
 	return objs, "", nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/ovnbgp/ovnbgp/internal/plan"
 )
@@ -71,7 +72,8 @@ func TestWireTableMethod(t *testing.T) {
 		}
 	}
 	ann := n.routes(t, 10)
-	for _, want := range []string{"172.24.4.10/32 dev br-ex proto 201", "2001:db8:24::10/128 dev br-ex proto 201", "10.0.0.0/24 dev br-ex proto 201 via 172.24.4.100"} {
+	// Announce routes carry no next hop: they only tell FRR what to export.
+	for _, want := range []string{"172.24.4.10/32 dev br-ex proto 201", "2001:db8:24::10/128 dev br-ex proto 201", "10.0.0.0/24 dev br-ex proto 201"} {
 		if !ann[want] {
 			t.Errorf("missing announce route %q in table 10; have %v", want, ann)
 		}
@@ -637,5 +639,46 @@ func TestDriftTableRule(t *testing.T) {
 			t.Fatalf("table rules not restored: %v", n.tableRules(t))
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestWireTableMethodIPv6InMain: with the IPv6 announce table set to the
+// main table (what OptionsFromConfig does, for FRR without `ipv6
+// import-table`), IPv6 announce routes go there and IPv4 ones to the
+// announce table; both are owned, removed by Unwire, and foreign IPv6 routes
+// in main are left alone.
+func TestWireTableMethodIPv6InMain(t *testing.T) {
+	n := newTestNS(t, "br-ex")
+	o := n.options(AnnounceTable)
+	o.AnnounceTable6ID = unix.RT_TABLE_MAIN
+	r, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	ctx := context.Background()
+	_, foreign, _ := net.ParseCIDR("2001:db8:99::1/128")
+	if err := n.h.RouteAdd(&netlink.Route{LinkIndex: n.link(t, "br-ex").Attrs().Index, Dst: foreign, Protocol: unix.RTPROT_BOOT}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Wire(ctx, baseState()); err != nil {
+		t.Fatal(err)
+	}
+	main, ann := n.routes(t, unix.RT_TABLE_MAIN), n.routes(t, 10)
+	if !main["2001:db8:24::10/128 dev br-ex proto 201"] || ann["2001:db8:24::10/128 dev br-ex proto 201"] {
+		t.Errorf("IPv6 announce route: main %v, table 10 %v", main, ann)
+	}
+	if !ann["172.24.4.10/32 dev br-ex proto 201"] || main["172.24.4.10/32 dev br-ex proto 201"] {
+		t.Errorf("IPv4 announce route: main %v, table 10 %v", main, ann)
+	}
+	if err := r.Unwire(ctx, &plan.State{}); err != nil {
+		t.Fatal(err)
+	}
+	main = n.routes(t, unix.RT_TABLE_MAIN)
+	if main["2001:db8:24::10/128 dev br-ex proto 201"] {
+		t.Errorf("IPv6 announce route left in main: %v", main)
+	}
+	if !main["2001:db8:99::1/128 dev br-ex proto 3"] {
+		t.Errorf("foreign IPv6 route in main removed: %v", main)
 	}
 }
