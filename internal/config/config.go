@@ -38,6 +38,17 @@ const (
 	AnnounceTable = "table"
 )
 
+// Rule modes ([ovnbgp] rule_mode): how traffic for exposed prefixes is
+// steered into the bridge tables.
+const (
+	// RuleModeTable: one rule per bridge table and family, `lookup <table>
+	// suppress_prefixlength 0`; constant cost per packet and per prefix.
+	RuleModeTable = "table"
+	// RuleModePrefix: one `to <prefix> lookup <table>` rule per prefix, as
+	// upstream does (the kernel walks rules linearly).
+	RuleModePrefix = "prefix"
+)
+
 // Speakers ([ovnbgp] speaker).
 const (
 	SpeakerFRR   = "frr"
@@ -105,6 +116,7 @@ type OVNBGP struct {
 	RouteProtocol    int    // route_protocol: rtnetlink protocol number marking our routes, 201
 	RulePriority     int    // rule_priority: priority of our per-prefix ip rules, 1000
 	RulePriorityMax  int    // rule_priority_max: end of our rule priority range (inclusive), 1999
+	RuleMode         string // rule_mode: table (one rule per bridge table) | prefix (one rule per prefix), table
 	BridgeTableBase  int    // bridge_table_base: table of bridge N in the mappings = base + N, 200
 	Speaker          string // speaker: frr|gobgp, frr
 	FRRVtysh         string // frr_vtysh: path of vtysh, /usr/bin/vtysh
@@ -175,6 +187,7 @@ func Default() *Config {
 			RouteProtocol:    201,
 			RulePriority:     1000,
 			RulePriorityMax:  1999,
+			RuleMode:         RuleModeTable,
 			BridgeTableBase:  200,
 			Speaker:          SpeakerFRR,
 			FRRVtysh:         "/usr/bin/vtysh",

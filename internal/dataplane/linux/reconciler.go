@@ -85,6 +85,7 @@ func OptionsFromConfig(cfg *config.Config) Options {
 		RouteProtocol:    cfg.OVNBGP.RouteProtocol,
 		RulePriority:     cfg.OVNBGP.RulePriority,
 		RulePriorityMax:  cfg.OVNBGP.RulePriorityMax,
+		RuleMode:         cfg.OVNBGP.RuleMode,
 		BridgeTableBase:  cfg.OVNBGP.BridgeTableBase,
 	}
 }
