@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +56,9 @@ type Options struct {
 	OperatorConfig string
 	// Poll is the restart-detection period (default 250 ms).
 	Poll time.Duration
+	// UseFile applies with `vtysh -f FILE` instead of one `vtysh -c ...`
+	// session.
+	UseFile bool
 	// Daemons are the daemons watched for restarts (default zebra, bgpd,
 	// and bfdd when bfd is on).
 	Daemons []string
@@ -255,6 +259,20 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 		f := FeaturesFor(parseVersion(out))
 		s.features = &f
 	}
+	// vtysh -f skips the lines of a daemon that is down and still exits
+	// 0: make sure every daemon is there first.
+	out, err := s.vtysh(ctx, "show daemons")
+	if err != nil {
+		metricUp.Set(0)
+		return fmt.Errorf("frr: FRR not reachable: %w", err)
+	}
+	have := strings.Fields(out)
+	for _, d := range s.opts.Daemons {
+		if !slices.Contains(have, d) {
+			metricUp.Set(0)
+			return fmt.Errorf("frr: %s is not running (vtysh sees %v)", d, have)
+		}
+	}
 	if s.routerID == "" {
 		if out, err := s.vtysh(ctx, "show bgp summary json"); err == nil {
 			if _, id, _, err := parseSummary([]byte(out)); err == nil && id != "" && id != "0.0.0.0" {
@@ -275,7 +293,7 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 	}
 	script := Text(Removals(s.prev, cur, s.operatorLines())) + Text(cur)
 	start := time.Now()
-	out, err := s.vtyshFile(ctx, script)
+	out, err = s.vtyshFile(ctx, script)
 	d := time.Since(start)
 	metricApplySeconds.Observe(d.Seconds())
 	if err != nil {
@@ -424,8 +442,9 @@ func (s *Speaker) daemonIDs() map[string]string {
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 &&
 				syscall.Kill(pid, 0) == nil {
 				m[d] = "pid:" + strconv.Itoa(pid)
-				continue
 			}
+			// a pid file of a dead process: the daemon is down
+			continue
 		}
 		var st syscall.Stat_t
 		if err := syscall.Stat(filepath.Join(s.opts.RunDir, d+".vty"), &st); err == nil {
@@ -537,30 +556,44 @@ func (s *Speaker) vtysh(ctx context.Context, cmd string) (string, error) {
 // errLine matches the lines vtysh -f prints for a command it rejects.
 var errLine = regexp.MustCompile(`(?m)^(line \d+: )?% .*$`)
 
-// vtyshFile applies a script with `vtysh -f` (not `copy FILE
-// running-config`, which crashed FRR 9's mgmtd upstream).
+// vtyshFile applies a script. With Options.UseFile it is `vtysh -f FILE`
+// (not `copy FILE running-config`, which crashed FRR 9's mgmtd upstream);
+// by default it is one vtysh session with `-c 'configure terminal' -c
+// LINE ...`, which stops at the first rejected line and, unlike -f, does
+// not put bgpd into its config-pending hold (new peers idle for seconds).
 func (s *Speaker) vtyshFile(ctx context.Context, script string) (string, error) {
-	f, err := os.CreateTemp("", "ovnbgp-frr-*.conf")
-	if err != nil {
-		return "", fmt.Errorf("frr: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.WriteString(script); err != nil {
-		f.Close()
-		return "", fmt.Errorf("frr: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("frr: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	args := append(s.vtyshArgs(), "-f", f.Name())
+	args := s.vtyshArgs()
+	if s.opts.UseFile {
+		f, err := os.CreateTemp("", "ovnbgp-frr-*.conf")
+		if err != nil {
+			return "", fmt.Errorf("frr: %w", err)
+		}
+		defer os.Remove(f.Name())
+		if _, err := f.WriteString(script); err != nil {
+			f.Close()
+			return "", fmt.Errorf("frr: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return "", fmt.Errorf("frr: %w", err)
+		}
+		args = append(args, "-f", f.Name())
+	} else {
+		args = append(args, "-c", "configure terminal")
+		for _, l := range strings.Split(script, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				args = append(args, "-c", l)
+			}
+		}
+		args = append(args, "-c", "end")
+	}
 	out, err := exec.CommandContext(ctx, s.opts.Vtysh, args...).CombinedOutput()
 	if errs := errLine.FindAllString(string(out), -1); len(errs) > 0 {
-		return string(out), fmt.Errorf("frr: vtysh -f rejected %d line(s): %s", len(errs), strings.Join(errs, "; "))
+		return string(out), fmt.Errorf("frr: vtysh rejected %d line(s): %s", len(errs), strings.Join(errs, "; "))
 	}
 	if err != nil {
-		return string(out), fmt.Errorf("frr: vtysh -f: %w: %s", err, strings.TrimSpace(string(out)))
+		return string(out), fmt.Errorf("frr: vtysh: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return string(out), nil
 }
