@@ -381,8 +381,9 @@ exit
 	}
 	l.Eventually(20*time.Second, "ToR sessions", func() bool { return torFRR.Established() == 2 })
 	l.Eventually(20*time.Second, "ToR BFD sessions up", func() bool {
-		out, _ := torFRR.TryVtysh("show bfd peers brief")
-		return strings.Count(out, " up ") == 2
+		out, _ := torFRR.TryVtysh("show bfd peers json")
+		m, err := parseBFD([]byte(out))
+		return err == nil && m["10.0.1.2"] == "up" && m["10.0.2.2"] == "up"
 	})
 	ecmp := func() int {
 		return strings.Count(tor.IP("route", "show", "172.24.4.10/32"), "nexthop via")
