@@ -211,8 +211,8 @@ func TestStateFile(t *testing.T) {
 func TestParseVersion(t *testing.T) {
 	for in, want := range map[string]string{
 		"FRRouting 8.4.4 (vm) on Linux(6.18.44).\nCopyright": "8.4.4",
-		"FRRouting 10.3 (host) on Linux":                    "10.3",
-		"garbage":                                           "",
+		"FRRouting 10.3 (host) on Linux":                     "10.3",
+		"garbage":                                            "",
 	} {
 		if got := parseVersion(in); got != want {
 			t.Errorf("parseVersion(%q) = %q want %q", in, got, want)
