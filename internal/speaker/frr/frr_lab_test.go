@@ -1,10 +1,10 @@
+//go:build !vmlab
+
 package frr
 
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -17,126 +17,6 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/plan"
 	"github.com/ovnbgp/ovnbgp/test/lab"
 )
-
-// newLab starts a lab, or skips when not root outside CI.
-func newLab(t *testing.T) *lab.Lab {
-	t.Helper()
-	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
-		t.Skip("needs root for network namespaces and FRR (set CI to make this a failure)")
-	}
-	return lab.New(t)
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
-// operatorConf is what an operator wrote: it must survive every apply.
-const operatorConf = `hostname %s
-ip prefix-list operator-list seq 5 permit 10.0.0.0/8
-route-map operator-rm permit 10
-exit
-router bgp 64999
- neighbor 192.0.2.99 remote-as 65099
- neighbor 192.0.2.99 description operator-peer
-exit
-`
-
-func operatorFor(name string) string { return strings.Replace(operatorConf, "%s", name, 1) }
-
-// speakerFor makes a speaker for an FRR of the lab.
-func speakerFor(t *testing.T, f *lab.FRR, cfg *config.Config, state string) *Speaker {
-	t.Helper()
-	cfg.OVNBGP.FRRPathspace = f.Pathspace
-	cfg.FRRReconcileInterval = 2 * time.Second
-	s, err := NewWithOptions(cfg, testLogger(t), Options{StateFile: state, Poll: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func running(t *testing.T, f *lab.FRR) map[string]bool {
-	t.Helper()
-	return parseRunning(f.Vtysh("show running-config"))
-}
-
-// TestLabApplyVariants applies every golden variant to a real FRR (Debian
-// 12: 8.4), one after the other with the state file carried over: each
-// apply is accepted with no error line, leaves running-config with the
-// variant's visible lines and none of the lines the previous variant had
-// and this one lacks, never touches the operator's lines, and applying it
-// again changes nothing.
-func TestLabApplyVariants(t *testing.T) {
-	l := newLab(t)
-	ns := l.NetNS("c1", true)
-	f := l.StartFRR(ns, operatorFor("c1"))
-	state := filepath.Join(t.TempDir(), "frr-applied.conf")
-	ver := parseVersion(f.Vtysh("show version"))
-	feat := FeaturesFor(ver)
-	operator := parseRunning(operatorFor("c1"))
-	var prev []*Node
-	var times []time.Duration
-	order := append(slices.Clone(variants), variants[0]) // end where we began: undo the last
-	for _, v := range order {
-		if v.features != feat {
-			t.Logf("skip %s: needs %+v, FRR %s has %+v", v.name, v.features, ver, feat)
-			continue
-		}
-		cfg := v.config()
-		cfg.BGPRouterID = v.routerID
-		s := speakerFor(t, f, cfg, state)
-		start := time.Now()
-		if err := s.Apply(context.Background(), "test"); err != nil {
-			t.Fatalf("%s: %v", v.name, err)
-		}
-		times = append(times, time.Since(start))
-		run := running(t, f)
-		cur, _ := Render(Input{Config: cfg, RouterID: v.routerID, Features: feat})
-		if len(s.visible) == 0 {
-			t.Errorf("%s: none of the rendered lines shows in running-config", v.name)
-		}
-		curPaths := map[string]bool{}
-		for _, p := range paths(cur) {
-			curPaths[p] = true
-		}
-		for _, p := range paths(prev) {
-			if !curPaths[p] && run[p] && !operator[p] && !isContextPath(p) {
-				t.Errorf("%s: line of the previous variant left behind: %q", v.name, strings.ReplaceAll(p, "\x00", " / "))
-			}
-		}
-		for p := range operator {
-			if !run[p] && !strings.HasPrefix(p, "hostname") {
-				t.Errorf("%s: operator line lost: %q", v.name, strings.ReplaceAll(p, "\x00", " / "))
-			}
-		}
-		before := f.Vtysh("show running-config")
-		if err := s.Apply(context.Background(), "test"); err != nil {
-			t.Fatalf("%s again: %v", v.name, err)
-		}
-		if after := f.Vtysh("show running-config"); after != before {
-			t.Errorf("%s: a second apply changed running-config:\n%s\n---\n%s", v.name, before, after)
-		}
-		prev = cur
-	}
-	slices.Sort(times)
-	t.Logf("FRR %s: %d applies (removals + full rendering, vtysh -f), median %s, max %s",
-		ver, len(times), times[len(times)/2].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
-}
-
-func isContextPath(p string) bool {
-	f := strings.Split(p, "\x00")
-	return isContext(f[len(f)-1])
-}
-
-// ribHas reports whether gobgpd has prefix in its RIB.
-func ribHas(g *lab.GoBGP, prefix string) bool {
-	rib, err := g.RIB("ipv4")
-	return err == nil && len(rib[prefix]) > 0
-}
 
 // TestLabAnnounceWithdrawRestart: a chassis FRR managed by the speaker
 // (table method, peer gobgpd configured by ovnbgp) announces a /32 put in
