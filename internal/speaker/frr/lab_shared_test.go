@@ -120,7 +120,7 @@ func TestLabApplyVariants(t *testing.T) {
 		prev = cur
 	}
 	slices.Sort(times)
-	t.Logf("FRR %s: %d applies (removals + full rendering, vtysh -f), median %s, max %s",
+	t.Logf("FRR %s: %d applies (removals + full rendering, one vtysh session), median %s, max %s",
 		ver, len(times), times[len(times)/2].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
 }
 
