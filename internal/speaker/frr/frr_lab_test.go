@@ -5,6 +5,8 @@ package frr
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -283,4 +285,58 @@ exit
 		t.Errorf("BFD failover took %s, want < 1 s", failover)
 	}
 	t.Logf("BFD 100 ms x 3: link cut -> ToR route down to one next hop in %s", failover.Round(time.Millisecond))
+}
+
+// BenchmarkLabApply measures one apply (show daemons, the vtysh session
+// with removals + the full rendering, show running-config for the drift
+// baseline) of the full fabric variant against FRR in a namespace.
+func BenchmarkLabApply(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+	l := lab.New(b)
+	ns := l.NetNS("c1", true)
+	f := l.StartFRR(ns, operatorFor("c1"))
+	var v variant
+	for _, x := range variants {
+		if x.name == "table-fabric-full" {
+			v = x
+		}
+	}
+	for _, mode := range []struct {
+		name string
+		file bool
+	}{{"session", false}, {"file", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			cfg := v.config()
+			cfg.OVNBGP.FRRPathspace = f.Pathspace
+			s, err := NewWithOptions(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{StateFile: "-", UseFile: mode.file})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if err := s.Apply(context.Background(), "bench"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRender renders the full fabric variant and its removals.
+func BenchmarkRender(b *testing.B) {
+	var v variant
+	for _, x := range variants {
+		if x.name == "table-fabric-full" {
+			v = x
+		}
+	}
+	cfg := v.config()
+	for b.Loop() {
+		n, err := Render(Input{Config: cfg, RouterID: v.routerID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = Text(Removals(n, nil, nil)) + Text(n)
+	}
 }
