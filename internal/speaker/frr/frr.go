@@ -79,9 +79,11 @@ type Speaker struct {
 	applied   time.Time
 	restarts  int
 	lastErr   error
-	expected  map[netip.Prefix]bool
-	missing   []netip.Prefix
-	extra     []netip.Prefix
+
+	dmu      sync.Mutex // guards the prefix bookkeeping, never held across vtysh
+	expected map[netip.Prefix]bool
+	missing  []netip.Prefix
+	extra    []netip.Prefix
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -172,6 +174,7 @@ func (s *Speaker) Start(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel, s.done = cancel, make(chan struct{})
+	s.withdrawn = false
 	s.mu.Unlock()
 	ids := s.daemonIDs()
 	err := s.Apply(ctx, "start")
@@ -191,9 +194,9 @@ func (s *Speaker) Sync(_ context.Context, anns []plan.Announcement) error {
 		}
 		exp[a.Prefix.Masked()] = true
 	}
-	s.mu.Lock()
+	s.dmu.Lock()
 	s.expected = exp
-	s.mu.Unlock()
+	s.dmu.Unlock()
 	return nil
 }
 
@@ -222,8 +225,8 @@ func (s *Speaker) Stop(ctx context.Context, withdraw bool) error {
 // Drift returns, from the last Status, the expected prefixes bgpd does not
 // advertise and the prefixes it advertises that are not expected.
 func (s *Speaker) Drift() (missing, extra []netip.Prefix) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
 	return append([]netip.Prefix(nil), s.missing...), append([]netip.Prefix(nil), s.extra...)
 }
 
@@ -512,12 +515,14 @@ func (s *Speaker) Status(ctx context.Context) (*speaker.Status, error) {
 	}
 	s.mu.Lock()
 	st.Applied, st.Restarts = s.applied, s.restarts
+	s.mu.Unlock()
+	s.dmu.Lock()
 	var missing, extra []netip.Prefix
 	if s.expected != nil {
 		missing, extra = compare(s.expected, adv)
 	}
 	s.missing, s.extra = missing, extra
-	s.mu.Unlock()
+	s.dmu.Unlock()
 	metricPrefixes.WithLabelValues("advertised").Set(float64(len(adv)))
 	metricPrefixes.WithLabelValues("missing").Set(float64(len(missing)))
 	metricPrefixes.WithLabelValues("extra").Set(float64(len(extra)))
