@@ -259,8 +259,13 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 			metricUp.Set(0)
 			return fmt.Errorf("frr: FRR not reachable: %w", err)
 		}
-		f := FeaturesFor(parseVersion(out))
+		ver := parseVersion(out)
+		f := FeaturesFor(ver)
 		s.features = &f
+		if s.cfg.OVNBGP.AnnounceMethod == config.AnnounceTable && !f.IPv6ImportTable {
+			s.log.Warn("frr: this FRR cannot import an IPv6 table: IPv6 prefixes are not announced with announce_method=table",
+				"version", ver)
+		}
 	}
 	// vtysh -f skips the lines of a daemon that is down and still exits
 	// 0: make sure every daemon is there first.
@@ -411,6 +416,7 @@ func (s *Speaker) watch(ctx context.Context, ids map[string]string) {
 					metricRestarts.WithLabelValues(d).Inc()
 					s.mu.Lock()
 					s.restarts++
+					s.features = nil // an upgrade may have come with the restart
 					s.mu.Unlock()
 					pending = "restart"
 				}
