@@ -154,4 +154,3 @@ func ribHas(g *lab.GoBGP, prefix string) bool {
 	rib, err := g.RIB("ipv4")
 	return err == nil && len(rib[prefix]) > 0
 }
-
