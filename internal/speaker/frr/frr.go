@@ -399,6 +399,9 @@ func (s *Speaker) watch(ctx context.Context, ids map[string]string) {
 	recon := time.NewTicker(interval)
 	defer recon.Stop()
 	pending := "" // reason of an apply still to do
+	var backoff time.Duration
+	var nextTry time.Time
+	restarted := false
 	s.mu.Lock()
 	if s.lastErr != nil {
 		pending = "retry"
@@ -419,6 +422,7 @@ func (s *Speaker) watch(ctx context.Context, ids map[string]string) {
 					s.features = nil // an upgrade may have come with the restart
 					s.mu.Unlock()
 					pending = "restart"
+					restarted = true
 				}
 			}
 			ids = now
@@ -434,11 +438,17 @@ func (s *Speaker) watch(ctx context.Context, ids map[string]string) {
 			}
 			_, _ = s.Status(ctx)
 		}
-		if pending != "" {
+		if pending != "" && (restarted || !time.Now().Before(nextTry)) {
 			if err := s.Apply(ctx, pending); err == nil {
-				pending = ""
+				pending, backoff = "", 0
+			} else {
+				// FRR down or refusing: retry at growing intervals (up to 2 s),
+				// at once when a daemon (re)starts.
+				backoff = min(max(2*backoff, s.opts.Poll), 2*time.Second)
+				nextTry = time.Now().Add(backoff)
 			}
 		}
+		restarted = false
 	}
 }
 
