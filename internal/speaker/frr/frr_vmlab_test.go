@@ -5,7 +5,13 @@ package frr
 import (
 	"context"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +27,7 @@ import (
 // bgp-nic reaches gobgpd, Status lists it as advertised, and removing the
 // address withdraws it. Timing is not checked (software emulation).
 func TestVMLabConnected(t *testing.T) {
+	needLabFRR(t)
 	l := newLab(t)
 	c1 := l.NetNS("c1", true)
 	tgb := l.NetNS("tgb", false)
@@ -69,4 +76,90 @@ func TestVMLabConnected(t *testing.T) {
 	f.Kill("bgpd")
 	f.StartDaemon("bgpd")
 	l.Eventually(120*time.Second, vip+" back at gobgpd after the bgpd restart", func() bool { return ribHas(g, vip) })
+}
+
+// TestVMLabFRR10Apply applies the variants to FRR 10 (Debian 13), started
+// here with mgmtd, zebra and bgpd (test/lab cannot start FRR 10 yet):
+// every apply is accepted and every rendered line shows in
+// running-config at its place, including the IPv6 table import.
+func TestVMLabFRR10Apply(t *testing.T) {
+	if m := frrMajor(); m < 10 {
+		t.Skipf("FRR %d: TestLabApplyVariants covers it", m)
+	}
+	l := newLab(t)
+	ns := l.NetNS("c1", true)
+	ps := ns.Name
+	conf, run := filepath.Join("/etc/frr", ps), filepath.Join("/var/run/frr", ps)
+	for _, d := range []string{conf, run} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, d := range []string{"bgpd", "zebra", "mgmtd"} {
+			if b, err := os.ReadFile(filepath.Join(run, d+".pid")); err == nil {
+				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+		_ = os.RemoveAll(conf)
+		_ = os.RemoveAll(run)
+	})
+	for name, content := range map[string]string{
+		"mgmtd.conf": "", "zebra.conf": "hostname c1\n", "bgpd.conf": operatorFor("c1"), "frr.conf": operatorFor("c1"),
+		"vtysh.conf": "service integrated-vtysh-config\n", "daemons": "zebra=yes\nbgpd=yes\nmgmtd=yes\n",
+	} {
+		if err := os.WriteFile(filepath.Join(conf, name), []byte(content), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command("chown", "-R", "frr:frr", conf, run).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v: %s", err, out)
+	}
+	for _, d := range []string{"mgmtd", "zebra", "bgpd"} {
+		cmd := exec.Command("ip", "netns", "exec", ps, "/usr/lib/frr/"+d, "-d", "-N", ps, "-F", "datacenter",
+			"-f", filepath.Join(conf, d+".conf"), "-i", filepath.Join(run, d+".pid"),
+			"--log", "file:"+filepath.Join(run, d+".log"))
+		// No pipes: a daemonized FRR 10 keeps them open.
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("start %s: %v", d, err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	vtysh := func(c string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		out, _ := exec.CommandContext(ctx, "vtysh", "-N", ps, "-H", "/dev/null", "-c", c).CombinedOutput()
+		return string(out)
+	}
+	l.Eventually(120*time.Second, "bgpd answering", func() bool { return strings.Contains(vtysh("show daemons"), "bgpd") })
+	ver := parseVersion(vtysh("show version"))
+	feat := FeaturesFor(ver)
+	t.Logf("FRR %s, features %+v, daemons: %s", ver, feat, vtysh("show daemons"))
+	state := filepath.Join(t.TempDir(), "frr-applied.conf")
+	for _, v := range append(slices.Clone(variants), variants[0]) {
+		if v.features != feat {
+			continue
+		}
+		cfg := v.config()
+		cfg.OVNBGP.FRRPathspace = ps
+		s, err := NewWithOptions(cfg, testLogger(t), Options{StateFile: state, Daemons: []string{"zebra", "bgpd"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Apply(context.Background(), "test"); err != nil {
+			t.Errorf("%s: %v", v.name, err)
+			continue
+		}
+		runCfg := parseRunning(vtysh("show running-config"))
+		cur, _ := Render(Input{Config: cfg, RouterID: v.routerID, Features: feat})
+		for _, p := range paths(cur) {
+			if !runCfg[p] && !hiddenDefault(p) {
+				t.Errorf("%s: rendered line not in running-config: %q", v.name, strings.ReplaceAll(p, "\x00", " / "))
+			}
+		}
+		t.Logf("%s applied", v.name)
+	}
 }
