@@ -199,7 +199,6 @@ func (f *FRR) StartDaemon(daemon string) {
 	if pid := f.Pid(daemon); pid > 1 && alive(pid) {
 		f.lab.T.Fatalf("lab: %s of %s is still running (pid %d)", daemon, f.Pathspace, pid)
 	}
-	_ = os.Remove(filepath.Join(f.RunDir, daemon+".pid"))
 	f.lab.Run("ip", "netns", "exec", f.NS.Name, "/usr/lib/frr/"+daemon, "-d", "-N", f.Pathspace, "-F", "datacenter",
 		"-f", filepath.Join(f.ConfDir, daemon+".conf"), "-i", filepath.Join(f.RunDir, daemon+".pid"),
 		"--log", "file:"+filepath.Join(f.RunDir, daemon+".log"))

@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +56,9 @@ type Options struct {
 	OperatorConfig string
 	// Poll is the restart-detection period (default 250 ms).
 	Poll time.Duration
+	// UseFile applies with `vtysh -f FILE` instead of one `vtysh -c ...`
+	// session.
+	UseFile bool
 	// Daemons are the daemons watched for restarts (default zebra, bgpd,
 	// and bfdd when bfd is on).
 	Daemons []string
@@ -75,9 +79,11 @@ type Speaker struct {
 	applied   time.Time
 	restarts  int
 	lastErr   error
-	expected  map[netip.Prefix]bool
-	missing   []netip.Prefix
-	extra     []netip.Prefix
+
+	dmu      sync.Mutex // guards the prefix bookkeeping, never held across vtysh
+	expected map[netip.Prefix]bool
+	missing  []netip.Prefix
+	extra    []netip.Prefix
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -168,6 +174,7 @@ func (s *Speaker) Start(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel, s.done = cancel, make(chan struct{})
+	s.withdrawn = false
 	s.mu.Unlock()
 	ids := s.daemonIDs()
 	err := s.Apply(ctx, "start")
@@ -187,9 +194,9 @@ func (s *Speaker) Sync(_ context.Context, anns []plan.Announcement) error {
 		}
 		exp[a.Prefix.Masked()] = true
 	}
-	s.mu.Lock()
+	s.dmu.Lock()
 	s.expected = exp
-	s.mu.Unlock()
+	s.dmu.Unlock()
 	return nil
 }
 
@@ -218,8 +225,8 @@ func (s *Speaker) Stop(ctx context.Context, withdraw bool) error {
 // Drift returns, from the last Status, the expected prefixes bgpd does not
 // advertise and the prefixes it advertises that are not expected.
 func (s *Speaker) Drift() (missing, extra []netip.Prefix) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
 	return append([]netip.Prefix(nil), s.missing...), append([]netip.Prefix(nil), s.extra...)
 }
 
@@ -252,8 +259,27 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 			metricUp.Set(0)
 			return fmt.Errorf("frr: FRR not reachable: %w", err)
 		}
-		f := FeaturesFor(parseVersion(out))
+		ver := parseVersion(out)
+		f := FeaturesFor(ver)
 		s.features = &f
+		if s.cfg.OVNBGP.AnnounceMethod == config.AnnounceTable && !f.IPv6ImportTable {
+			s.log.Warn("frr: this FRR cannot import an IPv6 table: IPv6 prefixes are not announced with announce_method=table",
+				"version", ver)
+		}
+	}
+	// vtysh -f skips the lines of a daemon that is down and still exits
+	// 0: make sure every daemon is there first.
+	out, err := s.vtysh(ctx, "show daemons")
+	if err != nil {
+		metricUp.Set(0)
+		return fmt.Errorf("frr: FRR not reachable: %w", err)
+	}
+	have := strings.Fields(out)
+	for _, d := range s.opts.Daemons {
+		if !slices.Contains(have, d) {
+			metricUp.Set(0)
+			return fmt.Errorf("frr: %s is not running (vtysh sees %v)", d, have)
+		}
 	}
 	if s.routerID == "" {
 		if out, err := s.vtysh(ctx, "show bgp summary json"); err == nil {
@@ -275,7 +301,7 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 	}
 	script := Text(Removals(s.prev, cur, s.operatorLines())) + Text(cur)
 	start := time.Now()
-	out, err := s.vtyshFile(ctx, script)
+	out, err = s.vtyshFile(ctx, script)
 	d := time.Since(start)
 	metricApplySeconds.Observe(d.Seconds())
 	if err != nil {
@@ -373,6 +399,9 @@ func (s *Speaker) watch(ctx context.Context, ids map[string]string) {
 	recon := time.NewTicker(interval)
 	defer recon.Stop()
 	pending := "" // reason of an apply still to do
+	var backoff time.Duration
+	var nextTry time.Time
+	restarted := false
 	s.mu.Lock()
 	if s.lastErr != nil {
 		pending = "retry"
@@ -390,8 +419,10 @@ func (s *Speaker) watch(ctx context.Context, ids map[string]string) {
 					metricRestarts.WithLabelValues(d).Inc()
 					s.mu.Lock()
 					s.restarts++
+					s.features = nil // an upgrade may have come with the restart
 					s.mu.Unlock()
 					pending = "restart"
+					restarted = true
 				}
 			}
 			ids = now
@@ -407,11 +438,17 @@ func (s *Speaker) watch(ctx context.Context, ids map[string]string) {
 			}
 			_, _ = s.Status(ctx)
 		}
-		if pending != "" {
+		if pending != "" && (restarted || !time.Now().Before(nextTry)) {
 			if err := s.Apply(ctx, pending); err == nil {
-				pending = ""
+				pending, backoff = "", 0
+			} else {
+				// FRR down or refusing: retry at growing intervals (up to 2 s),
+				// at once when a daemon (re)starts.
+				backoff = min(max(2*backoff, s.opts.Poll), 2*time.Second)
+				nextTry = time.Now().Add(backoff)
 			}
 		}
+		restarted = false
 	}
 }
 
@@ -424,8 +461,9 @@ func (s *Speaker) daemonIDs() map[string]string {
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 &&
 				syscall.Kill(pid, 0) == nil {
 				m[d] = "pid:" + strconv.Itoa(pid)
-				continue
 			}
+			// a pid file of a dead process: the daemon is down
+			continue
 		}
 		var st syscall.Stat_t
 		if err := syscall.Stat(filepath.Join(s.opts.RunDir, d+".vty"), &st); err == nil {
@@ -493,12 +531,14 @@ func (s *Speaker) Status(ctx context.Context) (*speaker.Status, error) {
 	}
 	s.mu.Lock()
 	st.Applied, st.Restarts = s.applied, s.restarts
+	s.mu.Unlock()
+	s.dmu.Lock()
 	var missing, extra []netip.Prefix
 	if s.expected != nil {
 		missing, extra = compare(s.expected, adv)
 	}
 	s.missing, s.extra = missing, extra
-	s.mu.Unlock()
+	s.dmu.Unlock()
 	metricPrefixes.WithLabelValues("advertised").Set(float64(len(adv)))
 	metricPrefixes.WithLabelValues("missing").Set(float64(len(missing)))
 	metricPrefixes.WithLabelValues("extra").Set(float64(len(extra)))
@@ -537,30 +577,44 @@ func (s *Speaker) vtysh(ctx context.Context, cmd string) (string, error) {
 // errLine matches the lines vtysh -f prints for a command it rejects.
 var errLine = regexp.MustCompile(`(?m)^(line \d+: )?% .*$`)
 
-// vtyshFile applies a script with `vtysh -f` (not `copy FILE
-// running-config`, which crashed FRR 9's mgmtd upstream).
+// vtyshFile applies a script. With Options.UseFile it is `vtysh -f FILE`
+// (not `copy FILE running-config`, which crashed FRR 9's mgmtd upstream);
+// by default it is one vtysh session with `-c 'configure terminal' -c
+// LINE ...`, which stops at the first rejected line and, unlike -f, does
+// not put bgpd into its config-pending hold (new peers idle for seconds).
 func (s *Speaker) vtyshFile(ctx context.Context, script string) (string, error) {
-	f, err := os.CreateTemp("", "ovnbgp-frr-*.conf")
-	if err != nil {
-		return "", fmt.Errorf("frr: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.WriteString(script); err != nil {
-		f.Close()
-		return "", fmt.Errorf("frr: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("frr: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	args := append(s.vtyshArgs(), "-f", f.Name())
+	args := s.vtyshArgs()
+	if s.opts.UseFile {
+		f, err := os.CreateTemp("", "ovnbgp-frr-*.conf")
+		if err != nil {
+			return "", fmt.Errorf("frr: %w", err)
+		}
+		defer os.Remove(f.Name())
+		if _, err := f.WriteString(script); err != nil {
+			f.Close()
+			return "", fmt.Errorf("frr: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return "", fmt.Errorf("frr: %w", err)
+		}
+		args = append(args, "-f", f.Name())
+	} else {
+		args = append(args, "-c", "configure terminal")
+		for _, l := range strings.Split(script, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				args = append(args, "-c", l)
+			}
+		}
+		args = append(args, "-c", "end")
+	}
 	out, err := exec.CommandContext(ctx, s.opts.Vtysh, args...).CombinedOutput()
 	if errs := errLine.FindAllString(string(out), -1); len(errs) > 0 {
-		return string(out), fmt.Errorf("frr: vtysh -f rejected %d line(s): %s", len(errs), strings.Join(errs, "; "))
+		return string(out), fmt.Errorf("frr: vtysh rejected %d line(s): %s", len(errs), strings.Join(errs, "; "))
 	}
 	if err != nil {
-		return string(out), fmt.Errorf("frr: vtysh -f: %w: %s", err, strings.TrimSpace(string(out)))
+		return string(out), fmt.Errorf("frr: vtysh: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return string(out), nil
 }

@@ -16,6 +16,10 @@ const (
 	PrefixList6 = "ovnbgp-host6"
 )
 
+// ConnectRetrySeconds is the connect-retry timer of the peers ovnbgp
+// configures.
+const ConnectRetrySeconds = 2
+
 // Node is one configuration line with the lines nested under it (a context
 // such as `router bgp 64999` or `address-family ipv4 unicast`).
 type Node struct {
@@ -49,7 +53,7 @@ func FeaturesFor(version string) Features {
 
 // Input is everything the rendering depends on.
 type Input struct {
-	Config   *config.Config
+	Config *config.Config
 	// RouterID is the router id for the bgp_vrf instance (connected
 	// method): bgp_router_id, else the one bgpd chose; "" renders none.
 	// The default instance gets `bgp router-id` only when the
@@ -176,6 +180,9 @@ func renderPeers(c *config.Config, router, af4, af6 *Node) error {
 	group := o.PeerGroup
 	// settings are the per-neighbour lines, put on the group when there is one.
 	settings := func(name string) {
+		// Retry a refused connection after 2 s, not FRR's 10 s: a peer
+		// still in its idle hold after our restart refuses the first try.
+		add(router, fmt.Sprintf("neighbor %s timers connect %d", name, ConnectRetrySeconds))
 		if o.PeerPassword != "" {
 			add(router, fmt.Sprintf("neighbor %s password %s", name, o.PeerPassword))
 		}

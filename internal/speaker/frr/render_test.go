@@ -132,12 +132,12 @@ func TestRemovalsGolden(t *testing.T) {
 		return n
 	}
 	for _, tc := range []struct{ from, to string }{
-		{"table-fabric-full", "table"},                                  // fabric side switched off
-		{"connected-leak", "table"},                                     // announce method changed
-		{"table", "table-announce-table-id"},                            // table id changed
-		{"table-fabric-full", "table-fabric-minimal"},                   // options turned off, a peer dropped
-		{"connected-unnumbered-peer-group", "connected-leak"},           // group and unnumbered peers dropped
-		{"table-peer-group-mixed-as", "table-fabric-minimal"},           // group dropped, a member stays
+		{"table-fabric-full", "table"},                                         // fabric side switched off
+		{"connected-leak", "table"},                                            // announce method changed
+		{"table", "table-announce-table-id"},                                   // table id changed
+		{"table-fabric-full", "table-fabric-minimal"},                          // options turned off, a peer dropped
+		{"connected-unnumbered-peer-group", "connected-leak"},                  // group and unnumbered peers dropped
+		{"table-peer-group-mixed-as", "table-fabric-minimal"},                  // group dropped, a member stays
 		{"connected-unnumbered-peer-group", "connected-unnumbered-peer-group"}, // nothing
 	} {
 		name := "removals-" + tc.from + "-to-" + tc.to
