@@ -262,10 +262,6 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 		ver := parseVersion(out)
 		f := FeaturesFor(ver)
 		s.features = &f
-		if s.cfg.OVNBGP.AnnounceMethod == config.AnnounceTable && !f.IPv6ImportTable {
-			s.log.Warn("frr: this FRR cannot import an IPv6 table: IPv6 prefixes are not announced with announce_method=table",
-				"version", ver)
-		}
 	}
 	// vtysh -f skips the lines of a daemon that is down and still exits
 	// 0: make sure every daemon is there first.
@@ -692,5 +688,6 @@ func ParseText(text string) []*Node {
 
 // ownedContext reports whether a context line is one ovnbgp owns whole.
 func ownedContext(line string) bool {
-	return strings.HasPrefix(line, "profile ") || (strings.HasPrefix(line, "router bgp ") && strings.Contains(line, " vrf "))
+	return strings.HasPrefix(line, "profile ") || strings.HasPrefix(line, "route-map "+Kernel6+" ") ||
+		(strings.HasPrefix(line, "router bgp ") && strings.Contains(line, " vrf "))
 }

@@ -14,6 +14,9 @@ import (
 const (
 	PrefixList4 = "ovnbgp-host4"
 	PrefixList6 = "ovnbgp-host6"
+	// Kernel6 is the prefix list and route-map that pick ovnbgp's IPv6
+	// announce routes out of the main table (table method).
+	Kernel6 = "ovnbgp-kernel6"
 )
 
 // ConnectRetrySeconds is the connect-retry timer of the peers ovnbgp
@@ -96,10 +99,15 @@ func Render(in Input) ([]*Node, error) {
 		if table < 1 || table > 252 {
 			return nil, fmt.Errorf("frr: announce table %d: FRR imports tables 1-252 only", table)
 		}
-		top = append(top, &Node{Line: fmt.Sprintf("ip import-table %d", table)})
-		if in.Features.IPv6ImportTable {
-			top = append(top, &Node{Line: fmt.Sprintf("ipv6 import-table %d", table)})
-		}
+		// IPv4: zebra imports the announce table. IPv6: FRR 8.4 has no
+		// `ipv6 import-table`, so the kernel reconciler puts IPv6 announce
+		// routes (/128, protocol route_protocol) in the main table, where
+		// zebra sees them as kernel routes; bgpd redistributes the host
+		// routes among them. One path for every FRR version.
+		top = append(top, &Node{Line: fmt.Sprintf("ip import-table %d", table)},
+			&Node{Line: "ipv6 prefix-list " + Kernel6 + " seq 5 permit ::/0 ge 128"},
+			&Node{Line: "route-map " + Kernel6 + " permit 10", Owned: true, Children: []*Node{
+				{Line: "match ipv6 address prefix-list " + Kernel6}}})
 	case config.AnnounceConnected, "":
 		if c.BGPVRF == "" {
 			return nil, fmt.Errorf("frr: announce method connected needs bgp_vrf")
@@ -134,9 +142,7 @@ func Render(in Input) ([]*Node, error) {
 	switch o.AnnounceMethod {
 	case config.AnnounceTable:
 		af4.Children = append(af4.Children, &Node{Line: fmt.Sprintf("redistribute table %d", table)})
-		if in.Features.IPv6ImportTable {
-			af6.Children = append(af6.Children, &Node{Line: fmt.Sprintf("redistribute table %d", table)})
-		}
+		af6.Children = append(af6.Children, &Node{Line: "redistribute kernel route-map " + Kernel6})
 	default:
 		af4.Children = append(af4.Children, &Node{Line: "import vrf " + c.BGPVRF})
 		af6.Children = append(af6.Children, &Node{Line: "import vrf " + c.BGPVRF})
