@@ -348,10 +348,12 @@ func (d *SBDriver) port(pb *sbdb.PortBinding, c *Contribution) {
 			if !d.boundHere(pb) {
 				return
 			}
-			var ndp []netip.Addr
-			if pb.Type == "virtual" {
-				ndp = ndpProxies(prefixesFromCIDRs(pb.ExternalIDs["neutron:cidrs"]))
-			}
+			// The chassis answers NDP for the subnet-router anycast address
+			// of the port's IPv6 subnets: the VM's way out on a fabric
+			// where no router sits on the provider network (upstream's NB
+			// driver does this for every port, its SB driver only for
+			// virtual ones, which leaves IPv6 egress broken).
+			ndp := ndpProxies(prefixesFromCIDRs(pb.ExternalIDs["neutron:cidrs"]))
 			for _, pfx := range d.portPrefixes(pb) {
 				add(c, Announcement{Prefix: hostPrefix(pfx), Kind: KindProviderPort, Port: pb.LogicalPort,
 					Network: d.networkName(pb.Datapath), Reason: "bound to this chassis on a provider network"},

@@ -150,12 +150,12 @@ func TestSBProviderPorts(t *testing.T) {
 			{"172.24.5.10/32", plan.KindProviderPort, "vm2", "br-vlan", 100, "", nil},
 			{"2001:db8:5::10/128", plan.KindProviderPort, "vm2", "br-vlan", 100, "", nil},
 		}},
-		{"upstream 10.1 row 14: config-drive port (mac unknown) takes its IPs from neutron:cidrs", func(f *fixture) {
+		{"upstream 10.1 row 14: config-drive port (mac unknown) takes its IPs from neutron:cidrs; NDP proxy for its IPv6 subnet", func(f *fixture) {
 			f.localnet("pub", "physnet1", 0)
 			f.pb("vm3", "", "pub", "c1", "unknown").ExternalIDs["neutron:cidrs"] = "172.24.4.30/24 2001:db8:24::30/64"
 		}, []want{
 			{"172.24.4.30/32", plan.KindProviderPort, "vm3", "br-ex", 0, "", nil},
-			{"2001:db8:24::30/128", plan.KindProviderPort, "vm3", "br-ex", 0, "", nil},
+			{"2001:db8:24::30/128", plan.KindProviderPort, "vm3", "br-ex", 0, "", []string{"2001:db8:24::"}},
 		}},
 		{"tenant network port is not announced by its own chassis", func(f *fixture) {
 			f.pb("vm4", "", "private", "c1", "fa:16:3e:00:04:10 10.0.0.10")

@@ -105,7 +105,7 @@ func newCloud(t *testing.T, specs ...nodeSpec) *cloud {
 		n.ch.VSCtl("add-port", "br-ul", s.name+"-ul")
 		c.l.Veth(c.tor, "tor-"+s.name, []string{n.torIP + "/30", fmt.Sprintf("fd00:%d::1/64", n.idx)},
 			n.ch.NS, s.name+"-tor", []string{n.ip + "/30", fmt.Sprintf("fd00:%d::2/64", n.idx)})
-		fmt.Fprintf(&torNeighbors, " neighbor %s peer-group chassis\n", n.ip)
+		fmt.Fprintf(&torNeighbors, " neighbor %s peer-group chassis\n neighbor fd00:%d::2 peer-group chassis6\n", n.ip, n.idx)
 		c.nodes[s.name] = n
 		c.names = append(c.names, s.name)
 	}
@@ -116,15 +116,18 @@ router bgp 65000
  bgp bestpath as-path multipath-relax
  neighbor chassis peer-group
  neighbor chassis remote-as 64999
+ neighbor chassis6 peer-group
+ neighbor chassis6 remote-as 64999
 `+torNeighbors.String()+` address-family ipv4 unicast
   redistribute connected
   neighbor chassis default-originate
+  no neighbor chassis6 activate
   maximum-paths 8
  exit-address-family
  address-family ipv6 unicast
   redistribute connected
-  neighbor chassis activate
-  neighbor chassis default-originate
+  neighbor chassis6 activate
+  neighbor chassis6 default-originate
   maximum-paths 8
  exit-address-family
 exit
@@ -153,11 +156,11 @@ debug = True
 announce_method = table
 speaker = frr
 frr_pathspace = %s
-peers = %s:65000
+peers = %s:65000, [fd00:%d::1]:65000
 bfd = false
 metrics_address = 127.0.0.1:9469
 state_dir = %s
-`, n.ch.OVS.Remote(), n.ip, n.extra, n.frr.Pathspace, n.torIP, c.l.Subdir(n.ch.Name, "state"))
+`, n.ch.OVS.Remote(), n.ip, n.extra, n.frr.Pathspace, n.torIP, n.idx, c.l.Subdir(n.ch.Name, "state"))
 }
 
 // startAgent runs the agent in the chassis namespace.
@@ -241,7 +244,9 @@ func (c *cloud) dumpLogs() {
 	}
 }
 
-// torRoute returns the next hops the ToR's kernel has for prefix.
+// torNextHops returns the chassis the ToR's kernel routes prefix to, by
+// the link the next hop is on (each chassis has its own link "tor-<name>";
+// IPv6 next hops are link-local).
 func (c *cloud) torNextHops(prefix string) []string {
 	fam := "-4"
 	if strings.Contains(prefix, ":") {
@@ -252,9 +257,9 @@ func (c *cloud) torNextHops(prefix string) []string {
 		return nil
 	}
 	var routes []struct {
-		Gateway  string `json:"gateway"`
+		Dev      string `json:"dev"`
 		Nexthops []struct {
-			Gateway string `json:"gateway"`
+			Dev string `json:"dev"`
 		} `json:"nexthops"`
 	}
 	if json.Unmarshal([]byte(out), &routes) != nil {
@@ -262,11 +267,11 @@ func (c *cloud) torNextHops(prefix string) []string {
 	}
 	var hops []string
 	for _, r := range routes {
-		if r.Gateway != "" {
-			hops = append(hops, r.Gateway)
+		if r.Dev != "" {
+			hops = append(hops, strings.TrimPrefix(r.Dev, "tor-"))
 		}
 		for _, h := range r.Nexthops {
-			hops = append(hops, h.Gateway)
+			hops = append(hops, strings.TrimPrefix(h.Dev, "tor-"))
 		}
 	}
 	return hops
@@ -274,13 +279,8 @@ func (c *cloud) torNextHops(prefix string) []string {
 
 // waitAnnounced waits until the ToR routes prefix only to the given chassis.
 func (c *cloud) waitAnnounced(prefix string, via ...string) time.Duration {
-	var want []string
-	for _, v := range via {
-		want = append(want, c.nodeIP(v, strings.Contains(prefix, ":")))
-	}
 	return c.l.Eventually(30*time.Second, fmt.Sprintf("%s routed by the ToR via %v", prefix, via), func() bool {
-		got := c.torNextHops(prefix)
-		return sameSet(got, want)
+		return sameSet(c.torNextHops(prefix), via)
 	})
 }
 
@@ -289,17 +289,6 @@ func (c *cloud) waitGone(prefix string) time.Duration {
 	return c.l.Eventually(30*time.Second, prefix+" withdrawn at the ToR", func() bool {
 		return len(c.torNextHops(prefix)) == 0
 	})
-}
-
-// nodeIP is the next hop the ToR sees for a chassis: its address on the
-// link (for IPv6 prefixes carried over the IPv4 session, FRR sends the
-// link's global IPv6 address as next hop).
-func (c *cloud) nodeIP(name string, v6 bool) string {
-	n := c.nodes[name]
-	if v6 {
-		return fmt.Sprintf("fd00:%d::2", n.idx)
-	}
-	return n.ip
 }
 
 func sameSet(got, want []string) bool {

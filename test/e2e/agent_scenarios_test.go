@@ -17,7 +17,9 @@ import (
 // 172.24.4.100) is scheduled on "gw", vm1 on the provider network on c1,
 // vm2 on the tenant network on c2 with a distributed FIP 172.24.4.50, vm3 on
 // the tenant network on c1 with a centralized FIP 172.24.4.51, and an OVN
-// load balancer VIP 10.0.0.100 on the tenant network.
+// load balancer VIP 10.0.0.100 on the tenant network. IPv6 VMs on the
+// provider network use the subnet-router anycast address (2001:db8:24::)
+// as gateway: the chassis answers NDP for it.
 type workload struct {
 	public, private *lab.Network
 	router          *lab.Router
@@ -46,7 +48,7 @@ func (c *cloud) buildWorkload() *workload {
 	w.router.LoadBalancer("10.0.0.100", 80, w.private, w.private, []string{"10.0.0.10"}, "")
 	c.central.NBCtl("--wait=sb", "sync")
 
-	w.vm1 = c.l.AddVM(c.central, c.nodes["c1"].ch, w.p1.ID, w.p1.MAC, w.p1.CIDRs, []string{"172.24.4.1", "2001:db8:24::1"})
+	w.vm1 = c.l.AddVM(c.central, c.nodes["c1"].ch, w.p1.ID, w.p1.MAC, w.p1.CIDRs, []string{"172.24.4.1", "2001:db8:24::"})
 	w.vm2 = c.l.AddVM(c.central, c.nodes["c2"].ch, w.p2.ID, w.p2.MAC, w.p2.CIDRs, []string{"10.0.0.1"})
 	w.vm3 = c.l.AddVM(c.central, c.nodes["c1"].ch, w.p3.ID, w.p3.MAC, w.p3.CIDRs, []string{"10.0.0.1"})
 	return w
