@@ -81,6 +81,9 @@ func TestAgentAnnouncesEveryKind(t *testing.T) {
 		c.startAgent(name)
 	}
 	agentsUp := time.Now()
+	// Reply TTLs: a VM answers with 64; each router on the way back takes
+	// one (chassis kernel, ToR, and OVN's logical router for tenant VMs and
+	// FIPs).
 	cases := []struct {
 		what, prefix, via string
 		ping              string
@@ -90,7 +93,9 @@ func TestAgentAnnouncesEveryKind(t *testing.T) {
 		{"provider-network VM, IPv6", "2001:db8:24::10/128", "c1", "2001:db8:24::10", 62},
 		{"distributed FIP", "172.24.4.50/32", "c2", "172.24.4.50", 61},
 		{"centralized FIP", "172.24.4.51/32", "gw", "172.24.4.51", 61},
-		{"router gateway (cr-lrp)", "172.24.4.100/32", "gw", "172.24.4.100", 63},
+		// OVN's logical router answers itself, with TTL 255, decremented by
+		// its own pipeline, the gateway chassis and the ToR.
+		{"router gateway (cr-lrp)", "172.24.4.100/32", "gw", "172.24.4.100", 252},
 		{"tenant VM behind the gateway", "10.0.0.10/32", "gw", "10.0.0.10", 61},
 		{"tenant VM behind the gateway (on c1)", "10.0.0.20/32", "gw", "10.0.0.20", 61},
 		{"OVN load-balancer VIP", "10.0.0.100/32", "gw", "", 0},
