@@ -172,7 +172,8 @@ func TestAgentRestartsWithoutFlaps(t *testing.T) {
 	}
 
 	// 2. Restart the southbound ovsdb-server; while it is away, delete
-	// vm2's port in the NB (northd applies it when the SB returns).
+	// vm3's port and its floating IP in the NB, as Neutron does (northd
+	// applies it when the SB returns).
 	for _, name := range c.names {
 		before[name] = c.bgpUpdatesFrom(name)
 	}
@@ -183,7 +184,7 @@ func TestAgentRestartsWithoutFlaps(t *testing.T) {
 			t.Errorf("SB down: %s sent %d UPDATE messages, want 0", name, n-before[name])
 		}
 	}
-	c.central.NBCtl("lsp-del", w.p3.ID)
+	c.central.NBCtl("lr-nat-del", w.router.LR, "dnat_and_snat", "172.24.4.51", "--", "lsp-del", w.p3.ID)
 	c.central.SB.Restart()
 	d := c.waitGone("172.24.4.51/32")
 	c.waitGone("10.0.0.20/32")
