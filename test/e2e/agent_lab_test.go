@@ -31,12 +31,17 @@ var (
 func agentBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ovnbgp-e2e-bin-")
+		// bin/ of the repository (ignored by git); `make demo` prints this
+		// path for the commands it suggests.
+		dir, err := filepath.Abs("../../bin")
+		if err == nil {
+			err = os.MkdirAll(dir, 0o755)
+		}
 		if err != nil {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "ovnbgp")
+		binPath = filepath.Join(dir, "ovnbgp-lab")
 		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/ovnbgp").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v: %s", err, out)
