@@ -63,6 +63,14 @@ type Agent struct {
 	lastErrAt time.Time
 	warnings  []plan.Warning
 	heartbeat time.Time
+
+	// planMu serializes the planner between the controller and Snapshot.
+	planMu sync.Mutex
+	// stale: a.state lags behind the planner (incremental reconciles apply
+	// deltas without building the whole state); Snapshot rebuilds it.
+	stale bool
+	kinds map[plan.Key]plan.Kind // announced keys, for the per-kind gauge
+	count map[plan.Kind]int
 }
 
 // New returns a controller; Run drives it.
@@ -196,9 +204,11 @@ func (a *Agent) setErr(err error) {
 
 func (a *Agent) plan(fn func() []plan.Warning) {
 	t := a.deps.Source.Topo
+	a.planMu.Lock()
 	t.RLock()
 	w := fn()
 	t.RUnlock()
+	a.planMu.Unlock()
 	for _, x := range w {
 		a.log.Warn("planner: row skipped", "table", x.Table, "row", x.Row, "reason", x.Reason, "detail", x.Detail)
 	}
@@ -218,17 +228,19 @@ func (a *Agent) full(ctx context.Context, reason string) error {
 	a.plan(func() []plan.Warning {
 		var w []plan.Warning
 		st, w = a.deps.Planner.Full()
+		a.mu.Lock()
+		a.state, a.stale = st, false
+		a.mu.Unlock()
 		if a.deps.NeededDatapaths != nil {
 			need = a.deps.NeededDatapaths()
 		}
 		return w
 	})
-	if need != nil || a.deps.NeededDatapaths != nil {
+	if a.deps.NeededDatapaths != nil {
 		a.deps.Source.SetNeededDatapaths(need)
 	}
 	err := a.apply(ctx, st, nil)
 	a.mu.Lock()
-	a.state = st
 	if err == nil {
 		a.lastFull = time.Now()
 		a.lastErr = nil
@@ -237,13 +249,15 @@ func (a *Agent) full(ctx context.Context, reason string) error {
 	}
 	a.mu.Unlock()
 	observe("full", start, err)
-	setAnnounced(st)
+	a.countAll(st)
 	a.log.Info("full reconcile", "reason", reason, "announcements", len(st.Announcements),
 		"exposures", len(st.Wiring.Exposures), "flows", len(st.Wiring.Flows), "duration", time.Since(start), "error", err)
 	return err
 }
 
-// incremental re-plans the dirty sources and applies the delta.
+// incremental re-plans the dirty sources and applies the delta. With a
+// speaker that takes deltas and no bridge or flow change, the whole state
+// is not built (that was O(n log n) per event).
 func (a *Agent) incremental(ctx context.Context, dirty []plan.Source) error {
 	start := time.Now()
 	var d *plan.Delta
@@ -252,7 +266,19 @@ func (a *Agent) incremental(ctx context.Context, dirty []plan.Source) error {
 	a.plan(func() []plan.Warning {
 		var w []plan.Warning
 		d, w = a.deps.Planner.Replan(dirty)
-		st = a.deps.Planner.State()
+		// a.state follows the planner under planMu, so that Snapshot,
+		// which rebuilds a stale state under planMu too, never keeps an
+		// older one.
+		if d.FlowsChanged || d.BridgesChanged {
+			st = a.deps.Planner.State()
+		}
+		a.mu.Lock()
+		if st != nil {
+			a.state, a.stale = st, false
+		} else if !d.Empty() {
+			a.stale = true
+		}
+		a.mu.Unlock()
 		if a.deps.NeededDatapaths != nil {
 			need = a.deps.NeededDatapaths()
 		}
@@ -265,21 +291,55 @@ func (a *Agent) incremental(ctx context.Context, dirty []plan.Source) error {
 		return nil
 	}
 	err := a.apply(ctx, st, d)
-	a.mu.Lock()
-	a.state = st
-	a.mu.Unlock()
 	observe("incremental", start, err)
-	setAnnounced(st)
+	a.countDelta(d)
 	a.log.Debug("incremental reconcile", "sources", len(dirty), "announce", len(d.Announce), "withdraw", len(d.Withdraw),
 		"duration", time.Since(start), "error", err)
 	return err
 }
 
-// apply reconciles in the safe order. d == nil: the whole state; else only
-// the delta (st is the state after it). A failing component does not stop
-// the others' steps that are safe without it, but nothing is announced
-// whose wiring failed before, and nothing is unwired while its withdrawal
-// failed.
+func (a *Agent) countAll(st *plan.State) {
+	a.kinds = make(map[plan.Key]plan.Kind, len(st.Announcements))
+	a.count = map[plan.Kind]int{}
+	for _, an := range st.Announcements {
+		a.kinds[an.Key()] = an.Kind
+		a.count[an.Kind]++
+	}
+	a.publishCounts()
+}
+
+func (a *Agent) countDelta(d *plan.Delta) {
+	if a.kinds == nil {
+		return
+	}
+	for _, an := range d.Withdraw {
+		if old, ok := a.kinds[an.Key()]; ok {
+			a.count[old]--
+			delete(a.kinds, an.Key())
+		}
+	}
+	for _, an := range d.Announce {
+		if old, ok := a.kinds[an.Key()]; ok {
+			a.count[old]--
+		}
+		a.kinds[an.Key()] = an.Kind
+		a.count[an.Kind]++
+	}
+	a.publishCounts()
+}
+
+func (a *Agent) publishCounts() {
+	for _, k := range plan.Kinds {
+		metricAnnounced.WithLabelValues(string(k)).Set(float64(a.count[k]))
+	}
+}
+
+// apply reconciles in the safe order. d == nil: the whole state st; else
+// only the delta d, with st the state after it when d changes the bridges
+// or the flows (nil otherwise: building the whole state per event would
+// cost O(announcements)). A failing component does not stop the others'
+// steps that are safe without it, but nothing is unwired while the speaker
+// failed to withdraw.
 func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta) error {
 	var errs []error
 	k, f, sp := a.deps.Kernel, a.deps.Flows, a.deps.Speaker
@@ -302,8 +362,15 @@ func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta) error 
 		}
 	}
 	speakerOK := true
-	if sp != nil && (d == nil || len(d.Announce) > 0 || len(d.Withdraw) > 0) {
-		if err := sp.Sync(ctx, st.Announcements); err != nil {
+	if sp != nil {
+		var err error
+		switch {
+		case d == nil:
+			err = sp.Sync(ctx, st.Announcements)
+		case len(d.Announce) > 0 || len(d.Withdraw) > 0:
+			err = sp.SyncDelta(ctx, d.Announce, d.Withdraw)
+		}
+		if err != nil {
 			speakerOK = false
 			metricErrors.WithLabelValues("speaker", "sync").Inc()
 			errs = append(errs, fmt.Errorf("speaker: %w", err))
@@ -392,6 +459,14 @@ type DBStatus struct {
 
 // Snapshot returns the current view.
 func (a *Agent) Snapshot(ctx context.Context) *Snapshot {
+	a.plan(func() []plan.Warning {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.stale {
+			a.state, a.stale = a.deps.Planner.State(), false
+		}
+		return nil
+	})
 	a.mu.RLock()
 	s := &Snapshot{Chassis: a.deps.Source.ID.SystemID, Hostname: a.deps.Source.ID.Hostname, Driver: a.cfg.Driver,
 		Ready: a.ready, LastFull: a.lastFull, State: a.state, Counts: map[plan.Kind]int{}, Rows: map[string]int{}}

@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/ovnbgp/ovnbgp/internal/plan"
 )
 
 var (
@@ -46,14 +44,4 @@ func observe(typ string, start time.Time, err error) {
 		res = "error"
 	}
 	metricReconciles.WithLabelValues(typ, res).Inc()
-}
-
-func setAnnounced(st *plan.State) {
-	counts := map[plan.Kind]int{}
-	for _, a := range st.Announcements {
-		counts[a.Kind]++
-	}
-	for _, k := range plan.Kinds {
-		metricAnnounced.WithLabelValues(string(k)).Set(float64(counts[k]))
-	}
 }

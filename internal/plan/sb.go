@@ -95,6 +95,13 @@ type SBDriver struct {
 	mem      map[string]*sbdb.PortBinding // the row as last planned (rows are never modified in place)
 	warnings []Warning
 
+	// Bridges() cache: valid while the localnets and mappings are unchanged
+	// (recomputing it sorted every localnet on every re-plan).
+	bridgesOK  bool
+	bridgesVer uint64
+	bridgesRaw string
+	bridges    []BridgeWiring
+
 	// Per-batch memo, cleared by Reset: the topology does not change
 	// between a Reset and the end of the plan or re-plan that follows.
 	swMemo  map[string]*switchInfo
@@ -968,6 +975,14 @@ func kindRank(k Kind) int {
 // Bridges lists the per-bridge wiring of every valid mapping, with the VLAN
 // tags of the localnet ports on its physnet.
 func (d *SBDriver) Bridges() []BridgeWiring {
+	if v := d.t.LocalnetVersion(); !d.bridgesOK || v != d.bridgesVer || d.rawMappings != d.bridgesRaw {
+		d.bridges = d.computeBridges()
+		d.bridgesOK, d.bridgesVer, d.bridgesRaw = true, v, d.rawMappings
+	}
+	return cloneBridges(d.bridges)
+}
+
+func (d *SBDriver) computeBridges() []BridgeWiring {
 	vlans := map[string]map[int]bool{}
 	for _, ln := range d.t.AllLocalnets() {
 		if ln.Tag != nil && *ln.Tag > 0 {

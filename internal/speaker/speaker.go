@@ -27,6 +27,10 @@ type Speaker interface {
 	// Sync makes the announced set equal to anns (idempotent, level-triggered;
 	// only the difference is applied).
 	Sync(ctx context.Context, anns []plan.Announcement) error
+	// SyncDelta applies a difference: the agent's incremental path,
+	// O(change). A changed key is in both lists (withdrawn old value,
+	// announced new one). Full reconciles use Sync.
+	SyncDelta(ctx context.Context, announce, withdraw []plan.Announcement) error
 	// Status reports peers and announced prefixes, for `ovnbgp status` and
 	// metrics.
 	Status(ctx context.Context) (*Status, error)

@@ -32,6 +32,7 @@ type Topology struct {
 	pbByName     map[string]*sbdb.PortBinding   // by logical_port
 	pbByDatapath map[string]map[string]struct{} // datapath uuid -> pb uuids
 	localnets    map[string]map[string]struct{} // datapath uuid -> localnet pb uuids
+	localnetVer  uint64                         // bumped whenever a localnet row is added, changed or removed
 	chassis      map[string]*sbdb.Chassis       // by uuid
 	chassisName  map[string]string              // name -> uuid
 	datapaths    map[string]*sbdb.DatapathBinding
@@ -89,6 +90,7 @@ func (t *Topology) Upsert(row any) bool {
 		addTo(t.pbByDatapath, r.Datapath, r.UUID)
 		if r.Type == "localnet" {
 			addTo(t.localnets, r.Datapath, r.UUID)
+			t.localnetVer++
 		}
 		t.indexPB(r)
 	case *sbdb.Chassis:
@@ -179,7 +181,10 @@ func (t *Topology) deletePB(uuid string) {
 		delete(t.pbByName, old.LogicalPort)
 	}
 	removeFrom(t.pbByDatapath, old.Datapath, uuid)
-	removeFrom(t.localnets, old.Datapath, uuid)
+	if old.Type == "localnet" {
+		removeFrom(t.localnets, old.Datapath, uuid)
+		t.localnetVer++
+	}
 	t.unindexPB(old)
 }
 
@@ -232,6 +237,10 @@ func (t *Topology) Localnets(datapath string) []*sbdb.PortBinding {
 	sort.Slice(out, func(i, j int) bool { return out[i].LogicalPort < out[j].LogicalPort })
 	return out
 }
+
+// LocalnetVersion changes whenever a localnet Port_Binding is added,
+// changed or removed (callers cache what they derive from AllLocalnets).
+func (t *Topology) LocalnetVersion() uint64 { return t.localnetVer }
 
 // AllLocalnets returns every localnet Port_Binding, sorted by name.
 func (t *Topology) AllLocalnets() []*sbdb.PortBinding {

@@ -200,6 +200,28 @@ func (s *Speaker) Sync(_ context.Context, anns []plan.Announcement) error {
 	return nil
 }
 
+// SyncDelta updates the recorded prefixes by a difference (the agent's
+// incremental path): withdrawn keys first, then announced ones, so a
+// changed key stays.
+func (s *Speaker) SyncDelta(_ context.Context, announce, withdraw []plan.Announcement) error {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	if s.expected == nil {
+		s.expected = map[netip.Prefix]bool{}
+	}
+	for _, a := range withdraw {
+		if a.VRF == "" {
+			delete(s.expected, a.Prefix.Masked())
+		}
+	}
+	for _, a := range announce {
+		if a.VRF == "" {
+			s.expected[a.Prefix.Masked()] = true
+		}
+	}
+	return nil
+}
+
 // Stop ends the watcher. With withdraw, the announce pieces
 // (redistribution, import-table or the VRF leak) are removed first, so
 // bgpd withdraws every prefix while the sessions stay up; without, FRR

@@ -1,6 +1,7 @@
 package frr
 
 import (
+	"context"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
 	"github.com/ovnbgp/ovnbgp/internal/speaker"
 )
 
@@ -217,5 +219,30 @@ func TestParseVersion(t *testing.T) {
 		if got := parseVersion(in); got != want {
 			t.Errorf("parseVersion(%q) = %q want %q", in, got, want)
 		}
+	}
+}
+
+// TestSyncDelta: the recorded prefixes follow a delta as they follow Sync;
+// a changed key (in both lists) stays, VRF announcements are not bgpd's.
+func TestSyncDelta(t *testing.T) {
+	s, err := New(config.Default(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := func(p, vrf string) plan.Announcement {
+		return plan.Announcement{Prefix: netip.MustParsePrefix(p), VRF: vrf}
+	}
+	ctx := context.Background()
+	if err := s.Sync(ctx, []plan.Announcement{ann("192.0.2.1/32", ""), ann("192.0.2.2/32", "")}); err != nil {
+		t.Fatal(err)
+	}
+	err = s.SyncDelta(ctx, []plan.Announcement{ann("192.0.2.3/32", ""), ann("192.0.2.2/32", ""), ann("10.0.0.1/32", "blue")},
+		[]plan.Announcement{ann("192.0.2.1/32", ""), ann("192.0.2.2/32", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[netip.Prefix]bool{netip.MustParsePrefix("192.0.2.2/32"): true, netip.MustParsePrefix("192.0.2.3/32"): true}
+	if !reflect.DeepEqual(s.expected, want) {
+		t.Errorf("expected prefixes %v, want %v", s.expected, want)
 	}
 }

@@ -335,61 +335,130 @@ func (s *Speaker) sync(anns []plan.Announcement) (inputErr, applyErr error) {
 		}
 		s.skipped = cur
 	}
-	var errs []error
-
-	// Withdraw first: a prefix changing family cannot happen, but fewer
-	// paths first keeps the peers' tables small.
-	var del []*apiutil.Path
-	var delKeys []netip.Prefix
-	for p, path := range s.paths {
+	var del []netip.Prefix
+	for p := range s.paths {
 		if _, ok := want[p]; !ok {
-			del = append(del, path)
-			delKeys = append(delKeys, p)
+			del = append(del, p)
 		}
 	}
+	var add []netip.Prefix
+	for p := range want {
+		if _, ok := s.paths[p]; !ok {
+			add = append(add, p)
+		}
+	}
+	addErr, applyErr := s.change(add, del)
+	return errors.Join(inputErr, addErr), applyErr
+}
+
+// SyncDelta announces and withdraws only the given announcements: the
+// agent's incremental path, O(change) where Sync is O(announcements). Sync
+// stays the level-triggered full pass of every full reconcile.
+func (s *Speaker) SyncDelta(_ context.Context, announce, withdraw []plan.Announcement) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running || !s.enabled {
+		s.m.syncErrors.Inc()
+		return fmt.Errorf("gobgp: SyncDelta before the first Sync")
+	}
+	var bad []string
+	prefixes := func(anns []plan.Announcement) []netip.Prefix {
+		var out []netip.Prefix
+		for _, a := range anns {
+			if a.VRF != "" {
+				continue // counted and logged by the full Sync
+			}
+			p, ok := canonical(a.Prefix)
+			if !ok {
+				s.m.skipped.WithLabelValues("invalid").Inc()
+				bad = append(bad, fmt.Sprintf("%q (%s %s)", a.Prefix.String(), a.Kind, a.Port))
+				continue
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	// A changed key is in both lists (old value withdrawn, new announced):
+	// the prefix stays.
+	add := prefixes(announce)
+	keep := make(map[netip.Prefix]bool, len(add))
+	for _, p := range add {
+		keep[p] = true
+	}
+	var del []netip.Prefix
+	for _, p := range prefixes(withdraw) {
+		if _, ok := s.paths[p]; ok && !keep[p] {
+			del = append(del, p)
+		}
+	}
+	var newAdd []netip.Prefix
+	for _, p := range add {
+		if _, ok := s.paths[p]; !ok {
+			newAdd = append(newAdd, p)
+		}
+	}
+	var inputErr error
+	if len(bad) > 0 {
+		inputErr = fmt.Errorf("gobgp: invalid prefixes skipped: %v", bad)
+	}
+	addErr, applyErr := s.change(newAdd, del)
+	s.m.paths.Set(float64(len(s.paths)))
+	err := errors.Join(inputErr, addErr, applyErr)
+	if err != nil {
+		s.m.syncErrors.Inc()
+	}
+	return err
+}
+
+// change withdraws del and announces add (prefixes the caller checked
+// against s.paths). inputErr: paths that could not be built; applyErr:
+// GoBGP calls that failed.
+func (s *Speaker) change(add, del []netip.Prefix) (inputErr, applyErr error) {
+	var errs []error
+	// Withdraw first: fewer paths first keeps the peers' tables small.
 	if len(del) > 0 {
-		if err := s.srv.DeletePath(apiutil.DeletePathRequest{Paths: del}); err != nil {
+		paths := make([]*apiutil.Path, 0, len(del))
+		for _, p := range del {
+			paths = append(paths, s.paths[p])
+		}
+		if err := s.srv.DeletePath(apiutil.DeletePathRequest{Paths: paths}); err != nil {
 			errs = append(errs, fmt.Errorf("gobgp: withdraw %d prefixes: %w", len(del), err))
 		} else {
-			for _, p := range delKeys {
+			for _, p := range del {
 				delete(s.paths, p)
 			}
 			s.m.changes.WithLabelValues("withdraw").Add(float64(len(del)))
 		}
 	}
-
-	var add []*apiutil.Path
+	var paths []*apiutil.Path
 	var addKeys []netip.Prefix
-	for p := range want {
-		if _, ok := s.paths[p]; ok {
-			continue
-		}
+	for _, p := range add {
 		path, err := s.newPath(p)
 		if err != nil {
 			inputErr = errors.Join(inputErr, err)
 			continue
 		}
-		add = append(add, path)
+		paths = append(paths, path)
 		addKeys = append(addKeys, p)
 	}
-	if len(add) > 0 {
+	if len(paths) > 0 {
 		n := 0
-		if _, err := s.srv.AddPath(apiutil.AddPathRequest{Paths: add}); err == nil {
+		if _, err := s.srv.AddPath(apiutil.AddPathRequest{Paths: paths}); err == nil {
 			for i, p := range addKeys {
-				s.paths[p] = add[i]
+				s.paths[p] = paths[i]
 			}
-			n = len(add)
+			n = len(paths)
 		} else {
 			// On a per-path error GoBGP answers with the last error and no
 			// per-path results, although the other paths are in the RIB:
 			// add them one by one to know which are (adding an existing
 			// path again is an implicit replace).
 			for i, p := range addKeys {
-				if _, err := s.srv.AddPath(apiutil.AddPathRequest{Paths: add[i : i+1]}); err != nil {
+				if _, err := s.srv.AddPath(apiutil.AddPathRequest{Paths: paths[i : i+1]}); err != nil {
 					errs = append(errs, fmt.Errorf("gobgp: announce %s: %w", p, err))
 					continue
 				}
-				s.paths[p] = add[i]
+				s.paths[p] = paths[i]
 				n++
 			}
 		}

@@ -336,6 +336,29 @@ func TestSyncDiff(t *testing.T) {
 	}
 	lab.Eventually(t, 10*time.Second, "receiver converged to one prefix", func() bool { return keys(rcv.rib(t)) == "203.0.113.1/32" })
 
+	// SyncDelta: only the difference. A changed key (in both lists) stays;
+	// withdrawing what is not announced changes nothing.
+	a1, d1 := changes("announce"), changes("withdraw")
+	if err := sp.SyncDelta(ctx, anns("203.0.113.9/32", "203.0.113.1/32"), anns("203.0.113.1/32", "192.0.2.99/32")); err != nil {
+		t.Fatal(err)
+	}
+	if a, d := changes("announce")-a1, changes("withdraw")-d1; a != 1 || d != 0 {
+		t.Errorf("SyncDelta changes: +%v -%v, want +1 -0", a, d)
+	}
+	lab.Eventually(t, 10*time.Second, "receiver has the delta", func() bool { return keys(rcv.rib(t)) == "203.0.113.1/32 203.0.113.9/32" })
+	if err := sp.SyncDelta(ctx, nil, anns("203.0.113.1/32")); err != nil {
+		t.Fatal(err)
+	}
+	lab.Eventually(t, 10*time.Second, "receiver lost the withdrawn prefix", func() bool { return keys(rcv.rib(t)) == "203.0.113.9/32" })
+	if got := metricValue(metricPaths); got != 1 {
+		t.Errorf("paths metric after SyncDelta %v, want 1", got)
+	}
+	// A full Sync after deltas converges as usual.
+	if err := sp.Sync(ctx, anns("203.0.113.1/32")); err != nil {
+		t.Fatal(err)
+	}
+	lab.Eventually(t, 10*time.Second, "receiver back to one prefix", func() bool { return keys(rcv.rib(t)) == "203.0.113.1/32" })
+
 	// Stop(true) withdraws everything before closing.
 	if err := sp.Stop(ctx, true); err != nil {
 		t.Fatal(err)
