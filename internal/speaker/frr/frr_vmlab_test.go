@@ -117,16 +117,27 @@ func TestVMLabFRR10Apply(t *testing.T) {
 	if out, err := exec.Command("chown", "-R", "frr:frr", conf, run).CombinedOutput(); err != nil {
 		t.Fatalf("chown: %v: %s", err, out)
 	}
+	// FRR 10 daemons have no -f: they start empty and `vtysh -b` loads the
+	// integrated frr.conf (as frrinit.sh does).
 	for _, d := range []string{"mgmtd", "zebra", "bgpd"} {
+		logf, err := os.Create(filepath.Join(t.TempDir(), d+".out"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		cmd := exec.Command("ip", "netns", "exec", ps, "/usr/lib/frr/"+d, "-d", "-N", ps, "-F", "datacenter",
-			"-f", filepath.Join(conf, d+".conf"), "-i", filepath.Join(run, d+".pid"),
-			"--log", "file:"+filepath.Join(run, d+".log"))
-		// No pipes: a daemonized FRR 10 keeps them open.
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("start %s: %v", d, err)
+			"-i", filepath.Join(run, d+".pid"), "--log", "file:"+filepath.Join(run, d+".log"))
+		// A file, not a pipe: a daemonized FRR 10 keeps its stdio open.
+		cmd.Stdout, cmd.Stderr = logf, logf
+		err = cmd.Run()
+		logf.Close()
+		if err != nil {
+			b, _ := os.ReadFile(logf.Name())
+			t.Fatalf("start %s: %v: %s", d, err, b)
 		}
 		time.Sleep(2 * time.Second)
+	}
+	if out, err := exec.Command("vtysh", "-N", ps, "-b").CombinedOutput(); err != nil {
+		t.Logf("vtysh -b: %v: %s", err, out)
 	}
 	vtysh := func(c string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
