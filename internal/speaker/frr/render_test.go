@@ -37,7 +37,7 @@ var variants = []variant{
 		c.OVNBGP.AnnounceMethod = config.AnnounceTable
 		c.OVNBGP.AnnounceTableID = 42
 	}},
-	{name: "table-frr10", features: Features{IPv6ImportTable: true}, mod: func(c *config.Config) {
+	{name: "table-ipv6-import-table", features: Features{IPv6ImportTable: true}, mod: func(c *config.Config) {
 		c.OVNBGP.AnnounceMethod = config.AnnounceTable
 	}},
 	{name: "table-fabric-full", routerID: "10.0.1.2", mod: func(c *config.Config) {
