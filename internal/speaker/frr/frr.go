@@ -318,6 +318,7 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 		cur = withoutAnnounce(s.prev)
 	}
 	script := Text(Removals(s.prev, cur, s.operatorLines())) + Text(cur)
+	s.log.Debug("frr: applying", "reason", reason, "script", script)
 	start := time.Now()
 	out, err = s.vtyshFile(ctx, script)
 	d := time.Since(start)

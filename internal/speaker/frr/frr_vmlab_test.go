@@ -96,7 +96,7 @@ func TestVMLabFRR10Apply(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() {
-		for _, d := range []string{"bgpd", "zebra", "mgmtd"} {
+		for _, d := range []string{"bfdd", "bgpd", "zebra", "mgmtd"} {
 			if b, err := os.ReadFile(filepath.Join(run, d+".pid")); err == nil {
 				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
 					_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -108,7 +108,7 @@ func TestVMLabFRR10Apply(t *testing.T) {
 	})
 	for name, content := range map[string]string{
 		"mgmtd.conf": "", "zebra.conf": "hostname c1\n", "bgpd.conf": operatorFor("c1"), "frr.conf": operatorFor("c1"),
-		"vtysh.conf": "service integrated-vtysh-config\n", "daemons": "zebra=yes\nbgpd=yes\nmgmtd=yes\n",
+		"vtysh.conf": "service integrated-vtysh-config\n", "daemons": "zebra=yes\nbgpd=yes\nmgmtd=yes\nbfdd=yes\n",
 	} {
 		if err := os.WriteFile(filepath.Join(conf, name), []byte(content), 0o640); err != nil {
 			t.Fatal(err)
@@ -117,16 +117,27 @@ func TestVMLabFRR10Apply(t *testing.T) {
 	if out, err := exec.Command("chown", "-R", "frr:frr", conf, run).CombinedOutput(); err != nil {
 		t.Fatalf("chown: %v: %s", err, out)
 	}
-	for _, d := range []string{"mgmtd", "zebra", "bgpd"} {
+	// FRR 10 daemons have no -f: they start empty and `vtysh -b` loads the
+	// integrated frr.conf (as frrinit.sh does).
+	for _, d := range []string{"mgmtd", "zebra", "bgpd", "bfdd"} {
+		logf, err := os.Create(filepath.Join(t.TempDir(), d+".out"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		cmd := exec.Command("ip", "netns", "exec", ps, "/usr/lib/frr/"+d, "-d", "-N", ps, "-F", "datacenter",
-			"-f", filepath.Join(conf, d+".conf"), "-i", filepath.Join(run, d+".pid"),
-			"--log", "file:"+filepath.Join(run, d+".log"))
-		// No pipes: a daemonized FRR 10 keeps them open.
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("start %s: %v", d, err)
+			"-i", filepath.Join(run, d+".pid"), "--log", "file:"+filepath.Join(run, d+".log"))
+		// A file, not a pipe: a daemonized FRR 10 keeps its stdio open.
+		cmd.Stdout, cmd.Stderr = logf, logf
+		err = cmd.Run()
+		logf.Close()
+		if err != nil {
+			b, _ := os.ReadFile(logf.Name())
+			t.Fatalf("start %s: %v: %s", d, err, b)
 		}
 		time.Sleep(2 * time.Second)
+	}
+	if out, err := exec.Command("vtysh", "-N", ps, "-b").CombinedOutput(); err != nil {
+		t.Logf("vtysh -b: %v: %s", err, out)
 	}
 	vtysh := func(c string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -145,12 +156,12 @@ func TestVMLabFRR10Apply(t *testing.T) {
 		}
 		cfg := v.config()
 		cfg.OVNBGP.FRRPathspace = ps
-		s, err := NewWithOptions(cfg, testLogger(t), Options{StateFile: state, Daemons: []string{"zebra", "bgpd"}})
+		s, err := NewWithOptions(cfg, testLogger(t), Options{StateFile: state})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Apply(context.Background(), "test"); err != nil {
-			t.Errorf("%s: %v", v.name, err)
+			t.Errorf("%s: %v\nrunning-config:\n%s", v.name, err, vtysh("show running-config"))
 			continue
 		}
 		runCfg := parseRunning(vtysh("show running-config"))
