@@ -74,7 +74,6 @@ type Speaker struct {
 	prev      []*Node    // what the last successful apply rendered
 	visible   []string   // line paths of prev that show up in running-config
 	routerID  string     // resolved router id (config or bgpd's)
-	features  *Features  // of the running FRR; nil until asked
 	withdrawn bool       // Stop(withdraw=true) ran
 	applied   time.Time
 	restarts  int
@@ -275,16 +274,6 @@ func (s *Speaker) Apply(ctx context.Context, reason string) error {
 }
 
 func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
-	if s.features == nil {
-		out, err := s.vtysh(ctx, "show version")
-		if err != nil {
-			metricUp.Set(0)
-			return fmt.Errorf("frr: FRR not reachable: %w", err)
-		}
-		ver := parseVersion(out)
-		f := FeaturesFor(ver)
-		s.features = &f
-	}
 	// vtysh -f skips the lines of a daemon that is down and still exits
 	// 0: make sure every daemon is there first.
 	out, err := s.vtysh(ctx, "show daemons")
@@ -309,7 +298,7 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 	var cur []*Node
 	if !s.withdrawn {
 		var err error
-		cur, err = Render(Input{Config: s.cfg, RouterID: s.routerID, Features: *s.features})
+		cur, err = Render(Input{Config: s.cfg, RouterID: s.routerID})
 		if err != nil {
 			return err
 		}
@@ -438,7 +427,6 @@ func (s *Speaker) watch(ctx context.Context, ids map[string]string) {
 					metricRestarts.WithLabelValues(d).Inc()
 					s.mu.Lock()
 					s.restarts++
-					s.features = nil // an upgrade may have come with the restart
 					s.mu.Unlock()
 					pending = "restart"
 					restarted = true
@@ -636,17 +624,6 @@ func (s *Speaker) vtyshFile(ctx context.Context, script string) (string, error) 
 		return string(out), fmt.Errorf("frr: vtysh: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return string(out), nil
-}
-
-// parseVersion returns "8.4.4" from `show version`'s "FRRouting 8.4.4 (host) on Linux...".
-func parseVersion(out string) string {
-	f := strings.Fields(out)
-	for i, w := range f {
-		if w == "FRRouting" && i+1 < len(f) {
-			return f[i+1]
-		}
-	}
-	return ""
 }
 
 // loadState reads the saved rendering (frr.conf syntax).

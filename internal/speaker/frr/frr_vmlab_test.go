@@ -147,13 +147,9 @@ func TestVMLabFRR10Apply(t *testing.T) {
 	}
 	l.Eventually(120*time.Second, "bgpd answering", func() bool { return strings.Contains(vtysh("show daemons"), "bgpd") })
 	ver := parseVersion(vtysh("show version"))
-	feat := FeaturesFor(ver)
-	t.Logf("FRR %s, features %+v, daemons: %s", ver, feat, vtysh("show daemons"))
+	t.Logf("FRR %s, daemons: %s", ver, vtysh("show daemons"))
 	state := filepath.Join(t.TempDir(), "frr-applied.conf")
 	for _, v := range append(slices.Clone(variants), variants[0]) {
-		if v.features != feat {
-			continue
-		}
 		cfg := v.config()
 		cfg.OVNBGP.FRRPathspace = ps
 		s, err := NewWithOptions(cfg, testLogger(t), Options{StateFile: state})
@@ -165,7 +161,7 @@ func TestVMLabFRR10Apply(t *testing.T) {
 			continue
 		}
 		runCfg := parseRunning(vtysh("show running-config"))
-		cur, _ := Render(Input{Config: cfg, RouterID: v.routerID, Features: feat})
+		cur, _ := Render(Input{Config: cfg, RouterID: v.routerID})
 		for _, p := range paths(cur) {
 			if !runCfg[p] && !hiddenDefault(p) {
 				t.Errorf("%s: rendered line not in running-config: %q", v.name, strings.ReplaceAll(p, "\x00", " / "))

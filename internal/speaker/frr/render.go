@@ -35,23 +35,6 @@ type Node struct {
 	Owned bool
 }
 
-// Features are the FRR capabilities the rendering depends on.
-type Features struct {
-	// IPv6ImportTable: zebra has `ipv6 import-table` and bgpd
-	// `redistribute table` in the ipv6 unicast family. Neither FRR 8.4
-	// (Debian 12) nor FRR 10.3 (Debian 13) has it (verified: "% Unknown
-	// command: ipv6 import-table 10"), so FeaturesFor never sets it; the
-	// rendering is kept for an FRR that gains it.
-	IPv6ImportTable bool
-}
-
-// FeaturesFor returns the features of an FRR version string such as
-// "8.4.4" or "10.3".
-func FeaturesFor(version string) Features {
-	_ = version // no version verified so far has a feature
-	return Features{}
-}
-
 // Input is everything the rendering depends on.
 type Input struct {
 	Config *config.Config
@@ -60,7 +43,6 @@ type Input struct {
 	// The default instance gets `bgp router-id` only when the
 	// configuration sets bgp_router_id and ovnbgp configures the peers.
 	RouterID string
-	Features Features
 }
 
 // Render returns the configuration ovnbgp owns, as a tree of stanzas in

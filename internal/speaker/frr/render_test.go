@@ -17,7 +17,6 @@ type variant struct {
 	name     string
 	mod      func(c *config.Config)
 	routerID string
-	features Features
 }
 
 func fabricPeers(c *config.Config) {
@@ -36,9 +35,6 @@ var variants = []variant{
 	{name: "table-announce-table-id", mod: func(c *config.Config) {
 		c.OVNBGP.AnnounceMethod = config.AnnounceTable
 		c.OVNBGP.AnnounceTableID = 42
-	}},
-	{name: "table-ipv6-import-table", features: Features{IPv6ImportTable: true}, mod: func(c *config.Config) {
-		c.OVNBGP.AnnounceMethod = config.AnnounceTable
 	}},
 	{name: "table-fabric-full", routerID: "10.0.1.2", mod: func(c *config.Config) {
 		c.OVNBGP.AnnounceMethod = config.AnnounceTable
@@ -104,7 +100,7 @@ func golden(t *testing.T, name, got string) {
 func TestRenderGolden(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			nodes, err := Render(Input{Config: v.config(), RouterID: v.routerID, Features: v.features})
+			nodes, err := Render(Input{Config: v.config(), RouterID: v.routerID})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +121,7 @@ func TestRemovalsGolden(t *testing.T) {
 	}
 	render := func(name string) []*Node {
 		v := byName[name]
-		n, err := Render(Input{Config: v.config(), RouterID: v.routerID, Features: v.features})
+		n, err := Render(Input{Config: v.config(), RouterID: v.routerID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,15 +216,5 @@ func TestRenderErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestFeaturesFor(t *testing.T) {
-	// Verified on the real programs: 8.4.4 (host, bookworm guest) and 10.3
-	// (trixie guest) reject `ipv6 import-table`.
-	for v, want := range map[string]bool{"8.4.4": false, "10.3": false, "": false, "x": false} {
-		if got := FeaturesFor(v).IPv6ImportTable; got != want {
-			t.Errorf("FeaturesFor(%q) = %v, want %v", v, got, want)
-		}
 	}
 }

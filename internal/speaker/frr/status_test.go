@@ -124,10 +124,7 @@ func TestParseRunning(t *testing.T) {
 
 func TestWithoutAnnounce(t *testing.T) {
 	for _, v := range variants {
-		if v.features.IPv6ImportTable {
-			continue
-		}
-		nodes, err := Render(Input{Config: v.config(), RouterID: v.routerID, Features: v.features})
+		nodes, err := Render(Input{Config: v.config(), RouterID: v.routerID})
 		if err != nil {
 			t.Fatal(err)
 		}
