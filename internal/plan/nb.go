@@ -1290,59 +1290,12 @@ func addAnn(c *Contribution, a Announcement, e Exposure) {
 // Bridges lists the per-bridge wiring of every valid mapping, with the VLAN
 // tags of the northbound localnet ports on its physnet.
 func (d *NBDriver) Bridges() []BridgeWiring {
-	vlans := map[string]map[int]bool{}
+	vlans := physnetVLANs{}
 	for _, ln := range d.t.NBAllLocalnets() {
-		if ln.Tag != nil && *ln.Tag > 0 {
-			n := ln.Options["network_name"]
-			if vlans[n] == nil {
-				vlans[n] = map[int]bool{}
-			}
-			vlans[n][*ln.Tag] = true
-		}
+		vlans.add(ln.Options, ln.Tag)
 	}
-	var out []BridgeWiring
-	seen := map[string]bool{}
-	for _, m := range d.mappings {
-		if seen[m.Bridge] {
-			continue
-		}
-		seen[m.Bridge] = true
-		bw := BridgeWiring{Bridge: m.Bridge, Physnet: m.Physnet, Index: m.Index}
-		for v := range vlans[m.Physnet] {
-			bw.VLANs = append(bw.VLANs, v)
-		}
-		sort.Ints(bw.VLANs)
-		out = append(out, bw)
-	}
-	return out
+	return bridgeWirings(d.mappings, vlans)
 }
 
-// Flows lists the MAC-rewrite flows: one per patch-provnet-* port of every
-// mapped bridge whose OpenFlow port number and bridge MAC are known. (The
-// same rule as the southbound planner; duplicated while sb.go is being
-// restructured.)
-func (d *NBDriver) Flows() []Flow {
-	var out []Flow
-	seen := map[string]bool{}
-	for _, m := range d.mappings {
-		if seen[m.Bridge] {
-			continue
-		}
-		seen[m.Bridge] = true
-		br := d.t.Interface(m.Bridge)
-		if br == nil || br.MACInUse == nil || *br.MACInUse == "" {
-			continue
-		}
-		for _, name := range d.t.BridgePorts(m.Bridge) {
-			if !strings.HasPrefix(name, "patch-provnet-") {
-				continue
-			}
-			i := d.t.Interface(name)
-			if i == nil || i.Ofport == nil || *i.Ofport <= 0 {
-				continue // patch ports get their ofport late (upstream §10.1 row 1)
-			}
-			out = append(out, Flow{Bridge: m.Bridge, Port: name, OFPort: *i.Ofport, DstMAC: *br.MACInUse})
-		}
-	}
-	return out
-}
+// Flows lists the MAC-rewrite flows of the mapped bridges.
+func (d *NBDriver) Flows() []Flow { return providerFlows(d.t, d.mappings) }

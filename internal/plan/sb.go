@@ -983,61 +983,15 @@ func (d *SBDriver) Bridges() []BridgeWiring {
 }
 
 func (d *SBDriver) computeBridges() []BridgeWiring {
-	vlans := map[string]map[int]bool{}
+	vlans := physnetVLANs{}
 	for _, ln := range d.t.AllLocalnets() {
-		if ln.Tag != nil && *ln.Tag > 0 {
-			n := ln.Options["network_name"]
-			if vlans[n] == nil {
-				vlans[n] = map[int]bool{}
-			}
-			vlans[n][*ln.Tag] = true
-		}
+		vlans.add(ln.Options, ln.Tag)
 	}
-	var out []BridgeWiring
-	seen := map[string]bool{}
-	for _, m := range d.mappings {
-		if seen[m.Bridge] {
-			continue
-		}
-		seen[m.Bridge] = true
-		bw := BridgeWiring{Bridge: m.Bridge, Physnet: m.Physnet, Index: m.Index}
-		for v := range vlans[m.Physnet] {
-			bw.VLANs = append(bw.VLANs, v)
-		}
-		sort.Ints(bw.VLANs)
-		out = append(out, bw)
-	}
-	return out
+	return bridgeWirings(d.mappings, vlans)
 }
 
-// Flows lists the MAC-rewrite flows: one per patch-provnet-* port of every
-// mapped bridge whose OpenFlow port number and bridge MAC are known
-// (upstream 10.1 row 1: patch ports get their ofport late).
-func (d *SBDriver) Flows() []Flow {
-	var out []Flow
-	seen := map[string]bool{}
-	for _, m := range d.mappings {
-		if seen[m.Bridge] {
-			continue
-		}
-		seen[m.Bridge] = true
-		br := d.t.Interface(m.Bridge)
-		if br == nil || br.MACInUse == nil || *br.MACInUse == "" {
-			continue
-		}
-		for _, name := range d.t.BridgePorts(m.Bridge) {
-			if !strings.HasPrefix(name, "patch-provnet-") {
-				continue
-			}
-			i := d.t.Interface(name)
-			if i == nil || i.Ofport == nil || *i.Ofport <= 0 {
-				continue
-			}
-			out = append(out, Flow{Bridge: m.Bridge, Port: name, OFPort: *i.Ofport, DstMAC: *br.MACInUse})
-		}
-	}
-	return out
-}
+// Flows lists the MAC-rewrite flows of the mapped bridges.
+func (d *SBDriver) Flows() []Flow { return providerFlows(d.t, d.mappings) }
 
 // parseAddr parses "IP" or "IP/len" (a router port's network) into a prefix
 // that keeps the address and length.
