@@ -203,12 +203,8 @@ func (s *Source) Start(ctx context.Context) error {
 				break
 			}
 			s.log.Warn("waiting for this chassis to register in the southbound database", "chassis", s.ID.SystemID)
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-s.Kick():
-				s.Drain()
-			case <-time.After(2 * time.Second):
+			if err := s.pause(ctx); err != nil {
+				return err
 			}
 		}
 	}
@@ -277,6 +273,19 @@ func waitResync(ctx context.Context, ch <-chan ovsdb.Resync) error {
 	}
 }
 
+// pause waits before a start-up retry: 2 s, or until rows change (which it
+// applies to the topology).
+func (s *Source) pause(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.Kick():
+		s.Drain()
+	case <-time.After(2 * time.Second):
+	}
+	return nil
+}
+
 // waitIdentity reads system-id and hostname from the local Open_vSwitch row.
 func (s *Source) waitIdentity(ctx context.Context) error {
 	for {
@@ -303,12 +312,8 @@ func (s *Source) waitIdentity(ctx context.Context) error {
 			}
 		}
 		s.log.Warn("waiting for external_ids:system-id in the local OVS database")
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.Kick():
-			s.Drain()
-		case <-time.After(2 * time.Second):
+		if err := s.pause(ctx); err != nil {
+			return err
 		}
 	}
 }
