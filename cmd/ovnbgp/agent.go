@@ -7,10 +7,10 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/ovnbgp/ovnbgp/internal/agent"
@@ -99,8 +99,24 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 	}()
 
 	log.Info("ovnbgp starting", "driver", cfg.Driver, "speaker", cfg.OVNBGP.Speaker, "announce_method", cfg.OVNBGP.AnnounceMethod)
+	// One registry and one HTTP server for the life of the process (the
+	// speaker, like the address, changes only with a restart).
+	speakerCollectors := frr.Collectors()
+	if cfg.OVNBGP.Speaker == config.SpeakerGoBGP {
+		speakerCollectors = gobgp.Collectors()
+	}
+	reg := agent.Registry(agent.Collectors(), ovsdb.Collectors(), plan.Collectors(), linux.Collectors(), ovs.Collectors(),
+		speakerCollectors)
+	var current atomic.Pointer[agent.Agent]
+	if addr := cfg.OVNBGP.MetricsAddress; addr != "" {
+		go func() {
+			if err := agent.Serve(ctx, addr, reg, current.Load, log); err != nil {
+				log.Error("metrics endpoint", "address", addr, "error", err)
+			}
+		}()
+	}
 	for {
-		next, err := runOnce(ctx, cfg, log, reload)
+		next, err := runOnce(ctx, cfg, log, reload, &current)
 		if err != nil || next == nil {
 			return err
 		}
@@ -110,11 +126,46 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 	}
 }
 
+// startSpeaker starts the speaker. The FRR speaker's watcher retries a
+// failed first apply itself (FRR not running yet); a GoBGP speaker that
+// failed to start (its port still held) is started again in the background
+// until it runs. The kernel side converges meanwhile, and the next
+// reconcile's Sync catches up.
+func startSpeaker(ctx context.Context, sp speaker.Speaker, log *slog.Logger) {
+	err := sp.Start(ctx)
+	if err == nil {
+		return
+	}
+	if sp.Name() != config.SpeakerGoBGP {
+		log.Error("speaker: first apply failed; its watcher retries", "speaker", sp.Name(), "error", err)
+		return
+	}
+	log.Error("speaker start failed; retrying in the background", "speaker", sp.Name(), "error", err)
+	go func() {
+		delay := time.Second
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+			if err := sp.Start(ctx); err == nil {
+				log.Info("speaker started", "speaker", sp.Name())
+				return
+			} else {
+				log.Error("speaker start failed; retrying", "speaker", sp.Name(), "error", err, "retry_in", delay)
+			}
+			delay = min(2*delay, 30*time.Second)
+		}
+	}()
+}
+
 // runOnce runs the controller with one configuration until ctx ends (nil,
 // nil) or a reload asks for a restart with a new configuration. Nothing is
 // withdrawn across a restart: the first full reconcile of the new
 // controller adopts what the previous one left.
-func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reload <-chan *config.Config) (*config.Config, error) {
+func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reload <-chan *config.Config,
+	current *atomic.Pointer[agent.Agent]) (*config.Config, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	src := agent.NewSource(cfg, log, agent.Identity{})
@@ -129,7 +180,6 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 	planner, need := newPlanner(cfg, src)
 
 	deps := agent.Deps{Source: src, Planner: planner, NeededDatapaths: need}
-	collectors := [][]prometheus.Collector{agent.Collectors(), ovsdb.Collectors(), plan.Collectors()}
 	lo := linux.OptionsFromConfig(cfg)
 	lo.Logger = log.With("component", "kernel")
 	var sp speaker.Speaker
@@ -145,38 +195,26 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 			return nil, err
 		}
 		sp = g
-		collectors = append(collectors, gobgp.Collectors())
 	default:
 		f, err := frr.New(cfg, log.With("component", "frr"))
 		if err != nil {
 			return nil, err
 		}
 		sp = f
-		collectors = append(collectors, frr.Collectors())
 	}
 	kernel, err := linux.New(lo)
 	if err != nil {
 		return nil, fmt.Errorf("kernel dataplane: %w", err)
 	}
+	defer kernel.Close()
 	deps.Kernel = kernel
 	deps.Flows = ovs.New(ovs.Options{Logger: log.With("component", "ovs")})
 	deps.Speaker = sp
-	collectors = append(collectors, linux.Collectors(), ovs.Collectors())
 
 	a := agent.New(cfg, log, deps)
-	reg := agent.Registry(collectors...)
-	if addr := cfg.OVNBGP.MetricsAddress; addr != "" {
-		go func() {
-			if err := a.Serve(ctx, addr, reg); err != nil {
-				log.Error("metrics endpoint", "address", addr, "error", err)
-			}
-		}()
-	}
-	if err := sp.Start(ctx); err != nil {
-		// The kernel side still converges; the speaker is retried by
-		// every reconcile (Sync) and by its own watcher.
-		log.Error("speaker start failed; retrying in the background", "speaker", sp.Name(), "error", err)
-	}
+	current.Store(a)
+	defer current.CompareAndSwap(a, nil)
+	startSpeaker(ctx, sp, log)
 	go a.PollSpeaker(ctx, 10*time.Second)
 
 	done := make(chan error, 1)
@@ -192,7 +230,16 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 		<-done
 	}
 	if next != nil {
-		// A restart of the controller: leave everything in place.
+		// A restart of the controller: leave everything in place. The
+		// speaker stops without withdrawing (FRR keeps announcing; the
+		// embedded GoBGP closes its sessions with graceful restart, so the
+		// peers keep the routes until the new one has sent them again) and
+		// frees its listen port for the next one.
+		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer scancel()
+		if err := sp.Stop(sctx, false); err != nil {
+			log.Warn("speaker stop before the controller restart", "error", err)
+		}
 		return next, nil
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)

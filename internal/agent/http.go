@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -26,25 +27,32 @@ func Registry(cs ...[]prometheus.Collector) *prometheus.Registry {
 
 // Serve runs the HTTP endpoints on addr until ctx ends: /metrics
 // (Prometheus), /healthz (the controller loop is alive), /readyz (the first
-// full reconcile succeeded) and /status (JSON, for `ovnbgp status`).
-func (a *Agent) Serve(ctx context.Context, addr string, reg *prometheus.Registry) error {
+// full reconcile succeeded) and /status (JSON, for `ovnbgp status`). It
+// serves the whole life of the process; current returns the controller of
+// the moment (nil while none runs: starting, or restarting after SIGHUP).
+func Serve(ctx context.Context, addr string, reg *prometheus.Registry, current func() *Agent, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if !a.Alive() {
+		if a := current(); a != nil && !a.Alive() {
 			http.Error(w, "controller loop stalled", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !a.Ready() {
+		if a := current(); a == nil || !a.Ready() {
 			http.Error(w, "not ready: first reconcile not done", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		a := current()
+		if a == nil {
+			http.Error(w, "starting: the controller is not running yet", http.StatusServiceUnavailable)
+			return
+		}
 		s := a.Snapshot(r.Context())
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
@@ -62,7 +70,7 @@ func (a *Agent) Serve(ctx context.Context, addr string, reg *prometheus.Registry
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	a.log.Info("serving metrics, health and status", "address", ln.Addr().String())
+	log.Info("serving metrics, health and status", "address", ln.Addr().String())
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
