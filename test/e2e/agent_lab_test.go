@@ -63,6 +63,8 @@ type node struct {
 	conf    string
 	log     string
 	extra   string // extra [DEFAULT] lines
+	speaker string // frr (default) or gobgp
+	tenants bool   // expose_tenant_networks
 	agent   *exec.Cmd
 	waitErr chan error
 }
@@ -85,6 +87,7 @@ type nodeSpec struct {
 	name    string
 	gateway bool
 	extra   string
+	speaker string // "" = frr
 }
 
 func newCloud(t *testing.T, specs ...nodeSpec) *cloud {
@@ -102,7 +105,11 @@ func newCloud(t *testing.T, specs ...nodeSpec) *cloud {
 	c.ext.IP("-6", "route", "add", "default", "via", "2001:db8:100::1")
 	var torNeighbors strings.Builder
 	for i, s := range specs {
-		n := &node{idx: i + 1, torIP: fmt.Sprintf("10.0.%d.1", i+1), ip: fmt.Sprintf("10.0.%d.2", i+1), extra: s.extra}
+		n := &node{idx: i + 1, torIP: fmt.Sprintf("10.0.%d.1", i+1), ip: fmt.Sprintf("10.0.%d.2", i+1), extra: s.extra,
+			speaker: s.speaker, tenants: true}
+		if n.speaker == "" {
+			n.speaker = "frr"
+		}
 		n.ch = c.l.AddChassis(c.central, s.name, lab.ChassisOptions{EncapIP: fmt.Sprintf("192.0.2.%d", i+1), Gateway: s.gateway})
 		// Underlay: br-ul of every chassis on one switch.
 		c.l.Veth(n.ch.NS, s.name+"-ul", nil, c.ul, "ul-"+s.name, nil)
@@ -153,19 +160,20 @@ driver = ovn_bgp_driver
 ovsdb_connection = %s
 bgp_AS = 64999
 bgp_router_id = %s
-expose_tenant_networks = True
+expose_tenant_networks = %t
 reconcile_interval = 60
 debug = True
 %s
 [ovnbgp]
 announce_method = table
-speaker = frr
+speaker = %s
+gobgp_listen_port = -1
 frr_pathspace = %s
 peers = %s:65000, [fd00:%d::1]:65000
 bfd = false
 metrics_address = 127.0.0.1:9469
 state_dir = %s
-`, n.ch.OVS.Remote(), n.ip, n.extra, n.frr.Pathspace, n.torIP, n.idx, c.l.Subdir(n.ch.Name, "state"))
+`, n.ch.OVS.Remote(), n.ip, n.tenants, n.extra, n.speaker, n.frr.Pathspace, n.torIP, n.idx, c.l.Subdir(n.ch.Name, "state"))
 }
 
 // startAgent runs the agent in the chassis namespace.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -315,3 +316,64 @@ func (p *pinger) stop() (lost int, longest time.Duration) {
 }
 
 var _ = json.Marshal
+
+// reloadAgent rewrites the chassis' configuration and sends SIGHUP.
+func (c *cloud) reloadAgent(name string) {
+	t := c.l.T
+	n := c.nodes[name]
+	if err := os.WriteFile(n.conf, []byte(c.config(n)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(-n.agent.Process.Pid, syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAgentSIGHUPWithGoBGP runs the embedded GoBGP speaker and changes
+// expose_tenant_networks with SIGHUP, twice: the tenant VM is withdrawn,
+// then announced again, the provider VM stays announced throughout, and
+// the agent stays ready (the old speaker frees its port for the new one).
+func TestAgentSIGHUPWithGoBGP(t *testing.T) {
+	c := newCloud(t, nodeSpec{name: "c1", gateway: true, speaker: "gobgp"})
+	defer c.dumpLogs()
+	// The embedded speaker installs no route in the kernel (FRR installs
+	// the ToR's default-originate): the chassis' way back is static.
+	c.nodes["c1"].ch.NS.IP("route", "add", "default", "via", "10.0.1.1")
+	n := c.neutron
+	public := n.ProviderNetwork("public", "physnet1", 0)
+	private := n.TenantNetwork("private")
+	r := n.Router("router1")
+	r.SetGateway(public, "fa:16:3e:00:00:01", "172.24.4.100/24", "c1")
+	r.AddInterface(private, "fa:16:3e:00:00:02", "10.0.0.1/24", "", false)
+	c.central.NBCtl("lr-route-add", r.LR, "0.0.0.0/0", "172.24.4.1")
+	p1 := n.Port(public, "fa:16:3e:00:01:10", []string{"172.24.4.10/24"}, lab.PortOptions{Host: "c1"})
+	p2 := n.Port(private, "fa:16:3e:00:02:10", []string{"10.0.0.10/24"}, lab.PortOptions{Host: "c1"})
+	c.central.NBCtl("--wait=sb", "sync")
+	c.l.AddVM(c.central, c.nodes["c1"].ch, p1.ID, p1.MAC, p1.CIDRs, []string{"172.24.4.1"})
+	c.l.AddVM(c.central, c.nodes["c1"].ch, p2.ID, p2.MAC, p2.CIDRs, []string{"10.0.0.1"})
+	c.startAgent("c1")
+	c.waitAnnounced("172.24.4.10/32", "c1")
+	c.waitAnnounced("10.0.0.10/32", "c1")
+	if ttl := pingTTL(c.l, c.ext, "10.0.0.10"); ttl != 61 {
+		t.Errorf("tenant VM: TTL %d, want 61", ttl)
+	}
+
+	c.nodes["c1"].tenants = false
+	c.reloadAgent("c1")
+	d := c.waitGone("10.0.0.10/32")
+	if len(c.torNextHops("172.24.4.10/32")) == 0 {
+		t.Error("SIGHUP withdrew the provider VM")
+	}
+	c.nodes["c1"].tenants = true
+	c.reloadAgent("c1")
+	d2 := c.waitAnnounced("10.0.0.10/32", "c1")
+	c.l.Eventually(30*time.Second, "agent ready after the reloads", func() bool {
+		st, err := c.agentStatus("c1")
+		return err == nil && st["ready"] == true
+	})
+	if ttl := pingTTL(c.l, c.ext, "10.0.0.10"); ttl != 61 {
+		t.Errorf("tenant VM after the reloads: TTL %d, want 61", ttl)
+	}
+	t.Logf("SIGHUP expose_tenant_networks=false: withdrawn in %s; =true again: announced in %s",
+		d.Round(time.Millisecond), d2.Round(time.Millisecond))
+}
