@@ -35,6 +35,7 @@ type options struct {
 	out      string
 	interval int
 	protocol int
+	perfDir  string
 }
 
 func main() {
@@ -45,6 +46,7 @@ func main() {
 	flag.StringVar(&o.agent, "agent", "bin/ovnbgp", "agent binary (built with `go build ./cmd/ovnbgp` when missing)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory of RESULTS.md and latency.png")
 	flag.IntVar(&o.interval, "periodic-interval", 5, "reconcile_interval (s) set by SIGHUP to measure periodic full passes")
+	flag.StringVar(&o.perfDir, "perf", "", "record the agent with perf during the event phases into this directory")
 	flag.Parse()
 	o.protocol = 201
 	for _, s := range strings.Split(*sizes, ",") {

@@ -177,6 +177,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		return nil, err
 	}
 	defer func() { _ = syscall.Kill(a.pid, syscall.SIGTERM) }()
+	stopPerf := perfRecord(o, a.pid, fmt.Sprintf("cold-%d", n))
 	tk, err := kt.waitCount(r.local, 20*time.Second)
 	if err != nil {
 		out, _ := run("sh", "-c", "ip -n "+e.chNS+" route show table all proto 201 | head -5; ip -n "+e.chNS+" rule | head -5")
@@ -186,6 +187,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, a.tail())
 	}
+	stopPerf()
 	r.coldKernel, r.coldPeer = tk.Sub(t0), tpeer.Sub(t0)
 	r.coldBoth = max(r.coldKernel, r.coldPeer)
 	r.sbBytesConverged = e.proxy.down.Load()
@@ -212,6 +214,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	// Events alone: bind a remote port here, wait for the kernel route and
 	// the peer's route; move it back, wait for both withdrawals.
 	_, _, ce0, _ := procStats(a.pid)
+	stopPerf = perfRecord(o, a.pid, fmt.Sprintf("alone-%d", n))
 	for k := 0; k < o.events; k++ {
 		i := tp.remote[k%len(tp.remote)]
 		p := netip.PrefixFrom(portIP(i), 32)
@@ -243,6 +246,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		r.aloneDel.add(dk.Sub(ts), dp.Sub(ts))
 	}
 	_, _, ce1, _ := procStats(a.pid)
+	stopPerf()
 	r.eventsCPU = ce1 - ce0
 	fmt.Printf("   alone: %d events, p50 %v p99 %v (kernel p99 %v, peer p99 %v)\n", len(r.alone.both),
 		pct(r.alone.both, .5), pct(r.alone.both, .99), pct(r.alone.kernel, .99), pct(r.alone.peer, .99))
@@ -261,6 +265,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	every := float64(total) / float64(measured)
 	sem := make(chan struct{}, 32)
 	errc := make(chan error, total)
+	stopPerf = perfRecord(o, a.pid, fmt.Sprintf("burst-%d", n))
 	bstart := time.Now()
 	nextEv, j := 0.0, 0
 	for k := 0; k < total; k++ {
@@ -326,6 +331,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		return nil, err
 	}
 	r.burstDrain = time.Since(bstart)
+	stopPerf()
 	fmt.Printf("   burst: %d changes + %d bindings in %.2fs (%.0f/s), p50 %v p99 %v; all settled after %.2fs\n",
 		o.burst, measured, bdur.Seconds(), r.burstRate, pct(r.burst.both, .5), pct(r.burst.both, .99), r.burstDrain.Seconds())
 	r.sbBytes = e.proxy.down.Load()
@@ -360,4 +366,30 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		_ = os.WriteFile(filepath.Join(o.out, fmt.Sprintf("ovnbgp-%d.log", n)), b, 0o644)
 	}
 	return r, nil
+}
+
+// perfRecord samples the agent's stacks with perf while a phase runs
+// (-perf DIR); the returned function stops it and writes a text report.
+func perfRecord(o *options, pid int, name string) func() {
+	if o.perfDir == "" {
+		return func() {}
+	}
+	_ = os.MkdirAll(o.perfDir, 0o755)
+	data := filepath.Join(o.perfDir, name+".data")
+	cmd := exec.Command("perf", "record", "-F", "2000", "-g", "-p", fmt.Sprint(pid), "-o", data)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: perf: %v\n", err)
+		return func() {}
+	}
+	if !strings.HasPrefix(name, "cold") {
+		time.Sleep(300 * time.Millisecond)
+	}
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+		out, _ := exec.Command("perf", "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "1.5", "-g", "none").CombinedOutput()
+		_ = os.WriteFile(filepath.Join(o.perfDir, name+".txt"), out, 0o644)
+		out, _ = exec.Command("perf", "report", "-i", data, "--stdio", "--children", "--percent-limit", "3", "-g", "none").CombinedOutput()
+		_ = os.WriteFile(filepath.Join(o.perfDir, name+"-children.txt"), out, 0o644)
+	}
 }
