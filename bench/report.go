@@ -84,6 +84,7 @@ func report(rs []*result, o *options) string {
 	}
 	row("southbound fill (s)", func(r *result) string { return sec(r.fill) })
 	row("cold start → all routes in the kernel (s)", func(r *result) string { return sec(r.coldKernel) })
+	row("cold start → all prefixes in the embedded speaker (s)", func(r *result) string { return sec(r.coldSpeaker) })
 	row("cold start → all prefixes at the BGP peer (s)", func(r *result) string { return sec(r.coldPeer) })
 	row("agent's first full reconcile, plan + apply (ms)", func(r *result) string { return ms(r.startupFull) })
 	row("kernel objects at convergence (/32 routes, ovnbgp rules)", func(r *result) string { return fmt.Sprintf("%d, %d", r.kernelRoutes, r.kernelRules) })
@@ -118,7 +119,8 @@ func report(rs []*result, o *options) string {
 		if r.ports != 100000 {
 			continue
 		}
-		w("- 100,000 ports converge in under 5 s: %s (%s s to the peer, %s s to the kernel)", check(r.coldBoth < 5*time.Second), sec(r.coldPeer), sec(r.coldKernel))
+		w("- 100,000 ports converge in under 5 s (kernel and speaker): %s (%s s to the kernel, %s s to the speaker; %s s until the peer has them all, BGP session set-up included)",
+			check(r.coldBoth < 5*time.Second), sec(r.coldKernel), sec(r.coldSpeaker), sec(r.coldPeer))
 		w("- under 200 MB RSS: %s (peak %s MB, steady %s MB)", check(r.finalHWM < 200<<20), mb(r.finalHWM), mb(r.steadyRSS))
 		w("- full periodic pass under 500 ms: %s (median %s ms, max %s ms)", check(pct(r.periodic, 1) < 500*time.Millisecond), ms(pct(r.periodic, .5)), ms(pct(r.periodic, 1)))
 	}

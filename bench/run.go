@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +22,7 @@ type result struct {
 	fill         time.Duration
 
 	coldKernel, coldPeer, coldBoth time.Duration
+	coldSpeaker                    time.Duration // all paths in the embedded speaker (its gauge)
 	startupFull                    time.Duration // the agent's own first full reconcile (plan + apply)
 	kernelRoutes, kernelRules      int
 	hwmConverged                   int64
@@ -178,6 +181,9 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	}
 	defer func() { _ = syscall.Kill(a.pid, syscall.SIGTERM) }()
 	stopPerf := perfRecord(o, a.pid, fmt.Sprintf("cold-%d", n))
+	hc := nsHTTP(e.chNS)
+	spc := make(chan time.Time, 1)
+	go func() { spc <- waitMetric(hc, "ovnbgp_gobgp_paths_announced", float64(len(tp.local)), 180*time.Second) }()
 	tk, err := kt.waitCount(r.local, 20*time.Second)
 	if err != nil {
 		out, _ := run("sh", "-c", "ip -n "+e.chNS+" route show table all proto 201 | head -5; ip -n "+e.chNS+" rule | head -5")
@@ -188,8 +194,12 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		return nil, fmt.Errorf("%w\n%s", err, a.tail())
 	}
 	stopPerf()
-	r.coldKernel, r.coldPeer = tk.Sub(t0), tpeer.Sub(t0)
-	r.coldBoth = max(r.coldKernel, r.coldPeer)
+	ts := <-spc
+	if ts.IsZero() {
+		return nil, fmt.Errorf("the speaker's gauge never reached %d", len(tp.local))
+	}
+	r.coldKernel, r.coldPeer, r.coldSpeaker = tk.Sub(t0), tpeer.Sub(t0), ts.Sub(t0)
+	r.coldBoth = max(r.coldKernel, r.coldSpeaker)
 	r.sbBytesConverged = e.proxy.down.Load()
 	_, r.hwmConverged, _, _ = procStats(a.pid)
 	if r.kernelRoutes, r.kernelRules, err = kernelCounts(e.chNS, o.protocol); err != nil {
@@ -198,8 +208,8 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	if s := fullPasses(a.log, "startup"); len(s) > 0 {
 		r.startupFull = s[0]
 	}
-	fmt.Printf("   converged: kernel %.2fs, peer %.2fs (%d routes, %d rules), peak RSS %d MB, %d MB from the SB\n",
-		r.coldKernel.Seconds(), r.coldPeer.Seconds(), r.kernelRoutes, r.kernelRules, r.hwmConverged>>20, r.sbBytesConverged>>20)
+	fmt.Printf("   converged: kernel %.2fs, speaker %.2fs, peer %.2fs (%d routes, %d rules), peak RSS %d MB, %d MB from the SB\n",
+		r.coldKernel.Seconds(), r.coldSpeaker.Seconds(), r.coldPeer.Seconds(), r.kernelRoutes, r.kernelRules, r.hwmConverged>>20, r.sbBytesConverged>>20)
 
 	// Steady state.
 	time.Sleep(3 * time.Second)
@@ -392,4 +402,36 @@ func perfRecord(o *options, pid int, name string) func() {
 		out, _ = exec.Command("perf", "report", "-i", data, "--stdio", "--children", "--percent-limit", "3", "-g", "none").CombinedOutput()
 		_ = os.WriteFile(filepath.Join(o.perfDir, name+"-children.txt"), out, 0o644)
 	}
+}
+
+// waitMetric scrapes the agent's /metrics until the unlabelled gauge name
+// equals want and returns when it was seen (zero on timeout).
+func waitMetric(hc *http.Client, name string, want float64, timeout time.Duration) time.Time {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if v, ok := scrape(hc, name); ok && v == want {
+			return time.Now()
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return time.Time{}
+}
+
+func scrape(hc *http.Client, name string) (float64, bool) {
+	resp, err := hc.Get("http://127.0.0.1:" + metricsPort + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, name+" ") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(l[len(name):]), 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
 }
