@@ -30,6 +30,7 @@ type env struct {
 	chNS   string
 	peerNS string
 	sb     *ovsdbServer
+	nb     *ovsdbServer // with ovn-northd, for the sizes built through the northbound
 	ovs    *ovsdbServer
 	ovsDir string
 	proxy  *countingProxy
@@ -147,6 +148,27 @@ func (e *env) setup() error {
 	if _, err := run("ip", "-n", e.chNS, "link", "set", "br-ex", "up"); err != nil {
 		return err
 	}
+	return nil
+}
+
+// startNorthd starts a northbound ovsdb-server and ovn-northd between it
+// and the southbound.
+func (e *env) startNorthd() error {
+	var err error
+	dir := filepath.Join(e.dir, "nb")
+	if e.nb, err = startOVSDB(e, dir, "/usr/share/ovn/ovn-nb.ovsschema"); err != nil {
+		return err
+	}
+	if _, err := runEnv([]string{"OVN_RUNDIR=" + dir, "OVN_LOGDIR=" + dir}, "ovn-northd", "--ovnnb-db=unix:"+e.nb.sock,
+		"--ovnsb-db=unix:"+e.sb.sock, "--detach", "--no-chdir", "--pidfile="+filepath.Join(dir, "northd.pid"),
+		"--log-file="+filepath.Join(dir, "northd.log"), "--unixctl="+filepath.Join(dir, "northd.ctl")); err != nil {
+		return err
+	}
+	pid, err := readPid(filepath.Join(dir, "northd.pid"))
+	if err != nil {
+		return err
+	}
+	e.addPid(pid)
 	return nil
 }
 

@@ -28,14 +28,15 @@ import (
 )
 
 type options struct {
-	sizes    []int
-	events   int
-	burst    int
-	agent    string
-	out      string
-	interval int
-	protocol int
-	perfDir  string
+	sizes     []int
+	events    int
+	burst     int
+	agent     string
+	out       string
+	interval  int
+	protocol  int
+	perfDir   string
+	northdMax int
 }
 
 func main() {
@@ -47,6 +48,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/results", "directory of RESULTS.md and latency.png")
 	flag.IntVar(&o.interval, "periodic-interval", 5, "reconcile_interval (s) set by SIGHUP to measure periodic full passes")
 	flag.StringVar(&o.perfDir, "perf", "", "record the agent with perf during the event phases into this directory")
+	flag.IntVar(&o.northdMax, "northd-max", 10000, "sizes up to this are built through the northbound and ovn-northd; larger ones are written to the southbound directly")
 	flag.Parse()
 	o.protocol = 201
 	for _, s := range strings.Split(*sizes, ",") {

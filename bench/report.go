@@ -82,6 +82,12 @@ func report(rs []*result, o *options) string {
 		}
 		w("| %s | %s |", name, strings.Join(c, " | "))
 	}
+	row("southbound built by", func(r *result) string {
+		if r.northd {
+			return "NB + ovn-northd"
+		}
+		return "direct SB writes"
+	})
 	row("southbound fill (s)", func(r *result) string { return sec(r.fill) })
 	row("cold start → all routes in the kernel (s)", func(r *result) string { return sec(r.coldKernel) })
 	row("cold start → all prefixes in the embedded speaker (s)", func(r *result) string { return sec(r.coldSpeaker) })

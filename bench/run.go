@@ -19,6 +19,7 @@ import (
 // result is what one size measured.
 type result struct {
 	ports, local int
+	northd       bool
 	fill         time.Duration
 
 	coldKernel, coldPeer, coldBoth time.Duration
@@ -166,13 +167,29 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	}
 	defer sb.close()
 	start := time.Now()
-	tp, err := fillSB(sb, n)
-	if err != nil {
-		return nil, fmt.Errorf("fill: %w", err)
+	var tp *topo
+	if n <= o.northdMax {
+		if err := e.startNorthd(); err != nil {
+			return nil, err
+		}
+		nb, err := dialRPC(e.nb.sock)
+		if err != nil {
+			return nil, err
+		}
+		defer nb.close()
+		tp, err = fillNB(nb, sb, n)
+		if err != nil {
+			return nil, fmt.Errorf("fill through northd: %w", err)
+		}
+	} else {
+		tp, err = fillSB(sb, n)
+		if err != nil {
+			return nil, fmt.Errorf("fill: %w", err)
+		}
 	}
-	r.fill = time.Since(start)
+	r.fill, r.northd = time.Since(start), tp.northd
 	r.local = len(tp.local)
-	fmt.Printf("   southbound filled in %.1fs\n", r.fill.Seconds())
+	fmt.Printf("   southbound filled in %.1fs (through northd: %v)\n", r.fill.Seconds(), tp.northd)
 
 	// Cold start.
 	a, t0, err := startAgent(e, o)

@@ -176,6 +176,7 @@ type topo struct {
 	pbs       []string // Port_Binding UUIDs of the VM ports
 	local     []int    // indices of the ports bound to c0
 	remote    []int    // indices of the ports bound elsewhere
+	northd    bool     // built through the northbound: northd owns requested_chassis
 }
 
 const (
@@ -301,10 +302,12 @@ func fillSB(r *rpc, ports int) (*topo, error) {
 // bindOp moves VM port i to chassis ch (what ovn-controller writes when the
 // VM starts there: chassis, then up).
 func (t *topo) bindOp(i, ch int, up bool) map[string]any {
+	row := map[string]any{"chassis": []any{"uuid", t.chassis[ch]}, "up": up}
+	if !t.northd {
+		row["requested_chassis"] = []any{"uuid", t.chassis[ch]}
+	}
 	return map[string]any{"op": "update", "table": "Port_Binding",
-		"where": []any{[]any{"_uuid", "==", []any{"uuid", t.pbs[i]}}},
-		"row": map[string]any{"chassis": []any{"uuid", t.chassis[ch]}, "requested_chassis": []any{"uuid", t.chassis[ch]},
-			"up": up}}
+		"where": []any{[]any{"_uuid", "==", []any{"uuid", t.pbs[i]}}}, "row": row}
 }
 
 // upOp sets up on VM port i.
@@ -312,4 +315,122 @@ func (t *topo) upOp(i int, up bool) map[string]any {
 	return map[string]any{"op": "update", "table": "Port_Binding",
 		"where": []any{[]any{"_uuid", "==", []any{"uuid", t.pbs[i]}}},
 		"row":   map[string]any{"up": up}}
+}
+
+// fillNB builds the same cloud through the northbound and ovn-northd: the
+// chassis are registered in the southbound (as ovn-controller does), the
+// provider networks and VM ports are created in the northbound (as
+// Neutron does), northd writes the Datapath_Bindings and Port_Bindings,
+// then every VM port is claimed (chassis, up) by its chassis as
+// ovn-controller would.
+func fillNB(nb, sb *rpc, ports int) (*topo, error) {
+	t := &topo{ports: ports, northd: true}
+	var ops []any
+	for c := 0; c < numChassis; c++ {
+		ops = append(ops,
+			insertOp("Encap", map[string]any{"type": "geneve", "ip": fmt.Sprintf("192.0.%d.%d", 2+c/250, c%250+1),
+				"chassis_name": fmt.Sprintf("c%d", c), "options": ovsMap("csum", "true")}, fmt.Sprintf("e%d", c)),
+			insertOp("Chassis", map[string]any{"name": fmt.Sprintf("c%d", c), "hostname": fmt.Sprintf("host%d", c),
+				"encaps":       []any{"named-uuid", fmt.Sprintf("e%d", c)},
+				"other_config": ovsMap("ovn-bridge-mappings", "physnet1:br-ex", "datapath-type", "system")}, ""))
+	}
+	res, err := sb.transact("OVN_Southbound", ops)
+	if err != nil {
+		return nil, err
+	}
+	for c := 0; c < numChassis; c++ {
+		t.chassis = append(t.chassis, uuidOf(res[2*c+1]))
+	}
+	nets := (ports + portsPerNet - 1) / portsPerNet
+	for n := 0; n < nets; n++ {
+		ops = ops[:0]
+		var lsps []any
+		ops = append(ops, insertOp("Logical_Switch_Port", map[string]any{
+			"name": "provnet-" + netName(n), "type": "localnet", "addresses": "unknown",
+			"options": ovsMap("network_name", "physnet1")}, "ln"))
+		lsps = append(lsps, []any{"named-uuid", "ln"})
+		for i := n * portsPerNet; i < min(ports, (n+1)*portsPerNet); i++ {
+			ip := portIP(i).String()
+			name := fmt.Sprintf("p%d", i)
+			ops = append(ops, insertOp("Logical_Switch_Port", map[string]any{
+				"name":      fmt.Sprintf("%08x-1111-4222-8333-%012x", i, i),
+				"addresses": fmt.Sprintf("fa:16:3e:%02x:%02x:%02x %s", (i>>16)&255, (i>>8)&255, i&255, ip),
+				"options":   ovsMap("requested-chassis", fmt.Sprintf("host%d", portChassis(i))),
+				"external_ids": ovsMap(
+					"neutron:cidrs", ip+"/10",
+					"neutron:device_id", fmt.Sprintf("%08x-aaaa-4bbb-8ccc-%012x", i, i),
+					"neutron:device_owner", "compute:nova",
+					"neutron:network_name", "neutron-"+netName(n),
+					"neutron:port_name", "",
+					"neutron:project_id", "5f6a1c2d3e4f45a6b7c8d9e0f1a2b3c4",
+					"neutron:revision_number", "4",
+					"neutron:security_group_ids", "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"),
+			}, name))
+			lsps = append(lsps, []any{"named-uuid", name})
+		}
+		ops = append(ops, insertOp("Logical_Switch", map[string]any{
+			"name":         "neutron-" + netName(n),
+			"ports":        []any{"set", lsps},
+			"external_ids": ovsMap("neutron:network_name", fmt.Sprintf("provider-%d", n), "neutron:revision_number", "2"),
+			"other_config": ovsMap("mcast_snoop", "false"),
+		}, ""))
+		if _, err := nb.transact("OVN_Northbound", ops); err != nil {
+			return nil, err
+		}
+	}
+	// Wait for northd's Port_Bindings.
+	t.pbs = make([]string, ports)
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		res, err := sb.transact("OVN_Southbound", []any{map[string]any{"op": "select", "table": "Port_Binding",
+			"where": []any{[]any{"type", "==", ""}}, "columns": []string{"_uuid", "logical_port"}}})
+		if err != nil {
+			return nil, err
+		}
+		var sel struct {
+			Rows []struct {
+				UUID        []string `json:"_uuid"`
+				LogicalPort string   `json:"logical_port"`
+			} `json:"rows"`
+		}
+		if err := json.Unmarshal(res[0], &sel); err != nil {
+			return nil, err
+		}
+		if len(sel.Rows) == ports {
+			for _, r := range sel.Rows {
+				var i int
+				if _, err := fmt.Sscanf(r.LogicalPort[:8], "%x", &i); err != nil || i >= ports {
+					return nil, fmt.Errorf("unexpected port %q", r.LogicalPort)
+				}
+				t.pbs[i] = r.UUID[1]
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("northd wrote %d of %d Port_Bindings", len(sel.Rows), ports)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Claim every port on its chassis.
+	ops = ops[:0]
+	for i := 0; i < ports; i++ {
+		if portChassis(i) == 0 {
+			t.local = append(t.local, i)
+		} else {
+			t.remote = append(t.remote, i)
+		}
+		ops = append(ops, t.bindOp(i, portChassis(i), true))
+		if len(ops) == 5000 {
+			if _, err := sb.transact("OVN_Southbound", ops); err != nil {
+				return nil, err
+			}
+			ops = ops[:0]
+		}
+	}
+	if len(ops) > 0 {
+		if _, err := sb.transact("OVN_Southbound", ops); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
