@@ -37,6 +37,7 @@ type options struct {
 	protocol  int
 	perfDir   string
 	northdMax int
+	agentEnv  []string
 }
 
 func main() {
@@ -49,7 +50,11 @@ func main() {
 	flag.IntVar(&o.interval, "periodic-interval", 5, "reconcile_interval (s) set by SIGHUP to measure periodic full passes")
 	flag.StringVar(&o.perfDir, "perf", "", "record the agent with perf during the event phases into this directory")
 	flag.IntVar(&o.northdMax, "northd-max", 10000, "sizes up to this are built through the northbound and ovn-northd; larger ones are written to the southbound directly")
+	agentEnv := flag.String("agent-env", "", "comma-separated KEY=VALUE added to the agent's environment (e.g. GOMEMLIMIT=150MiB)")
 	flag.Parse()
+	if *agentEnv != "" {
+		o.agentEnv = strings.Split(*agentEnv, ",")
+	}
 	o.protocol = 201
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))

@@ -64,8 +64,8 @@ func report(rs []*result, o *options) string {
 	}
 	w("# ovnbgp benchmark results")
 	w("")
-	w("Produced by `make bench` (`go run ./bench -sizes %s -events %d -burst %d`) on %s.",
-		strings.Trim(strings.Join(strings.Fields(fmt.Sprint(o.sizes)), ","), "[]"), o.events, o.burst, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	w("Produced by `make bench` (`go run ./bench -sizes %s -events %d -burst %d%s`) on %s.",
+		strings.Trim(strings.Join(strings.Fields(fmt.Sprint(o.sizes)), ","), "[]"), o.events, o.burst, envFlag(o), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	w("")
 	for _, l := range machine() {
 		w("%s", l)
@@ -93,10 +93,12 @@ func report(rs []*result, o *options) string {
 	row("cold start → all prefixes in the embedded speaker (s)", func(r *result) string { return sec(r.coldSpeaker) })
 	row("cold start → all prefixes at the BGP peer (s)", func(r *result) string { return sec(r.coldPeer) })
 	row("agent's first full reconcile, plan + apply (ms)", func(r *result) string { return ms(r.startupFull) })
+	row("agent CPU from start to convergence (s)", func(r *result) string { return fmt.Sprintf("%.2f", r.coldCPU) })
 	row("kernel objects at convergence (/32 routes, ovnbgp rules)", func(r *result) string { return fmt.Sprintf("%d, %d", r.kernelRoutes, r.kernelRules) })
 	row("peak RSS at convergence, VmHWM (MB)", func(r *result) string { return mb(r.hwmConverged) })
 	row("bytes from the SB until converged (MB)", func(r *result) string { return fmt.Sprintf("%.1f", float64(r.sbBytesConverged)/(1<<20)) })
 	row("steady RSS (MB)", func(r *result) string { return mb(r.steadyRSS) })
+	row("Go heap in use, steady (MB)", func(r *result) string { return fmt.Sprintf("%.0f", r.steadyHeap/(1<<20)) })
 	row("steady CPU, idle 10 s (% of one core)", func(r *result) string { return fmt.Sprintf("%.2f", 100*r.steadyCPU) })
 	row("steady bytes from the SB in 10 s", func(r *result) string { return fmt.Sprint(r.steadyBytes) })
 	row("event alone p50 / p99 (ms)", func(r *result) string { return ms(pct(r.alone.both, .5)) + " / " + ms(pct(r.alone.both, .99)) })
@@ -170,3 +172,10 @@ const notesText = `Notes:
 - ovs-vswitchd is real but without ovn-controller there are no patch ports, so no MAC-rewrite flows are planned;
   the flows reconciler still syncs br-ex (empty) on every full pass.
 - Steady CPU and RSS are read from /proc/<pid>/status and /proc/<pid>/stat of the agent.`
+
+func envFlag(o *options) string {
+	if len(o.agentEnv) == 0 {
+		return ""
+	}
+	return " -agent-env " + strings.Join(o.agentEnv, ",")
+}

@@ -24,6 +24,8 @@ type result struct {
 
 	coldKernel, coldPeer, coldBoth time.Duration
 	coldSpeaker                    time.Duration // all paths in the embedded speaker (its gauge)
+	coldCPU                        float64       // agent CPU seconds from start to convergence
+	steadyHeap                     float64       // go_memstats_heap_inuse_bytes
 	startupFull                    time.Duration // the agent's own first full reconcile (plan + apply)
 	kernelRoutes, kernelRules      int
 	hwmConverged                   int64
@@ -110,7 +112,7 @@ func startAgent(e *env, o *options) (*agentProc, time.Time, error) {
 		return nil, time.Time{}, err
 	}
 	a.cmd = exec.Command("ip", "netns", "exec", e.chNS, o.agent, "agent", "--config-file", a.conf)
-	a.cmd.Env = append(os.Environ(), "OVS_RUNDIR="+e.ovsDir)
+	a.cmd.Env = append(append(os.Environ(), "OVS_RUNDIR="+e.ovsDir), o.agentEnv...)
 	a.cmd.Stdout, a.cmd.Stderr = out, out
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	t0 := time.Now()
@@ -218,7 +220,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	r.coldKernel, r.coldPeer, r.coldSpeaker = tk.Sub(t0), tpeer.Sub(t0), ts.Sub(t0)
 	r.coldBoth = max(r.coldKernel, r.coldSpeaker)
 	r.sbBytesConverged = e.proxy.down.Load()
-	_, r.hwmConverged, _, _ = procStats(a.pid)
+	_, r.hwmConverged, r.coldCPU, _ = procStats(a.pid)
 	if r.kernelRoutes, r.kernelRules, err = kernelCounts(e.chNS, o.protocol); err != nil {
 		return nil, err
 	}
@@ -236,6 +238,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	time.Sleep(r.steadyWin)
 	rss, _, c1, _ := procStats(a.pid)
 	r.steadyRSS, r.steadyCPU, r.steadyBytes = rss, (c1-c0)/r.steadyWin.Seconds(), e.proxy.down.Load()-b0
+	r.steadyHeap, _ = scrape(hc, "go_memstats_heap_inuse_bytes")
 	fmt.Printf("   steady: RSS %d MB, CPU %.1f%%\n", rss>>20, 100*r.steadyCPU)
 
 	// Events alone: bind a remote port here, wait for the kernel route and
