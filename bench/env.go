@@ -1,0 +1,393 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netns"
+)
+
+// env is everything one run needs: two network namespaces (the chassis and
+// its BGP peer), the southbound ovsdb-server, the chassis' Open_vSwitch
+// ovsdb-server and ovs-vswitchd (netdev datapath: br-ex is a tap device in
+// the chassis namespace), gobgpd as the fabric peer, and a byte-counting
+// proxy between the agent and the southbound.
+type env struct {
+	dir    string
+	chNS   string
+	peerNS string
+	sb     *ovsdbServer
+	nb     *ovsdbServer // with ovn-northd, for the sizes built through the northbound
+	ovs    *ovsdbServer
+	ovsDir string
+	proxy  *countingProxy
+
+	mu    sync.Mutex
+	pids  []int
+	dirty bool
+}
+
+const (
+	chassisAddr = "172.31.255.1"
+	peerAddr    = "172.31.255.2"
+	localAS     = 64999
+	peerAS      = 65000
+	metricsPort = "9469"
+	chassisName = "c0"
+)
+
+// run runs a command and returns its trimmed combined output.
+func run(prog string, args ...string) (string, error) {
+	out, err := exec.Command(prog, args...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %v: %s", prog, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func runEnv(envv []string, prog string, args ...string) (string, error) {
+	cmd := exec.Command(prog, args...)
+	cmd.Env = append(os.Environ(), envv...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %v: %s", prog, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func newEnv(tag string) (*env, error) {
+	dir, err := os.MkdirTemp("", "ovnbgp-bench-")
+	if err != nil {
+		return nil, err
+	}
+	e := &env{dir: dir, chNS: "obb-" + tag + "-ch", peerNS: "obb-" + tag + "-pe"}
+	if err := e.setup(); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *env) addPid(pid int) {
+	e.mu.Lock()
+	e.pids = append(e.pids, pid)
+	e.mu.Unlock()
+}
+
+func (e *env) setup() error {
+	for _, ns := range []string{e.chNS, e.peerNS} {
+		if _, err := run("ip", "netns", "add", ns); err != nil {
+			return err
+		}
+		e.dirty = true
+		if _, err := run("ip", "-n", ns, "link", "set", "lo", "up"); err != nil {
+			return err
+		}
+	}
+	steps := [][]string{
+		{"-n", e.chNS, "link", "add", "bgp0", "type", "veth", "peer", "name", "bgp0", "netns", e.peerNS},
+		{"-n", e.chNS, "addr", "add", chassisAddr + "/30", "dev", "bgp0"},
+		{"-n", e.peerNS, "addr", "add", peerAddr + "/30", "dev", "bgp0"},
+		{"-n", e.chNS, "link", "set", "bgp0", "up"},
+		{"-n", e.peerNS, "link", "set", "bgp0", "up"},
+	}
+	for _, s := range steps {
+		if _, err := run("ip", s...); err != nil {
+			return err
+		}
+	}
+	var err error
+	if e.sb, err = startOVSDB(e, filepath.Join(e.dir, "sb"), "/usr/share/ovn/ovn-sb.ovsschema"); err != nil {
+		return err
+	}
+	e.ovsDir = filepath.Join(e.dir, "ovs")
+	if e.ovs, err = startOVSDB(e, e.ovsDir, "/usr/share/openvswitch/vswitch.ovsschema"); err != nil {
+		return err
+	}
+	if e.proxy, err = newCountingProxy(filepath.Join(e.dir, "sb-proxy.sock"), e.sb.sock); err != nil {
+		return err
+	}
+	envv := []string{"OVS_RUNDIR=" + e.ovsDir, "OVS_LOGDIR=" + e.ovsDir, "OVS_DBDIR=" + e.ovsDir}
+	vsctl := func(args ...string) error {
+		_, err := runEnv(envv, "ovs-vsctl", append([]string{"--db=unix:" + e.ovs.sock, "--timeout=30"}, args...)...)
+		return err
+	}
+	if err := vsctl("--no-wait", "init"); err != nil {
+		return err
+	}
+	if _, err := runEnv(envv, "ip", "netns", "exec", e.chNS, "ovs-vswitchd", "unix:"+e.ovs.sock, "--detach", "--no-chdir",
+		"--pidfile="+filepath.Join(e.ovsDir, "ovs-vswitchd.pid"), "--log-file="+filepath.Join(e.ovsDir, "ovs-vswitchd.log"),
+		"--unixctl="+filepath.Join(e.ovsDir, "ovs-vswitchd.ctl")); err != nil {
+		return err
+	}
+	pid, err := readPid(filepath.Join(e.ovsDir, "ovs-vswitchd.pid"))
+	if err != nil {
+		return err
+	}
+	e.addPid(pid)
+	if err := vsctl("add-br", "br-ex", "--", "set", "Bridge", "br-ex", "datapath_type=netdev",
+		"--", "set", "Open_vSwitch", ".",
+		"external_ids:system-id="+chassisName, "external_ids:hostname=host0",
+		"external_ids:ovn-remote=unix:"+e.proxy.path, "external_ids:ovn-bridge-mappings=physnet1:br-ex",
+		"external_ids:ovn-encap-type=geneve", "external_ids:ovn-encap-ip=192.0.2.1"); err != nil {
+		return err
+	}
+	if _, err := run("ip", "-n", e.chNS, "link", "set", "br-ex", "up"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// startNorthd starts a northbound ovsdb-server and ovn-northd between it
+// and the southbound.
+func (e *env) startNorthd() error {
+	var err error
+	dir := filepath.Join(e.dir, "nb")
+	if e.nb, err = startOVSDB(e, dir, "/usr/share/ovn/ovn-nb.ovsschema"); err != nil {
+		return err
+	}
+	if _, err := runEnv([]string{"OVN_RUNDIR=" + dir, "OVN_LOGDIR=" + dir}, "ovn-northd", "--ovnnb-db=unix:"+e.nb.sock,
+		"--ovnsb-db=unix:"+e.sb.sock, "--detach", "--no-chdir", "--pidfile="+filepath.Join(dir, "northd.pid"),
+		"--log-file="+filepath.Join(dir, "northd.log"), "--unixctl="+filepath.Join(dir, "northd.ctl")); err != nil {
+		return err
+	}
+	pid, err := readPid(filepath.Join(dir, "northd.pid"))
+	if err != nil {
+		return err
+	}
+	e.addPid(pid)
+	return nil
+}
+
+// close stops every process this run started and removes the namespaces
+// and the directory.
+func (e *env) close() {
+	e.mu.Lock()
+	pids := append([]int(nil), e.pids...)
+	e.mu.Unlock()
+	for i := len(pids) - 1; i >= 0; i-- {
+		killWait(pids[i])
+	}
+	if e.proxy != nil {
+		e.proxy.close()
+	}
+	if e.dirty {
+		for _, ns := range []string{e.chNS, e.peerNS} {
+			_, _ = run("ip", "netns", "del", ns)
+		}
+	}
+	if os.Getenv("BENCH_KEEP") == "" {
+		_ = os.RemoveAll(e.dir)
+	}
+}
+
+// ovsdbServer is one standalone ovsdb-server.
+type ovsdbServer struct {
+	dir  string
+	sock string
+	pid  int
+}
+
+func startOVSDB(e *env, dir, schema string) (*ovsdbServer, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	s := &ovsdbServer{dir: dir, sock: filepath.Join(dir, "db.sock")}
+	db := filepath.Join(dir, "db.db")
+	if _, err := run("ovsdb-tool", "create", db, schema); err != nil {
+		return nil, err
+	}
+	if _, err := run("ovsdb-server", db, "--detach", "--no-chdir", "--pidfile="+filepath.Join(dir, "db.pid"),
+		"--log-file="+filepath.Join(dir, "db.log"), "--unixctl="+filepath.Join(dir, "db.ctl"),
+		"--remote=punix:"+s.sock); err != nil {
+		return nil, err
+	}
+	pid, err := readPid(filepath.Join(dir, "db.pid"))
+	if err != nil {
+		return nil, err
+	}
+	s.pid = pid
+	e.addPid(pid)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("unix", s.sock)
+		if err == nil {
+			c.Close()
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("ovsdb-server %s: %v", s.sock, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func readPid(path string) (int, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				return pid, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("no pid in %s", path)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// killWait sends SIGTERM, then SIGKILL, and waits until the process is gone
+// (a zombie counts as gone).
+func killWait(pid int) {
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		if f := strings.Fields(string(b)); len(f) > 2 && f[2] == "Z" {
+			return
+		}
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			deadline = time.Now().Add(10 * time.Second)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// countingProxy forwards a unix socket to another one and counts the bytes
+// sent from the server to the clients.
+type countingProxy struct {
+	path   string
+	target string
+	ln     net.Listener
+	down   atomic.Int64 // server -> client
+	up     atomic.Int64 // client -> server
+}
+
+func newCountingProxy(path, target string) (*countingProxy, error) {
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	p := &countingProxy{path: path, target: target, ln: ln}
+	go p.serve()
+	return p, nil
+}
+
+func (p *countingProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			s, err := net.Dial("unix", p.target)
+			if err != nil {
+				return
+			}
+			defer s.Close()
+			done := make(chan struct{}, 2)
+			go func() { copyCount(s, c, &p.up); done <- struct{}{} }()
+			go func() { copyCount(c, s, &p.down); done <- struct{}{} }()
+			<-done
+		}()
+	}
+}
+
+func copyCount(dst io.Writer, src io.Reader, n *atomic.Int64) {
+	buf := make([]byte, 256<<10)
+	for {
+		k, err := src.Read(buf)
+		if k > 0 {
+			n.Add(int64(k))
+			if _, werr := dst.Write(buf[:k]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *countingProxy) close() { _ = p.ln.Close() }
+
+// nsHTTP is an HTTP client whose connections are opened inside a network
+// namespace (the agent's metrics endpoint listens on 127.0.0.1 there).
+func nsHTTP(ns string) *http.Client {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			return nil, err
+		}
+		defer orig.Close()
+		h, err := netns.GetFromName(ns)
+		if err != nil {
+			return nil, err
+		}
+		defer h.Close()
+		if err := netns.Set(h); err != nil {
+			return nil, err
+		}
+		defer func() { _ = netns.Set(orig) }()
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
+}
+
+// procStats reads VmRSS, VmHWM (bytes) and utime+stime (seconds) of pid.
+func procStats(pid int) (rss, hwm int64, cpu float64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = v * 1024
+		case "VmHWM:":
+			hwm = v * 1024
+		}
+	}
+	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	str := string(s)
+	i := strings.LastIndexByte(str, ')')
+	f := strings.Fields(str[i+2:])
+	// fields after ")": state(0) ... utime(11) stime(12)
+	if len(f) > 12 {
+		u, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		cpu = (u + st) / 100 // USER_HZ
+	}
+	return rss, hwm, cpu, nil
+}

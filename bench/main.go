@@ -1,0 +1,126 @@
+// Command bench measures the ovnbgp agent at scale: it builds a synthetic
+// OVN southbound (rows shaped like ovn-northd's) in a real ovsdb-server,
+// runs the real agent binary on one chassis (its own network namespace,
+// a real local Open_vSwitch database and ovs-vswitchd, the `table` announce
+// method and the embedded GoBGP speaker peering with gobgpd in a second
+// namespace), and measures cold start, event latency alone and during a
+// burst, steady-state RSS and CPU, bytes received from the southbound and
+// the cost of a full periodic pass. It writes bench/results/RESULTS.md and
+// bench/results/latency.png and prints the table.
+//
+//	go run ./bench [-sizes 1000,10000,100000] [-events 1000] [-burst 5000]
+//
+// It must run as root (network namespaces). See bench/README.md.
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+type options struct {
+	sizes     []int
+	events    int
+	burst     int
+	agent     string
+	out       string
+	interval  int
+	protocol  int
+	perfDir   string
+	northdMax int
+	agentEnv  []string
+}
+
+func main() {
+	var o options
+	sizes := flag.String("sizes", "1000,10000,100000", "comma-separated numbers of southbound VM ports (10% are local)")
+	flag.IntVar(&o.events, "events", 1000, "measured port bindings, alone and during the burst")
+	flag.IntVar(&o.burst, "burst", 5000, "changes in the burst")
+	flag.StringVar(&o.agent, "agent", "bin/ovnbgp", "agent binary (built with `go build ./cmd/ovnbgp` when missing)")
+	flag.StringVar(&o.out, "out", "bench/results", "directory of RESULTS.md and latency.png")
+	flag.IntVar(&o.interval, "periodic-interval", 5, "reconcile_interval (s) set by SIGHUP to measure periodic full passes")
+	flag.StringVar(&o.perfDir, "perf", "", "record the agent with perf during the event phases into this directory")
+	flag.IntVar(&o.northdMax, "northd-max", 10000, "sizes up to this are built through the northbound and ovn-northd; larger ones are written to the southbound directly")
+	agentEnv := flag.String("agent-env", "", "comma-separated KEY=VALUE added to the agent's environment (e.g. GOMEMLIMIT=150MiB)")
+	flag.Parse()
+	if *agentEnv != "" {
+		o.agentEnv = strings.Split(*agentEnv, ",")
+	}
+	o.protocol = 201
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 10 {
+			fatalf("bad -sizes %q", *sizes)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	if os.Geteuid() != 0 {
+		fatalf("bench needs root (network namespaces, ovs-vswitchd)")
+	}
+	if _, err := os.Stat(o.agent); err != nil {
+		fmt.Println("building", o.agent)
+		if out, err := exec.Command("go", "build", "-o", o.agent, "./cmd/ovnbgp").CombinedOutput(); err != nil {
+			fatalf("go build: %v: %s", err, out)
+		}
+	}
+	abs, err := filepath.Abs(o.agent)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	o.agent = abs
+
+	var cur *env
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		if cur != nil {
+			cur.close()
+		}
+		os.Exit(130)
+	}()
+
+	var results []*result
+	for _, n := range o.sizes {
+		b := make([]byte, 3)
+		_, _ = rand.Read(b)
+		e, err := newEnv(hex.EncodeToString(b))
+		if err != nil {
+			fatalf("environment: %v", err)
+		}
+		cur = e
+		fmt.Printf("== %d southbound ports (%d local), work dir %s\n", n, (n+9)/10, e.dir)
+		r, err := runSize(e, &o, n)
+		e.close()
+		cur = nil
+		if err != nil {
+			fatalf("%d ports: %v", n, err)
+		}
+		results = append(results, r)
+	}
+	md := report(results, &o)
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	if err := os.WriteFile(filepath.Join(o.out, "RESULTS.md"), []byte(md), 0o644); err != nil {
+		fatalf("%v", err)
+	}
+	if err := plotLatency(filepath.Join(o.out, "latency.png"), results); err != nil {
+		fatalf("plot: %v", err)
+	}
+	fmt.Print(md)
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(1)
+}

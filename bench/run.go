@@ -1,0 +1,487 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// result is what one size measured.
+type result struct {
+	ports, local int
+	northd       bool
+	fill         time.Duration
+
+	coldKernel, coldPeer, coldBoth time.Duration
+	coldSpeaker                    time.Duration // all paths in the embedded speaker (its gauge)
+	coldCPU                        float64       // agent CPU seconds from start to convergence
+	steadyHeap                     float64       // go_memstats_heap_inuse_bytes
+	startupFull                    time.Duration // the agent's own first full reconcile (plan + apply)
+	kernelRoutes, kernelRules      int
+	hwmConverged                   int64
+	sbBytesConverged               int64
+
+	steadyRSS   int64
+	steadyCPU   float64 // fraction of one core
+	steadyBytes int64   // bytes from the SB during the steady window
+	steadyWin   time.Duration
+
+	alone       lat
+	aloneDel    lat
+	burst       lat
+	burstCommit lat     // from the SB's reply to the transaction (its commit), excluding the SB's queue
+	burstRate   float64 // changes per second accepted by the SB
+	burstDrain  time.Duration
+	eventsCPU   float64 // agent CPU seconds during the alone events
+
+	periodic     []time.Duration
+	periodicErr  bool          // a full pass of the restarted agent reported a speaker error
+	restartReady time.Duration // restart of the agent on a converged host until /readyz
+	finalHWM     int64
+	sbBytes      int64
+	netlinkLost  int64
+}
+
+// lat are latency samples of one kind: kernel, peer, both (max).
+type lat struct {
+	kernel, peer, both []time.Duration
+}
+
+func (l *lat) add(k, p time.Duration) {
+	l.kernel = append(l.kernel, k)
+	l.peer = append(l.peer, p)
+	l.both = append(l.both, max(k, p))
+}
+
+func pct(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(q*float64(len(s))+0.5) - 1
+	i = max(0, min(i, len(s)-1))
+	return s[i]
+}
+
+type agentProc struct {
+	cmd  *exec.Cmd
+	pid  int
+	log  string
+	conf string
+	done chan error
+}
+
+func writeConfig(e *env, o *options, path string, interval int) error {
+	conf := fmt.Sprintf(`[DEFAULT]
+driver = ovn_bgp_driver
+ovsdb_connection = unix:%s
+bgp_AS = %d
+bgp_router_id = %s
+expose_tenant_networks = False
+reconcile_interval = %d
+debug = False
+log_file = %s
+
+[ovnbgp]
+announce_method = table
+speaker = gobgp
+peers = %s:%d
+bfd = false
+metrics_address = 127.0.0.1:%s
+state_dir = %s
+`, e.ovs.sock, localAS, chassisAddr, interval, filepath.Join(e.dir, "ovnbgp.log"), peerAddr, peerAS, metricsPort,
+		filepath.Join(e.dir, "state"))
+	return os.WriteFile(path, []byte(conf), 0o644)
+}
+
+func startAgent(e *env, o *options) (*agentProc, time.Time, error) {
+	return startAgentInterval(e, o, 300)
+}
+
+func startAgentInterval(e *env, o *options, interval int) (*agentProc, time.Time, error) {
+	a := &agentProc{conf: filepath.Join(e.dir, "bgp-agent.conf"), log: filepath.Join(e.dir, "ovnbgp.log"), done: make(chan error, 1)}
+	if err := writeConfig(e, o, a.conf, interval); err != nil {
+		return nil, time.Time{}, err
+	}
+	out, err := os.Create(filepath.Join(e.dir, "ovnbgp.stderr"))
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	a.cmd = exec.Command("ip", "netns", "exec", e.chNS, o.agent, "agent", "--config-file", a.conf)
+	a.cmd.Env = append(append(os.Environ(), "OVS_RUNDIR="+e.ovsDir), o.agentEnv...)
+	a.cmd.Stdout, a.cmd.Stderr = out, out
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	t0 := time.Now()
+	if err := a.cmd.Start(); err != nil {
+		return nil, t0, err
+	}
+	a.pid = a.cmd.Process.Pid // ip netns exec execs the agent: same pid
+	e.addPid(a.pid)
+	go func() { a.done <- a.cmd.Wait(); out.Close() }()
+	return a, t0, nil
+}
+
+func (a *agentProc) tail() string {
+	b, _ := os.ReadFile(a.log)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	s, _ := os.ReadFile(filepath.Join(filepath.Dir(a.log), "ovnbgp.stderr"))
+	return string(b) + string(s)
+}
+
+var fullRe = regexp.MustCompile(`msg="full reconcile" reason=("[^"]*"|\S+) .*duration=(\S+)`)
+
+// fullPasses returns the durations of the agent's full reconciles whose
+// reason starts with prefix, from its log.
+func fullPasses(log, prefix string) []time.Duration {
+	b, _ := os.ReadFile(log)
+	var out []time.Duration
+	for _, m := range fullRe.FindAllStringSubmatch(string(b), -1) {
+		if !strings.HasPrefix(strings.Trim(m[1], `"`), prefix) {
+			continue
+		}
+		if d, err := time.ParseDuration(m[2]); err == nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func runSize(e *env, o *options, n int) (*result, error) {
+	r := &result{ports: n}
+	kt, pt := newTracker("kernel"), newTracker("gobgpd peer")
+	stop := make(chan struct{})
+	defer close(stop)
+	if err := watchKernel(e.chNS, o.protocol, kt, stop); err != nil {
+		return nil, fmt.Errorf("netlink: %w", err)
+	}
+	if _, err := startPeer(e, pt); err != nil {
+		return nil, err
+	}
+	sb, err := dialRPC(e.sb.sock)
+	if err != nil {
+		return nil, err
+	}
+	defer sb.close()
+	start := time.Now()
+	var tp *topo
+	if n <= o.northdMax {
+		if err := e.startNorthd(); err != nil {
+			return nil, err
+		}
+		nb, err := dialRPC(e.nb.sock)
+		if err != nil {
+			return nil, err
+		}
+		defer nb.close()
+		tp, err = fillNB(nb, sb, n)
+		if err != nil {
+			return nil, fmt.Errorf("fill through northd: %w", err)
+		}
+	} else {
+		tp, err = fillSB(sb, n)
+		if err != nil {
+			return nil, fmt.Errorf("fill: %w", err)
+		}
+	}
+	r.fill, r.northd = time.Since(start), tp.northd
+	r.local = len(tp.local)
+	fmt.Printf("   southbound filled in %.1fs (through northd: %v)\n", r.fill.Seconds(), tp.northd)
+
+	// Cold start.
+	a, t0, err := startAgent(e, o)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = syscall.Kill(a.pid, syscall.SIGTERM) }()
+	stopPerf := perfRecord(o, a.pid, fmt.Sprintf("cold-%d", n))
+	hc := nsHTTP(e.chNS)
+	spc := make(chan time.Time, 1)
+	go func() { spc <- waitMetric(hc, "ovnbgp_gobgp_paths_announced", float64(len(tp.local)), 180*time.Second) }()
+	tk, err := kt.waitCount(r.local, 20*time.Second)
+	if err != nil {
+		out, _ := run("sh", "-c", "ip -n "+e.chNS+" route show table all proto 201 | head -5; ip -n "+e.chNS+" rule | head -5")
+		return nil, fmt.Errorf("%w\n%s\n%s", err, out, a.tail())
+	}
+	tpeer, err := pt.waitCount(r.local, 180*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, a.tail())
+	}
+	stopPerf()
+	ts := <-spc
+	if ts.IsZero() {
+		return nil, fmt.Errorf("the speaker's gauge never reached %d", len(tp.local))
+	}
+	r.coldKernel, r.coldPeer, r.coldSpeaker = tk.Sub(t0), tpeer.Sub(t0), ts.Sub(t0)
+	r.coldBoth = max(r.coldKernel, r.coldSpeaker)
+	r.sbBytesConverged = e.proxy.down.Load()
+	_, r.hwmConverged, r.coldCPU, _ = procStats(a.pid)
+	if r.kernelRoutes, r.kernelRules, err = kernelCounts(e.chNS, o.protocol); err != nil {
+		return nil, err
+	}
+	if s := fullPasses(a.log, "startup"); len(s) > 0 {
+		r.startupFull = s[0]
+	}
+	fmt.Printf("   converged: kernel %.2fs, speaker %.2fs, peer %.2fs (%d routes, %d rules), peak RSS %d MB, %d MB from the SB\n",
+		r.coldKernel.Seconds(), r.coldSpeaker.Seconds(), r.coldPeer.Seconds(), r.kernelRoutes, r.kernelRules, r.hwmConverged>>20, r.sbBytesConverged>>20)
+
+	// Steady state.
+	time.Sleep(3 * time.Second)
+	r.steadyWin = 10 * time.Second
+	_, _, c0, _ := procStats(a.pid)
+	b0 := e.proxy.down.Load()
+	time.Sleep(r.steadyWin)
+	rss, _, c1, _ := procStats(a.pid)
+	r.steadyRSS, r.steadyCPU, r.steadyBytes = rss, (c1-c0)/r.steadyWin.Seconds(), e.proxy.down.Load()-b0
+	r.steadyHeap, _ = scrape(hc, "go_memstats_heap_inuse_bytes")
+	fmt.Printf("   steady: RSS %d MB, CPU %.1f%%\n", rss>>20, 100*r.steadyCPU)
+
+	// Events alone: bind a remote port here, wait for the kernel route and
+	// the peer's route; move it back, wait for both withdrawals.
+	_, _, ce0, _ := procStats(a.pid)
+	stopPerf = perfRecord(o, a.pid, fmt.Sprintf("alone-%d", n))
+	for k := 0; k < o.events; k++ {
+		i := tp.remote[k%len(tp.remote)]
+		p := netip.PrefixFrom(portIP(i), 32)
+		_, ts, err := sb.start("OVN_Southbound", []any{tp.bindOp(i, 0, true)})
+		if err != nil {
+			return nil, err
+		}
+		ak, err := kt.waitAdded(p, ts, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		ap, err := pt.waitAdded(p, ts, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		r.alone.add(ak.Sub(ts), ap.Sub(ts))
+		_, ts, err = sb.start("OVN_Southbound", []any{tp.bindOp(i, portChassis(i), true)})
+		if err != nil {
+			return nil, err
+		}
+		dk, err := kt.waitRemoved(p, ts, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		dp, err := pt.waitRemoved(p, ts, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		r.aloneDel.add(dk.Sub(ts), dp.Sub(ts))
+	}
+	_, _, ce1, _ := procStats(a.pid)
+	stopPerf()
+	r.eventsCPU = ce1 - ce0
+	fmt.Printf("   alone: %d events, p50 %v p99 %v (kernel p99 %v, peer p99 %v)\n", len(r.alone.both),
+		pct(r.alone.both, .5), pct(r.alone.both, .99), pct(r.alone.kernel, .99), pct(r.alone.peer, .99))
+
+	// Burst: o.burst changes of local ports (up toggled: withdraw, then
+	// announce again) with the measured bindings interleaved (one after
+	// every burst/events changes), pipelined with up to 32 transactions in
+	// flight.
+	measured := min(o.events, len(tp.remote))
+	type ev struct {
+		i    int
+		ts   time.Time
+		done chan time.Time // the reply's arrival
+	}
+	var evs []ev
+	total := o.burst + measured
+	every := float64(total) / float64(measured)
+	sem := make(chan struct{}, 32)
+	errc := make(chan error, total)
+	stopPerf = perfRecord(o, a.pid, fmt.Sprintf("burst-%d", n))
+	bstart := time.Now()
+	nextEv, j := 0.0, 0
+	for k := 0; k < total; k++ {
+		var op map[string]any
+		var measure = -1
+		if float64(k) >= nextEv && len(evs) < measured {
+			measure = tp.remote[len(evs)]
+			op = tp.bindOp(measure, 0, true)
+			nextEv += every
+		} else {
+			li := tp.local[j%len(tp.local)]
+			op = tp.upOp(li, (j/len(tp.local))%2 == 1)
+			j++
+		}
+		sem <- struct{}{}
+		ch, ts, err := sb.start("OVN_Southbound", []any{op})
+		if err != nil {
+			return nil, err
+		}
+		var done chan time.Time
+		if measure >= 0 {
+			done = make(chan time.Time, 1)
+			evs = append(evs, ev{measure, ts, done})
+		}
+		go func() {
+			rep := <-ch
+			<-sem
+			if done != nil {
+				done <- rep.at
+			}
+			errc <- rep.err
+		}()
+	}
+	for k := 0; k < total; k++ {
+		if err := <-errc; err != nil {
+			return nil, fmt.Errorf("burst: %w", err)
+		}
+	}
+	bdur := time.Since(bstart)
+	r.burstRate = float64(total) / bdur.Seconds()
+	for _, x := range evs {
+		p := netip.PrefixFrom(portIP(x.i), 32)
+		ak, err := kt.waitAdded(p, x.ts, 120*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		ap, err := pt.waitAdded(p, x.ts, 120*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		r.burst.add(ak.Sub(x.ts), ap.Sub(x.ts))
+		tc := <-x.done
+		r.burstCommit.add(max(0, ak.Sub(tc)), max(0, ap.Sub(tc)))
+	}
+	// Restore: every local port up, the measured ports back where they were.
+	var ops []any
+	for _, li := range tp.local {
+		ops = append(ops, tp.upOp(li, true))
+	}
+	for _, x := range evs {
+		ops = append(ops, tp.bindOp(x.i, portChassis(x.i), true))
+	}
+	if _, err := sb.transact("OVN_Southbound", ops); err != nil {
+		return nil, err
+	}
+	if _, err := kt.waitCount(r.local, 120*time.Second); err != nil {
+		return nil, err
+	}
+	if _, err := pt.waitCount(r.local, 120*time.Second); err != nil {
+		return nil, err
+	}
+	r.burstDrain = time.Since(bstart)
+	stopPerf()
+	fmt.Printf("   burst: %d changes + %d bindings in %.2fs (%.0f/s), p50 %v p99 %v; all settled after %.2fs\n",
+		o.burst, measured, bdur.Seconds(), r.burstRate, pct(r.burst.both, .5), pct(r.burst.both, .99), r.burstDrain.Seconds())
+	fmt.Printf("   burst from the SB commit: p50 %v p99 %v\n", pct(r.burstCommit.both, .5), pct(r.burstCommit.both, .99))
+	r.sbBytes = e.proxy.down.Load()
+
+	// Periodic full passes: restart the agent with reconcile_interval =
+	// o.interval (not SIGHUP: with speaker = gobgp the restarted controller's
+	// speaker cannot bind port 179 and every Sync then fails, see
+	// PROFILE.md), measure the restart, then wait for passes.
+	_, r.finalHWM, _, _ = procStats(a.pid)
+	_ = syscall.Kill(a.pid, syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(30 * time.Second):
+		return nil, fmt.Errorf("agent did not stop on SIGTERM\n%s", a.tail())
+	}
+	a, t0, err = startAgentInterval(e, o, o.interval)
+	if err != nil {
+		return nil, err
+	}
+	if t := waitMetric(hc, "ovnbgp_ready", 1, 120*time.Second); !t.IsZero() {
+		r.restartReady = t.Sub(t0)
+	}
+	deadline := time.Now().Add(time.Duration(4*o.interval+30) * time.Second)
+	for len(fullPasses(a.log, "periodic")) < 3 && time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+	}
+	r.periodic = fullPasses(a.log, "periodic")
+	if len(r.periodic) == 0 {
+		return nil, fmt.Errorf("no periodic full reconcile logged\n%s", a.tail())
+	}
+	if out, _ := os.ReadFile(a.log); strings.Contains(string(out), "error=\"speaker") {
+		r.periodicErr = true
+	}
+	r.netlinkLost = kt.lost.Load()
+	fmt.Printf("   periodic full passes: %v\n", r.periodic)
+
+	_ = syscall.Kill(a.pid, syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(30 * time.Second):
+		_ = syscall.Kill(a.pid, syscall.SIGKILL)
+	}
+	if os.Getenv("BENCH_KEEP") != "" {
+		b, _ := os.ReadFile(a.log)
+		_, _ = io.WriteString(os.Stdout, "")
+		_ = os.WriteFile(filepath.Join(o.out, fmt.Sprintf("ovnbgp-%d.log", n)), b, 0o644)
+	}
+	return r, nil
+}
+
+// perfRecord samples the agent's stacks with perf while a phase runs
+// (-perf DIR); the returned function stops it and writes a text report.
+func perfRecord(o *options, pid int, name string) func() {
+	if o.perfDir == "" {
+		return func() {}
+	}
+	_ = os.MkdirAll(o.perfDir, 0o755)
+	data := filepath.Join(o.perfDir, name+".data")
+	cmd := exec.Command("perf", "record", "-F", "2000", "-g", "-p", fmt.Sprint(pid), "-o", data)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: perf: %v\n", err)
+		return func() {}
+	}
+	if !strings.HasPrefix(name, "cold") {
+		time.Sleep(300 * time.Millisecond)
+	}
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+		out, _ := exec.Command("perf", "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "1.5", "-g", "none").CombinedOutput()
+		_ = os.WriteFile(filepath.Join(o.perfDir, name+".txt"), out, 0o644)
+		out, _ = exec.Command("perf", "report", "-i", data, "--stdio", "--children", "--percent-limit", "3", "-g", "none").CombinedOutput()
+		_ = os.WriteFile(filepath.Join(o.perfDir, name+"-children.txt"), out, 0o644)
+	}
+}
+
+// waitMetric scrapes the agent's /metrics until the unlabelled gauge name
+// equals want and returns when it was seen (zero on timeout).
+func waitMetric(hc *http.Client, name string, want float64, timeout time.Duration) time.Time {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if v, ok := scrape(hc, name); ok && v == want {
+			return time.Now()
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return time.Time{}
+}
+
+func scrape(hc *http.Client, name string) (float64, bool) {
+	resp, err := hc.Get("http://127.0.0.1:" + metricsPort + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, name+" ") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(l[len(name):]), 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// tracker records, for each prefix, when it last appeared and disappeared,
+// with the time the notification was received.
+type tracker struct {
+	name    string
+	mu      sync.Mutex
+	present map[netip.Prefix]bool
+	added   map[netip.Prefix]time.Time
+	removed map[netip.Prefix]time.Time
+	last    time.Time // time of the last change
+	lost    atomic.Int64
+}
+
+func newTracker(name string) *tracker {
+	return &tracker{name: name, present: map[netip.Prefix]bool{}, added: map[netip.Prefix]time.Time{}, removed: map[netip.Prefix]time.Time{}}
+}
+
+func (t *tracker) set(p netip.Prefix, present bool, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if present {
+		if !t.present[p] {
+			t.added[p] = at
+		}
+		t.present[p] = true
+	} else {
+		if t.present[p] {
+			t.removed[p] = at
+		}
+		delete(t.present, p)
+	}
+	t.last = at
+}
+
+func (t *tracker) count() (int, time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.present), t.last
+}
+
+// waitCount waits until n prefixes are present and returns the time of the
+// change that made it so.
+func (t *tracker) waitCount(n int, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, last := t.count()
+		if c == n {
+			return last, nil
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("%s: %d prefixes present after %v, want %d", t.name, c, timeout, n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// waitAdded waits until p is present, added at or after since, and returns
+// when it was added.
+func (t *tracker) waitAdded(p netip.Prefix, since time.Time, timeout time.Duration) (time.Time, error) {
+	return t.wait(p, true, since, timeout)
+}
+
+func (t *tracker) waitRemoved(p netip.Prefix, since time.Time, timeout time.Duration) (time.Time, error) {
+	return t.wait(p, false, since, timeout)
+}
+
+func (t *tracker) wait(p netip.Prefix, add bool, since time.Time, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		t.mu.Lock()
+		var at time.Time
+		ok := false
+		if add && t.present[p] {
+			at, ok = t.added[p], true
+		} else if !add && !t.present[p] {
+			at, ok = t.removed[p], true
+		}
+		t.mu.Unlock()
+		if ok && !at.Before(since) {
+			return at, nil
+		}
+		if ok && !add && at.IsZero() {
+			return since, nil // never present
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("%s: %s not %s within %v", t.name, p, map[bool]string{true: "added", false: "removed"}[add], timeout)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// watchKernel follows the routes of protocol proto in the namespace: /32
+// routes in any table count as the kernel wiring of a prefix.
+func watchKernel(ns string, proto int, t *tracker, done <-chan struct{}) error {
+	h, err := netns.GetFromName(ns)
+	if err != nil {
+		return err
+	}
+	ch := make(chan netlink.RouteUpdate, 1<<16)
+	err = netlink.RouteSubscribeWithOptions(ch, done, netlink.RouteSubscribeOptions{
+		Namespace: &h, ReceiveBufferSize: 64 << 20, ReceiveBufferForceSize: true,
+		ErrorCallback: func(err error) {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			t.lost.Add(1)
+			fmt.Fprintf(os.Stderr, "bench: netlink: %v\n", err)
+		},
+	})
+	if err != nil {
+		h.Close()
+		return err
+	}
+	go func() {
+		defer h.Close()
+		for u := range ch {
+			now := time.Now()
+			if int(u.Protocol) != proto || u.Dst == nil {
+				continue
+			}
+			ones, bits := u.Dst.Mask.Size()
+			if bits != 32 || ones != 32 {
+				continue
+			}
+			a, ok := netip.AddrFromSlice(u.Dst.IP.To4())
+			if !ok {
+				continue
+			}
+			t.set(netip.PrefixFrom(a, 32), u.Type == unix.RTM_NEWROUTE, now)
+		}
+	}()
+	return nil
+}
+
+// kernelCounts dumps the namespace: owned /32 routes (protocol proto) and
+// ip rules with priority in [1000, 1999] (rule_priority..rule_priority_max).
+func kernelCounts(ns string, proto int) (routes, rules int, err error) {
+	h, err := netns.GetFromName(ns)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer h.Close()
+	nh, err := netlink.NewHandleAt(h)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer nh.Close()
+	rs, err := nh.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: netlink.RouteProtocol(proto), Table: unix.RT_TABLE_UNSPEC},
+		netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, r := range rs {
+		if r.Dst != nil {
+			if ones, bits := r.Dst.Mask.Size(); ones == 32 && bits == 32 {
+				routes++
+			}
+		}
+	}
+	ru, err := nh.RuleList(netlink.FAMILY_V4)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, r := range ru {
+		if r.Priority >= 1000 && r.Priority <= 1999 {
+			rules++
+		}
+	}
+	return routes, rules, nil
+}
+
+// gobgpPeer is gobgpd in the peer namespace (the fabric) and the stream of
+// its RIB changes (`gobgp monitor global rib -j`).
+type gobgpPeer struct {
+	pid    int
+	monPid int
+}
+
+func startPeer(e *env, t *tracker) (*gobgpPeer, error) {
+	dir := filepath.Join(e.dir, "gobgp")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	conf := fmt.Sprintf(`[global.config]
+  as = %d
+  router-id = %q
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = %q
+    peer-as = %d
+  [neighbors.timers.config]
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+`, peerAS, peerAddr, chassisAddr, localAS)
+	cf := filepath.Join(dir, "gobgpd.toml")
+	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(dir, "gobgpd.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command("ip", "netns", "exec", e.peerNS, "gobgpd", "-f", cf, "-p", "--api-hosts=127.0.0.1:50051", "--pprof-disable")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	g := &gobgpPeer{pid: cmd.Process.Pid}
+	e.addPid(g.pid)
+	go func() { _ = cmd.Wait() }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, err := run("timeout", "3", "ip", "netns", "exec", e.peerNS, "gobgp", "global"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("gobgpd API did not come up (see %s)", dir)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	mon := exec.Command("ip", "netns", "exec", e.peerNS, "gobgp", "monitor", "global", "rib", "-a", "ipv4", "-j")
+	out, err := mon.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	mon.Stderr = os.Stderr
+	if err := mon.Start(); err != nil {
+		return nil, err
+	}
+	g.monPid = mon.Process.Pid
+	e.addPid(g.monPid)
+	go func() {
+		defer func() { _ = mon.Wait() }()
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			now := time.Now()
+			var paths []struct {
+				NLRI struct {
+					Prefix string `json:"prefix"`
+				} `json:"nlri"`
+				Withdrawal bool `json:"withdrawal"`
+			}
+			if json.Unmarshal(sc.Bytes(), &paths) != nil {
+				continue
+			}
+			for _, p := range paths {
+				pfx, err := netip.ParsePrefix(p.NLRI.Prefix)
+				if err != nil {
+					continue
+				}
+				t.set(pfx, !p.Withdrawal, now)
+			}
+		}
+	}()
+	// Let the monitor subscribe before anything is announced.
+	time.Sleep(300 * time.Millisecond)
+	return g, nil
+}
