@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -53,7 +54,17 @@ the configured BGP speaker. SIGTERM stops it leaving everything announced
 	rootCmd.AddCommand(cmd)
 }
 
+// gcPercent is the agent's GOGC unless the environment sets one: the heap
+// is mostly long-lived rows (two copies: libovsdb's cache and the topology),
+// so Go's default of 100 lets the RSS reach twice the live heap. Measured
+// at 100,000 ports (bench/results): steady RSS 235 MB with 100, 193 MB with
+// 50, for the same convergence time and event latency.
+const gcPercent = 50
+
 func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *slog.Logger) error {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	sigs := make(chan os.Signal, 4)
