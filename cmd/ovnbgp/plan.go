@@ -50,8 +50,16 @@ the wiring. Nothing on the host is changed.`,
 				return err
 			}
 			p, need := newPlanner(cfg, src)
-			if err := agent.Settle(ctx, src, p, need); err != nil {
-				return err
+			if need != nil {
+				err := agent.Settle(ctx, src, func() []string {
+					src.Topo.RLock()
+					defer src.Topo.RUnlock()
+					p.Full()
+					return need()
+				})
+				if err != nil {
+					return err
+				}
 			}
 			src.Topo.RLock()
 			st, warnings := p.Full()

@@ -78,8 +78,8 @@ func New(cfg *config.Config, log *slog.Logger, deps Deps) *Agent {
 	return &Agent{cfg: cfg, log: log, deps: deps}
 }
 
-// retryDelay is how soon a failed reconcile is tried again (doubling up to
-// the periodic interval).
+// A failed reconcile is tried again after minRetry, doubling up to
+// maxRetry while it keeps failing.
 const (
 	minRetry = 500 * time.Millisecond
 	maxRetry = 30 * time.Second
@@ -89,8 +89,18 @@ const (
 // ends. The source must have been started.
 func (a *Agent) Run(ctx context.Context) error {
 	src := a.deps.Source
-	if err := Settle(ctx, src, a.deps.Planner, a.deps.NeededDatapaths); err != nil {
-		return err
+	if a.deps.NeededDatapaths != nil {
+		err := Settle(ctx, src, func() (dps []string) {
+			a.plan(func() []plan.Warning {
+				a.deps.Planner.Full()
+				dps = a.deps.NeededDatapaths()
+				return nil
+			})
+			return dps
+		})
+		if err != nil {
+			return err
+		}
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -118,9 +128,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		retryC = nil
 	}
 	full("startup")
-	a.mu.Lock()
-	a.ready = a.lastErr == nil
-	a.mu.Unlock()
 	interval := a.cfg.ReconcileInterval
 	if interval <= 0 {
 		interval = 300 * time.Second
@@ -161,14 +168,11 @@ func (a *Agent) Run(ctx context.Context) error {
 // Settle makes sure the southbound conditions cover what the plan needs
 // (the tenant datapaths behind local gateways depend on the plan) before the
 // first plan is used, so that the first reconcile withdraws nothing that is
-// healthy. need is nil for the northbound driver.
-func Settle(ctx context.Context, src *Source, p Planner, need func() []string) error {
-	for i := 0; i < 5 && need != nil; i++ {
-		src.Topo.RLock()
-		p.Full()
-		dps := need()
-		src.Topo.RUnlock()
-		if !src.SetNeededDatapaths(dps) {
+// healthy. needed plans everything and returns the datapaths the plan
+// needs (southbound driver only).
+func Settle(ctx context.Context, src *Source, needed func() []string) error {
+	for i := 0; i < 5; i++ {
+		if !src.SetNeededDatapaths(needed()) {
 			return nil
 		}
 		select {
