@@ -196,7 +196,7 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 	var sp speaker.Speaker
 	switch cfg.OVNBGP.Speaker {
 	case config.SpeakerGoBGP:
-		lo.AnnounceMethod = "none" // the embedded speaker announces itself
+		lo.AnnounceMethod = linux.AnnounceNone // the embedded speaker announces itself
 		var gopts gobgp.Options
 		if nh := cfg.OVNBGP.GoBGPIPv6NextHop; nh != "" {
 			gopts.IPv6NextHop = netip.MustParseAddr(nh) // validated by the config loader
