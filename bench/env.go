@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/ovnbgp/ovnbgp/test/ovsdbserver"
 )
 
 // env is everything one run needs: two network namespaces (the chassis and
@@ -133,7 +135,7 @@ func (e *env) setup() error {
 		"--unixctl="+filepath.Join(e.ovsDir, "ovs-vswitchd.ctl")); err != nil {
 		return err
 	}
-	pid, err := readPid(filepath.Join(e.ovsDir, "ovs-vswitchd.pid"))
+	pid, err := ovsdbserver.ReadPid(filepath.Join(e.ovsDir, "ovs-vswitchd.pid"), 10*time.Second)
 	if err != nil {
 		return err
 	}
@@ -164,7 +166,7 @@ func (e *env) startNorthd() error {
 		"--log-file="+filepath.Join(dir, "northd.log"), "--unixctl="+filepath.Join(dir, "northd.ctl")); err != nil {
 		return err
 	}
-	pid, err := readPid(filepath.Join(dir, "northd.pid"))
+	pid, err := ovsdbserver.ReadPid(filepath.Join(dir, "northd.pid"), 10*time.Second)
 	if err != nil {
 		return err
 	}
@@ -215,7 +217,7 @@ func startOVSDB(e *env, dir, schema string) (*ovsdbServer, error) {
 		"--remote=punix:"+s.sock); err != nil {
 		return nil, err
 	}
-	pid, err := readPid(filepath.Join(dir, "db.pid"))
+	pid, err := ovsdbserver.ReadPid(filepath.Join(dir, "db.pid"), 10*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -230,22 +232,6 @@ func startOVSDB(e *env, dir, schema string) (*ovsdbServer, error) {
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("ovsdb-server %s: %v", s.sock, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func readPid(path string) (int, error) {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile(path)
-		if err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-				return pid, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("no pid in %s", path)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

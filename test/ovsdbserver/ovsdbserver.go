@@ -95,7 +95,7 @@ func (s *Server) start() {
 		log, _ := os.ReadFile(filepath.Join(s.Dir, "db.log"))
 		s.t.Fatalf("ovsdbserver: ovsdb-server %s: %v: %s\n%s", strings.Join(s.args, " "), err, out, log)
 	}
-	pid, err := readPid(filepath.Join(s.Dir, "db.pid"))
+	pid, err := ReadPid(filepath.Join(s.Dir, "db.pid"), 5*time.Second)
 	if err != nil {
 		s.t.Fatalf("ovsdbserver: %v", err)
 	}
@@ -179,8 +179,9 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func readPid(path string) (int, error) {
-	deadline := time.Now().Add(5 * time.Second)
+// ReadPid waits up to timeout for a daemon's pid file and returns the pid.
+func ReadPid(path string, timeout time.Duration) (int, error) {
+	deadline := time.Now().Add(timeout)
 	for {
 		b, err := os.ReadFile(path)
 		if err == nil {
