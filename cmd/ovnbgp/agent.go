@@ -226,7 +226,9 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 	current.Store(a)
 	defer current.CompareAndSwap(a, nil)
 	startSpeaker(ctx, sp, log)
-	go a.PollSpeaker(ctx, 10*time.Second)
+	if sp.Name() == config.SpeakerFRR {
+		go a.PollSpeaker(ctx, 10*time.Second)
+	}
 
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

@@ -77,7 +77,11 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, current f
 	return nil
 }
 
-// PollSpeaker refreshes the speaker metrics every interval until ctx ends.
+// PollSpeaker asks the speaker for its status every interval until ctx
+// ends: the FRR speaker refreshes its metrics (peers, prefixes advertised,
+// missing, extra) from the state it reads then. The embedded GoBGP speaker
+// keeps its metrics current by itself, and its status walks the whole RIB
+// through the server loop that also takes announcements: it is not polled.
 func (a *Agent) PollSpeaker(ctx context.Context, interval time.Duration) {
 	sp := a.deps.Speaker
 	if sp == nil {
@@ -87,17 +91,10 @@ func (a *Agent) PollSpeaker(ctx context.Context, interval time.Duration) {
 	defer t.Stop()
 	for {
 		sctx, cancel := context.WithTimeout(ctx, interval)
-		st, err := sp.Status(sctx)
-		cancel()
-		if err != nil {
+		if _, err := sp.Status(sctx); err != nil {
 			a.log.Debug("speaker status", "error", err)
-		} else if st != nil {
-			metricPeers.Reset()
-			for _, p := range st.Peers {
-				metricPeers.WithLabelValues(sp.Name(), p.State).Inc()
-			}
-			metricSpeakerPrefixes.Set(float64(len(st.Prefixes)))
 		}
+		cancel()
 		select {
 		case <-ctx.Done():
 			return

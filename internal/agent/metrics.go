@@ -23,18 +23,11 @@ var (
 	metricReady = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "ovnbgp_ready", Help: "1 once the first full reconcile succeeded.",
 	})
-	metricPeers = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "ovnbgp_bgp_peers", Help: "BGP peers of the speaker, by state.",
-	}, []string{"speaker", "state"})
-	metricSpeakerPrefixes = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "ovnbgp_speaker_advertised_prefixes", Help: "Prefixes the BGP speaker advertises, as it reports them.",
-	})
 )
 
 // Collectors returns the package's metrics for registration.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricAnnounced, metricReconcile, metricReconciles, metricErrors, metricReady,
-		metricPeers, metricSpeakerPrefixes}
+	return []prometheus.Collector{metricAnnounced, metricReconcile, metricReconciles, metricErrors, metricReady}
 }
 
 func observe(typ string, start time.Time, err error) {
