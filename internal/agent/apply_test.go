@@ -1,0 +1,145 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"reflect"
+	"testing"
+
+	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/speaker"
+)
+
+// recorder stands in for the kernel, the flows and the speaker to check
+// the order the controller calls them in (the real ones run in test/e2e).
+type recorder struct {
+	calls      []string
+	speakerErr error
+}
+
+func (r *recorder) Wire(context.Context, *plan.State) error   { r.add("kernel.Wire"); return nil }
+func (r *recorder) Unwire(context.Context, *plan.State) error { r.add("kernel.Unwire"); return nil }
+func (r *recorder) WireDelta(context.Context, *plan.Delta) error {
+	r.add("kernel.WireDelta")
+	return nil
+}
+func (r *recorder) UnwireDelta(context.Context, *plan.Delta) error {
+	r.add("kernel.UnwireDelta")
+	return nil
+}
+func (r *recorder) Run(context.Context) error { return nil }
+func (r *recorder) add(s string)              { r.calls = append(r.calls, s) }
+
+type flowRecorder struct{ r *recorder }
+
+func (f flowRecorder) Sync(context.Context, []plan.Flow, []string) error {
+	f.r.add("flows.Sync")
+	return nil
+}
+func (f flowRecorder) Run(context.Context) error { return nil }
+
+type speakerRecorder struct{ r *recorder }
+
+func (s speakerRecorder) Name() string                { return "test" }
+func (s speakerRecorder) Start(context.Context) error { return nil }
+func (s speakerRecorder) Sync(context.Context, []plan.Announcement) error {
+	s.r.add("speaker.Sync")
+	return s.r.speakerErr
+}
+func (s speakerRecorder) SyncDelta(context.Context, []plan.Announcement, []plan.Announcement) error {
+	s.r.add("speaker.SyncDelta")
+	return s.r.speakerErr
+}
+func (s speakerRecorder) Status(context.Context) (*speaker.Status, error) {
+	return &speaker.Status{}, nil
+}
+func (s speakerRecorder) Stop(context.Context, bool) error { s.r.add("speaker.Stop"); return nil }
+
+func testAgent(r *recorder) *Agent {
+	return New(config.Default(), slog.New(slog.DiscardHandler), Deps{
+		Source: NewSource(config.Default(), slog.New(slog.DiscardHandler), Identity{}),
+		Kernel: r, Flows: flowRecorder{r}, Speaker: speakerRecorder{r},
+	})
+}
+
+func TestApplyOrder(t *testing.T) {
+	ann := plan.Announcement{Prefix: netip.MustParsePrefix("192.0.2.10/32"), Kind: plan.KindProviderPort}
+	st := &plan.State{Announcements: []plan.Announcement{ann}}
+	cases := []struct {
+		name       string
+		st         *plan.State
+		d          *plan.Delta
+		speakerErr error
+		want       []string
+	}{
+		{"full: wire, flows, announce, then unwire", st, nil, nil,
+			[]string{"kernel.Wire", "flows.Sync", "speaker.Sync", "kernel.Unwire"}},
+		{"delta without flow change: no flows, the speaker takes the delta", nil,
+			&plan.Delta{Announce: []plan.Announcement{ann}}, nil,
+			[]string{"kernel.WireDelta", "speaker.SyncDelta", "kernel.UnwireDelta"}},
+		{"delta changing the flows", st, &plan.Delta{FlowsChanged: true}, nil,
+			[]string{"kernel.WireDelta", "flows.Sync", "kernel.UnwireDelta"}},
+		{"speaker failed: nothing is unwired", st, nil, errors.New("bgpd down"),
+			[]string{"kernel.Wire", "flows.Sync", "speaker.Sync"}},
+		{"speaker failed on a delta: nothing is unwired", nil, &plan.Delta{Withdraw: []plan.Announcement{ann}},
+			errors.New("bgpd down"), []string{"kernel.WireDelta", "speaker.SyncDelta"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := &recorder{speakerErr: c.speakerErr}
+			err := testAgent(r).apply(context.Background(), c.st, c.d)
+			if (err != nil) != (c.speakerErr != nil) {
+				t.Errorf("err = %v", err)
+			}
+			if !reflect.DeepEqual(r.calls, c.want) {
+				t.Errorf("calls %v, want %v", r.calls, c.want)
+			}
+		})
+	}
+}
+
+// TestShutdown: by default a stop leaves everything announced and wired;
+// withdraw_on_stop withdraws first, then unwires and removes the flows.
+func TestShutdown(t *testing.T) {
+	r := &recorder{}
+	a := testAgent(r)
+	a.state = &plan.State{Wiring: plan.Wiring{Bridges: []plan.BridgeWiring{{Bridge: "br-ex"}}}}
+	if err := a.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"speaker.Stop"}; !reflect.DeepEqual(r.calls, want) {
+		t.Errorf("default stop: calls %v, want %v", r.calls, want)
+	}
+	r.calls = nil
+	a.cfg.OVNBGP.WithdrawOnStop = true
+	if err := a.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"speaker.Stop", "kernel.Unwire", "flows.Sync"}; !reflect.DeepEqual(r.calls, want) {
+		t.Errorf("withdraw_on_stop: calls %v, want %v", r.calls, want)
+	}
+}
+
+// TestDirtySet: keys marked several times are processed once, and a kick
+// is pending after any mark.
+func TestDirtySet(t *testing.T) {
+	d := newDirtySet()
+	for i := 0; i < 3; i++ {
+		d.add(key{db: dbOVN, table: "Port_Binding", uuid: "a"})
+	}
+	d.add(key{db: dbOVS, table: "Interface", uuid: "b"})
+	select {
+	case <-d.kick:
+	default:
+		t.Fatal("no kick after add")
+	}
+	if got := d.take(); len(got) != 2 {
+		t.Errorf("took %v, want 2 keys", got)
+	}
+	if got := d.take(); got != nil {
+		t.Errorf("second take %v, want nothing", got)
+	}
+}
