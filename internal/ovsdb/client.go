@@ -108,8 +108,8 @@ type Options struct {
 	// (default 180 s, upstream's ovsdb_connection_timeout).
 	Timeout time.Duration
 	// ProbeInterval is the interval of echo probes that detect a dead
-	// server on an idle connection (default 30 s; 0 keeps the default,
-	// negative disables).
+	// server on an idle connection, and a missed disconnect notification
+	// (default 5 s; 0 keeps the default, negative disables).
 	ProbeInterval time.Duration
 }
 
@@ -168,7 +168,7 @@ func Connect(ctx context.Context, spec DBSpec, opts Options) (*Client, error) {
 		opts.Timeout = 180 * time.Second
 	}
 	if opts.ProbeInterval == 0 {
-		opts.ProbeInterval = 30 * time.Second
+		opts.ProbeInterval = 5 * time.Second
 	}
 	if len(opts.Tables) == 0 {
 		for t := range spec.Tables {
@@ -465,8 +465,13 @@ func (c *Client) watch(g *generation) {
 			err := g.cli.Echo(ctx)
 			cancel()
 			if err != nil && c.current() == g {
+				// libovsdb sends its disconnect notification without
+				// blocking, so a notification can be missed: a failed probe
+				// ends the generation by itself.
 				c.log.Warn("ovsdb echo probe failed; reconnecting", "endpoint", g.endpoint, "error", err)
 				g.cli.Disconnect()
+				close(g.lost)
+				return
 			}
 		}
 	}
