@@ -2,7 +2,6 @@ package plan_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,20 @@ import (
 	"github.com/ovnbgp/ovnbgp/test/lab"
 )
 
+// centralWithChassis starts OVN central with chassis gw1, c1 and c2
+// registered in the SB and distributed FIPs on.
+func centralWithChassis(t *testing.T) (*lab.Central, *lab.Neutron) {
+	t.Helper()
+	lab.NeedRoot(t, "the OVN lab")
+	c := lab.New(t).StartCentral()
+	for i, ch := range []string{"gw1", "c1", "c2"} {
+		c.SBCtl("chassis-add", ch, "geneve", "192.0.2."+string(rune('1'+i)))
+	}
+	n := c.Neutron()
+	n.SetFIPDistributed(true)
+	return c, n
+}
+
 // TestSBPlanFromRealNorthd writes a Neutron topology into a real OVN NB
 // (as ML2/OVN does), lets the real ovn-northd derive the southbound,
 // binds the ports as ovn-controller would (ovn-sbctl lsp-bind), reads the
@@ -28,19 +41,7 @@ import (
 // chassis-redirect-port, Load_Balancer datapath columns, Datapath_Binding
 // names) are northd's own.
 func TestSBPlanFromRealNorthd(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("the OVN lab needs root")
-		}
-		t.Skip("the OVN lab needs root")
-	}
-	l := lab.New(t)
-	c := l.StartCentral()
-	for i, ch := range []string{"gw1", "c1", "c2"} {
-		c.SBCtl("chassis-add", ch, "geneve", "192.0.2."+string(rune('1'+i)))
-	}
-	n := c.Neutron()
-	n.SetFIPDistributed(true)
+	c, n := centralWithChassis(t)
 	pub := n.ProviderNetwork("public", "physnet1", 0)
 	vlan := n.ProviderNetwork("vlan100", "physnet1", 100)
 	priv := n.TenantNetwork("private")
@@ -170,19 +171,7 @@ func vm3Datapath(t *testing.T, topo *topology.Topology, port string) string {
 // through the real northd (gateway moves, VM deleted with its FIP, new
 // tenant VM), the incremental state equals a full plan.
 func TestSBIncrementalFromRealEvents(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("the OVN lab needs root")
-		}
-		t.Skip("the OVN lab needs root")
-	}
-	l := lab.New(t)
-	c := l.StartCentral()
-	for i, ch := range []string{"gw1", "c1", "c2"} {
-		c.SBCtl("chassis-add", ch, "geneve", "192.0.2."+string(rune('1'+i)))
-	}
-	n := c.Neutron()
-	n.SetFIPDistributed(true)
+	c, n := centralWithChassis(t)
 	pub := n.ProviderNetwork("public", "physnet1", 0)
 	priv := n.TenantNetwork("private")
 	vm3 := n.Port(priv, "fa:16:3e:00:03:10", []string{"10.0.0.10/24"}, lab.PortOptions{Host: "c1"})

@@ -106,9 +106,7 @@ func requireLines(t *testing.T, what string, want, got []string) {
 // hosting-chassis=gw1 on the loaded gateway port, which is what 23.09
 // northd writes for this deployment, and checks the gateway plan.
 func TestNBPlanLab(t *testing.T) {
-	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
-		t.Skip("needs root for the OVN lab (network namespaces, OVS)")
-	}
+	lab.NeedRoot(t, "the OVN lab (network namespaces, OVS)")
 	start := time.Now()
 	x := &nbLab{l: lab.New(t)}
 	x.c = x.l.StartCentral()

@@ -44,6 +44,20 @@ type Lab struct {
 // keepMark in owner.pid marks a lab that outlives its test (Keep).
 const keepMark = "keep"
 
+// NeedRoot stops a test that needs root (network namespaces, daemons) when
+// it runs without: a skip that says why, or a failure when CI is set (CI
+// must not pass by skipping its labs).
+func NeedRoot(tb testing.TB, what string) {
+	tb.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		tb.Fatalf("%s needs root, and CI is set: not skipping", what)
+	}
+	tb.Skipf("%s needs root", what)
+}
+
 // New creates an empty lab and registers its teardown.
 func New(t testing.TB) *Lab {
 	t.Helper()

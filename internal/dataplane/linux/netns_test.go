@@ -15,6 +15,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/ovnbgp/ovnbgp/test/lab"
 )
 
 // testNS is a throwaway network namespace with a kernel bridge named like
@@ -33,12 +35,7 @@ type testNS struct {
 
 func needRoot(tb testing.TB) {
 	tb.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("netns tests need root (CI is set: not skipping)")
-		}
-		tb.Skip("netns tests need root")
-	}
+	lab.NeedRoot(tb, "the netns tests")
 }
 
 func newTestNS(tb testing.TB, bridges ...string) *testNS {

@@ -39,12 +39,7 @@ type testOVS struct {
 
 func needRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("the OVS lab needs root (network namespace, ovs-vswitchd), and CI is set")
-		}
-		t.Skip("the OVS lab needs root (network namespace, ovs-vswitchd)")
-	}
+	lab.NeedRoot(t, "the OVS lab (network namespace, ovs-vswitchd)")
 }
 
 func startOVS(t testing.TB, bridges ...string) *testOVS {

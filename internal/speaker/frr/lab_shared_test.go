@@ -20,9 +20,7 @@ import (
 // newLab starts a lab, or skips when not root outside CI.
 func newLab(t *testing.T) *lab.Lab {
 	t.Helper()
-	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
-		t.Skip("needs root for network namespaces and FRR (set CI to make this a failure)")
-	}
+	lab.NeedRoot(t, "the FRR lab (network namespaces, FRR)")
 	return lab.New(t)
 }
 
