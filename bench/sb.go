@@ -197,6 +197,27 @@ func portChassis(i int) int {
 	return 1 + i%(numChassis-1)
 }
 
+// vmPortName, vmAddresses and vmExternalIDs are VM port i's columns as
+// Neutron writes them (Logical_Switch_Port) and northd copies them
+// (Port_Binding), on network n.
+func vmPortName(i int) string { return fmt.Sprintf("%08x-1111-4222-8333-%012x", i, i) }
+
+func vmAddresses(i int, ip string) string {
+	return fmt.Sprintf("fa:16:3e:%02x:%02x:%02x %s", (i>>16)&255, (i>>8)&255, i&255, ip)
+}
+
+func vmExternalIDs(i, n int, ip string) []any {
+	return ovsMap(
+		"neutron:cidrs", ip+"/10",
+		"neutron:device_id", fmt.Sprintf("%08x-aaaa-4bbb-8ccc-%012x", i, i),
+		"neutron:device_owner", "compute:nova",
+		"neutron:network_name", "neutron-"+netName(n),
+		"neutron:port_name", "",
+		"neutron:project_id", "5f6a1c2d3e4f45a6b7c8d9e0f1a2b3c4",
+		"neutron:revision_number", "4",
+		"neutron:security_group_ids", "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e")
+}
+
 func netName(n int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", n, n) }
 
 // fillSB writes the rows northd (and the ovn-controllers, for chassis,
@@ -268,23 +289,15 @@ func fillSB(r *rpc, ports int) (*topo, error) {
 		}
 		ip := portIP(i).String()
 		ops = append(ops, insertOp("Port_Binding", map[string]any{
-			"logical_port":      fmt.Sprintf("%08x-1111-4222-8333-%012x", i, i),
+			"logical_port":      vmPortName(i),
 			"tunnel_key":        i%portsPerNet + 2,
 			"datapath":          []any{"uuid", t.datapaths[n]},
 			"chassis":           []any{"uuid", t.chassis[ch]},
 			"requested_chassis": []any{"uuid", t.chassis[ch]},
 			"up":                true,
-			"mac":               fmt.Sprintf("fa:16:3e:%02x:%02x:%02x %s", (i>>16)&255, (i>>8)&255, i&255, ip),
+			"mac":               vmAddresses(i, ip),
 			"options":           ovsMap("requested-chassis", fmt.Sprintf("host%d", ch)),
-			"external_ids": ovsMap(
-				"neutron:cidrs", ip+"/10",
-				"neutron:device_id", fmt.Sprintf("%08x-aaaa-4bbb-8ccc-%012x", i, i),
-				"neutron:device_owner", "compute:nova",
-				"neutron:network_name", "neutron-"+netName(n),
-				"neutron:port_name", "",
-				"neutron:project_id", "5f6a1c2d3e4f45a6b7c8d9e0f1a2b3c4",
-				"neutron:revision_number", "4",
-				"neutron:security_group_ids", "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"),
+			"external_ids":      vmExternalIDs(i, n, ip),
 		}, ""))
 		batch = append(batch, i)
 		if len(ops) == 5000 {
@@ -353,18 +366,10 @@ func fillNB(nb, sb *rpc, ports int) (*topo, error) {
 			ip := portIP(i).String()
 			name := fmt.Sprintf("p%d", i)
 			ops = append(ops, insertOp("Logical_Switch_Port", map[string]any{
-				"name":      fmt.Sprintf("%08x-1111-4222-8333-%012x", i, i),
-				"addresses": fmt.Sprintf("fa:16:3e:%02x:%02x:%02x %s", (i>>16)&255, (i>>8)&255, i&255, ip),
-				"options":   ovsMap("requested-chassis", fmt.Sprintf("host%d", portChassis(i))),
-				"external_ids": ovsMap(
-					"neutron:cidrs", ip+"/10",
-					"neutron:device_id", fmt.Sprintf("%08x-aaaa-4bbb-8ccc-%012x", i, i),
-					"neutron:device_owner", "compute:nova",
-					"neutron:network_name", "neutron-"+netName(n),
-					"neutron:port_name", "",
-					"neutron:project_id", "5f6a1c2d3e4f45a6b7c8d9e0f1a2b3c4",
-					"neutron:revision_number", "4",
-					"neutron:security_group_ids", "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"),
+				"name":         vmPortName(i),
+				"addresses":    vmAddresses(i, ip),
+				"options":      ovsMap("requested-chassis", fmt.Sprintf("host%d", portChassis(i))),
+				"external_ids": vmExternalIDs(i, n, ip),
 			}, name))
 			lsps = append(lsps, []any{"named-uuid", name})
 		}
