@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
@@ -148,15 +149,11 @@ func (s *Source) Start(ctx context.Context) error {
 		spec = ovsdb.Northbound
 	}
 	first := make(chan ovsdb.Resync, 16)
-	var started bool
-	var startedMu sync.Mutex
+	var started atomic.Bool // after Start: resyncs go to the controller
 	opts := ovsdb.Options{Remote: remote, TLS: tlsFiles, Logger: s.log, OnEvent: s.onEvent(dbOVN),
 		Timeout: s.cfg.OVSDBConnectionTimeout,
 		OnResync: func(r ovsdb.Resync) {
-			startedMu.Lock()
-			st := started
-			startedMu.Unlock()
-			if st {
+			if started.Load() {
 				select {
 				case s.resyncs <- r:
 				default: // a full reconcile is already pending
@@ -208,9 +205,7 @@ func (s *Source) Start(ctx context.Context) error {
 			}
 		}
 	}
-	startedMu.Lock()
-	started = true
-	startedMu.Unlock()
+	started.Store(true)
 	return nil
 }
 
