@@ -100,8 +100,9 @@ peers = %s:%d
 bfd = false
 metrics_address = 127.0.0.1:%s
 state_dir = %s
+debug_pprof = %t
 `, e.ovs.sock, localAS, chassisAddr, interval, filepath.Join(e.dir, "ovnbgp.log"), peerAddr, peerAS, metricsPort,
-		filepath.Join(e.dir, "state"))
+		filepath.Join(e.dir, "state"), o.pprofDir != "")
 	return os.WriteFile(path, []byte(conf), 0o644)
 }
 
@@ -247,6 +248,8 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	r.steadyRSS, r.steadyCPU, r.steadyBytes = rss, (c1-c0)/r.steadyWin.Seconds(), e.proxy.down.Load()-b0
 	r.steadyHeap, _ = scrape(hc, "go_memstats_heap_inuse_bytes")
 	fmt.Printf("   steady: RSS %d MB, CPU %.1f%%\n", rss>>20, 100*r.steadyCPU)
+	saveProfile(o, hc, "heap", fmt.Sprintf("heap-steady-%d", n))
+	saveMetrics(o, hc, fmt.Sprintf("metrics-steady-%d", n))
 
 	// Events alone: bind a remote port here, wait for the kernel route and
 	// the peer's route; move it back, wait for both withdrawals.
@@ -357,6 +360,10 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		r.burst.add(ak.Sub(x.ts), ap.Sub(x.ts))
 		tc := <-x.done
 		r.burstCommit.add(max(0, ak.Sub(tc)), max(0, ap.Sub(tc)))
+		if os.Getenv("BENCH_DEBUG") != "" && (ak.Sub(tc) > 50*time.Millisecond || ap.Sub(tc) > 50*time.Millisecond) {
+			fmt.Printf("   slow event at +%v: commit +%v, kernel +%v, peer +%v\n", x.ts.Sub(bstart).Round(time.Millisecond),
+				tc.Sub(x.ts).Round(100*time.Microsecond), ak.Sub(tc).Round(100*time.Microsecond), ap.Sub(tc).Round(100*time.Microsecond))
+		}
 	}
 	// Restore: every local port up, the measured ports back where they were.
 	var ops []any
@@ -377,6 +384,9 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	}
 	r.burstDrain = time.Since(bstart)
 	stopPerf()
+	saveProfile(o, hc, "heap", fmt.Sprintf("heap-burst-%d", n))
+	saveProfile(o, hc, "allocs", fmt.Sprintf("allocs-%d", n))
+	saveMetrics(o, hc, fmt.Sprintf("metrics-burst-%d", n))
 	fmt.Printf("   burst: %d changes + %d bindings in %.2fs (%.0f/s), p50 %v p99 %v; all settled after %.2fs\n",
 		o.burst, measured, bdur.Seconds(), r.burstRate, pct(r.burst.both, .5), pct(r.burst.both, .99), r.burstDrain.Seconds())
 	fmt.Printf("   burst from the SB commit: p50 %v p99 %v\n", pct(r.burstCommit.both, .5), pct(r.burstCommit.both, .99))
@@ -452,6 +462,41 @@ func perfRecord(o *options, pid int, name string) func() {
 		out, _ = exec.Command("perf", "report", "-i", data, "--stdio", "--children", "--percent-limit", "3", "-g", "none").CombinedOutput()
 		_ = os.WriteFile(filepath.Join(o.perfDir, name+"-children.txt"), out, 0o644)
 	}
+}
+
+// saveProfile writes the agent's Go profile kind (heap, allocs) to
+// DIR/name.pb.gz (-pprof DIR); read it with go tool pprof.
+func saveProfile(o *options, hc *http.Client, kind, name string) {
+	if o.pprofDir == "" {
+		return
+	}
+	_ = os.MkdirAll(o.pprofDir, 0o755)
+	resp, err := hc.Get("http://127.0.0.1:" + metricsPort + "/debug/pprof/" + kind)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: pprof %s: %v\n", kind, err)
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(os.Stderr, "bench: pprof %s: status %s, %v\n", kind, resp.Status, err)
+		return
+	}
+	_ = os.WriteFile(filepath.Join(o.pprofDir, name+".pb.gz"), b, 0o644)
+}
+
+// saveMetrics writes the agent's /metrics to DIR/name.txt (-pprof DIR).
+func saveMetrics(o *options, hc *http.Client, name string) {
+	if o.pprofDir == "" {
+		return
+	}
+	resp, err := hc.Get("http://127.0.0.1:" + metricsPort + "/metrics")
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	_ = os.WriteFile(filepath.Join(o.pprofDir, name+".txt"), b, 0o644)
 }
 
 // waitMetric scrapes the agent's /metrics until the unlabelled gauge name

@@ -121,7 +121,7 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 	var current atomic.Pointer[agent.Agent]
 	if addr := cfg.OVNBGP.MetricsAddress; addr != "" {
 		go func() {
-			if err := agent.Serve(ctx, addr, reg, current.Load, log); err != nil {
+			if err := agent.Serve(ctx, addr, reg, current.Load, cfg.OVNBGP.DebugPprof, log); err != nil {
 				log.Error("metrics endpoint", "address", addr, "error", err)
 			}
 		}()

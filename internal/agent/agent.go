@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,6 +79,14 @@ func New(cfg *config.Config, log *slog.Logger, deps Deps) *Agent {
 	return &Agent{cfg: cfg, log: log, deps: deps}
 }
 
+// coalesceWait is how long an incremental reconcile waits for more changes
+// while changes stream in (see busy in Run);
+// busyBatch is the batch size from which that is assumed.
+const (
+	coalesceWait = 5 * time.Millisecond
+	busyBatch    = 4
+)
+
 // A failed reconcile is tried again after minRetry, doubling up to
 // maxRetry while it keeps failing.
 const (
@@ -136,6 +145,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	beat := time.NewTicker(time.Second)
 	defer beat.Stop()
+	// busy: the last incremental reconcile took several keys and more were
+	// waiting when it ended: changes stream in faster than one reconcile
+	// each. Then
+	// the next one waits coalesceWait first so that it takes many keys at
+	// once: the per-reconcile costs (netlink round trip, speaker call, BGP
+	// UPDATE, the routing daemons' reaction) are paid once per batch and
+	// the agent keeps up with bursts. A lone change is never delayed.
+	busy := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -152,8 +169,17 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-retryC:
 			full("retry")
 		case <-src.Kick():
-			if dirty := src.Drain(); len(dirty) > 0 {
-				if err := a.incremental(runCtx, dirty); err != nil {
+			if busy {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(coalesceWait):
+				}
+			}
+			t0 := time.Now()
+			dirty := src.Drain()
+			if len(dirty) > 0 {
+				if err := a.incremental(runCtx, dirty, time.Since(t0)); err != nil {
 					a.setErr(err)
 					if retryC == nil {
 						retryC = time.After(retry)
@@ -161,6 +187,7 @@ func (a *Agent) Run(ctx context.Context) error {
 					}
 				}
 			}
+			busy = len(dirty) >= busyBatch && src.Pending()
 		}
 	}
 }
@@ -243,7 +270,9 @@ func (a *Agent) full(ctx context.Context, reason string) error {
 	if a.deps.NeededDatapaths != nil {
 		a.deps.Source.SetNeededDatapaths(need)
 	}
-	err := a.apply(ctx, st, nil)
+	ph := newPhases(start)
+	ph.mark("plan")
+	err := a.apply(ctx, st, nil, ph)
 	a.mu.Lock()
 	if err == nil {
 		a.lastFull = time.Now()
@@ -255,15 +284,16 @@ func (a *Agent) full(ctx context.Context, reason string) error {
 	observe("full", start, err)
 	a.countAll(st)
 	a.log.Info("full reconcile", "reason", reason, "announcements", len(st.Announcements),
-		"exposures", len(st.Wiring.Exposures), "flows", len(st.Wiring.Flows), "duration", time.Since(start), "error", err)
+		"exposures", len(st.Wiring.Exposures), "flows", len(st.Wiring.Flows), "duration", time.Since(start), "phases", ph, "error", err)
 	return err
 }
 
 // incremental re-plans the dirty sources and applies the delta. With a
 // speaker that takes deltas and no bridge or flow change, the whole state
 // is not built (that was O(n log n) per event).
-func (a *Agent) incremental(ctx context.Context, dirty []plan.Source) error {
+func (a *Agent) incremental(ctx context.Context, dirty []plan.Source, drain time.Duration) error {
 	start := time.Now()
+	ph := newPhases(start, phase{"drain", drain})
 	var d *plan.Delta
 	var st *plan.State
 	var need []string
@@ -291,15 +321,60 @@ func (a *Agent) incremental(ctx context.Context, dirty []plan.Source) error {
 	if a.deps.NeededDatapaths != nil {
 		a.deps.Source.SetNeededDatapaths(need)
 	}
+	ph.mark("plan")
 	if d == nil || d.Empty() {
 		return nil
 	}
-	err := a.apply(ctx, st, d)
+	err := a.apply(ctx, st, d, ph)
 	observe("incremental", start, err)
 	a.countDelta(d)
-	a.log.Debug("incremental reconcile", "sources", len(dirty), "announce", len(d.Announce), "withdraw", len(d.Withdraw),
-		"duration", time.Since(start), "error", err)
+	level := slog.LevelDebug
+	if time.Since(start)+drain > slowReconcile {
+		level = slog.LevelInfo
+	}
+	a.log.Log(ctx, level, "incremental reconcile", "sources", len(dirty), "announce", len(d.Announce), "withdraw", len(d.Withdraw),
+		"duration", time.Since(start)+drain, "phases", ph, "error", err)
 	return err
+}
+
+// slowReconcile is the duration above which an incremental reconcile is
+// logged at info level, with the time of each phase.
+const slowReconcile = 100 * time.Millisecond
+
+// phases times a reconcile's steps for the logs: each mark records the
+// time since the previous one.
+type phases struct {
+	last  time.Time
+	steps []phase
+}
+
+type phase struct {
+	name string
+	d    time.Duration
+}
+
+func newPhases(start time.Time, first ...phase) *phases {
+	return &phases{last: start, steps: first}
+}
+
+func (p *phases) mark(name string) {
+	if p == nil {
+		return
+	}
+	now := time.Now()
+	p.steps = append(p.steps, phase{name, now.Sub(p.last)})
+	p.last = now
+}
+
+func (p *phases) String() string {
+	var b strings.Builder
+	for i, x := range p.steps {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%s", x.name, x.d.Round(10*time.Microsecond))
+	}
+	return b.String()
 }
 
 func (a *Agent) countAll(st *plan.State) {
@@ -344,7 +419,7 @@ func (a *Agent) publishCounts() {
 // cost O(announcements)). A failing component does not stop the others'
 // steps that are safe without it, but nothing is unwired while the speaker
 // failed to withdraw.
-func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta) error {
+func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta, ph *phases) error {
 	var errs []error
 	k, f, sp := a.deps.Kernel, a.deps.Flows, a.deps.Speaker
 	if k != nil {
@@ -358,12 +433,14 @@ func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta) error 
 			metricErrors.WithLabelValues("kernel", "wire").Inc()
 			errs = append(errs, fmt.Errorf("kernel wire: %w", err))
 		}
+		ph.mark("wire")
 	}
 	if f != nil && (d == nil || d.FlowsChanged || d.BridgesChanged) {
 		if err := f.Sync(ctx, st.Wiring.Flows, bridgesOf(st)); err != nil {
 			metricErrors.WithLabelValues("flows", "sync").Inc()
 			errs = append(errs, fmt.Errorf("ovs flows: %w", err))
 		}
+		ph.mark("flows")
 	}
 	speakerOK := true
 	if sp != nil {
@@ -379,6 +456,7 @@ func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta) error 
 			metricErrors.WithLabelValues("speaker", "sync").Inc()
 			errs = append(errs, fmt.Errorf("speaker: %w", err))
 		}
+		ph.mark("speaker")
 	}
 	if k != nil && speakerOK {
 		var err error
@@ -391,6 +469,7 @@ func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta) error 
 			metricErrors.WithLabelValues("kernel", "unwire").Inc()
 			errs = append(errs, fmt.Errorf("kernel unwire: %w", err))
 		}
+		ph.mark("unwire")
 	}
 	return errors.Join(errs...)
 }

@@ -90,7 +90,7 @@ func TestApplyOrder(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := &recorder{speakerErr: c.speakerErr}
-			err := testAgent(r).apply(context.Background(), c.st, c.d)
+			err := testAgent(r).apply(context.Background(), c.st, c.d, nil)
 			if (err != nil) != (c.speakerErr != nil) {
 				t.Errorf("err = %v", err)
 			}

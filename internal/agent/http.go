@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,11 +28,21 @@ func Registry(cs ...[]prometheus.Collector) *prometheus.Registry {
 
 // Serve runs the HTTP endpoints on addr until ctx ends: /metrics
 // (Prometheus), /healthz (the controller loop is alive), /readyz (the first
-// full reconcile succeeded) and /status (JSON, for `ovnbgp status`). It
+// full reconcile succeeded), /status (JSON, for `ovnbgp status`) and, when
+// pprof is set, Go's /debug/pprof/. It
 // serves the whole life of the process; current returns the controller of
 // the moment (nil while none runs: starting, or restarting after SIGHUP).
-func Serve(ctx context.Context, addr string, reg *prometheus.Registry, current func() *Agent, log *slog.Logger) error {
+func Serve(ctx context.Context, addr string, reg *prometheus.Registry, current func() *Agent, pprof bool, log *slog.Logger) error {
 	mux := http.NewServeMux()
+	if pprof {
+		// Profiles for troubleshooting ([ovnbgp] debug_pprof); the address
+		// is 127.0.0.1 by default.
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if a := current(); a != nil && !a.Alive() {

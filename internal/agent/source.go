@@ -60,6 +60,12 @@ func (d *dirtySet) add(k key) {
 	}
 }
 
+func (d *dirtySet) pending() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.keys) > 0
+}
+
 func (d *dirtySet) take() []key {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -331,6 +337,9 @@ func (s *Source) ovnRemote() (string, ovsdb.TLSFiles) {
 func (s *Source) onEvent(db string) func(ovsdb.Event) {
 	return func(e ovsdb.Event) { s.dirty.add(key{db: db, table: e.Table, uuid: e.UUID}) }
 }
+
+// Pending reports whether keys are dirty.
+func (s *Source) Pending() bool { return s.dirty.pending() }
 
 // Drain applies every dirty key to the topology (reading the row as it is
 // now) and returns the planner sources they concern, sorted.

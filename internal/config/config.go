@@ -136,6 +136,7 @@ type OVNBGP struct {
 	GracefulRestart  bool   // graceful_restart, true
 	OnlyHostPrefixes bool   // only_host_prefixes: prefix list letting only /32 and /128 out, true
 	MetricsAddress   string // metrics_address: Prometheus, /healthz, /readyz, status; 127.0.0.1:9469
+	DebugPprof       bool   // debug_pprof: also serve Go's /debug/pprof/ there, false
 	WithdrawOnStop   bool   // withdraw_on_stop: withdraw and unwire on SIGTERM, false
 	StateDir         string // state_dir, /var/lib/ovnbgp
 	// GoBGP speaker.

@@ -185,6 +185,7 @@ func buildOptions() []option {
 		boolOpt(B, "graceful_restart", func(c *Config) *bool { return &c.OVNBGP.GracefulRestart }),
 		boolOpt(B, "only_host_prefixes", func(c *Config) *bool { return &c.OVNBGP.OnlyHostPrefixes }),
 		restart(typed("str (host:port)", strOpt(B, "metrics_address", func(c *Config) *string { return &c.OVNBGP.MetricsAddress }, checkHostPortOrEmpty))),
+		restart(boolOpt(B, "debug_pprof", func(c *Config) *bool { return &c.OVNBGP.DebugPprof })),
 		boolOpt(B, "withdraw_on_stop", func(c *Config) *bool { return &c.OVNBGP.WithdrawOnStop }),
 		restart(typed("str (path)", strOpt(B, "state_dir", func(c *Config) *string { return &c.OVNBGP.StateDir }, checkAbsPath))),
 		restart(intOpt(B, "gobgp_listen_port", func(c *Config) *int { return &c.OVNBGP.GoBGPListenPort }, checkRange(-1, 65535))),
