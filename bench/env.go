@@ -48,6 +48,7 @@ const (
 	localAS     = 64999
 	peerAS      = 65000
 	metricsPort = "9469"
+	speakerAPI  = "127.0.0.1:50051" // the embedded speaker's GoBGP API (gobgp_api_address)
 	chassisName = "c0"
 )
 
@@ -320,7 +321,12 @@ func (p *countingProxy) close() { _ = p.ln.Close() }
 // nsHTTP is an HTTP client whose connections are opened inside a network
 // namespace (the agent's metrics endpoint listens on 127.0.0.1 there).
 func nsHTTP(ns string) *http.Client {
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: nsDialer(ns), DisableKeepAlives: true}}
+}
+
+// nsDialer dials from inside the network namespace ns.
+func nsDialer(ns string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		orig, err := netns.Get()
@@ -340,7 +346,6 @@ func nsHTTP(ns string) *http.Client {
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
 	}
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 }
 
 // procStats reads VmRSS, VmHWM (bytes) and utime+stime (seconds) of pid.

@@ -52,15 +52,19 @@ type result struct {
 	netlinkLost  int64
 }
 
-// lat are latency samples of one kind: kernel, peer, both (max).
+// lat are latency samples of one kind: in the kernel, in the embedded
+// speaker's RIB, at the BGP peer; both is the later of kernel and speaker
+// (the event's latency, the target), e2e the later of kernel and peer.
 type lat struct {
-	kernel, peer, both []time.Duration
+	kernel, speaker, peer, both, e2e []time.Duration
 }
 
-func (l *lat) add(k, p time.Duration) {
+func (l *lat) add(k, s, p time.Duration) {
 	l.kernel = append(l.kernel, k)
+	l.speaker = append(l.speaker, s)
 	l.peer = append(l.peer, p)
-	l.both = append(l.both, max(k, p))
+	l.both = append(l.both, max(k, s))
+	l.e2e = append(l.e2e, max(k, p))
 }
 
 func pct(d []time.Duration, q float64) time.Duration {
@@ -99,10 +103,11 @@ speaker = gobgp
 peers = %s:%d
 bfd = false
 metrics_address = 127.0.0.1:%s
+gobgp_api_address = %s
 state_dir = %s
 debug_pprof = %t
 `, e.ovs.sock, localAS, chassisAddr, interval, filepath.Join(e.dir, "ovnbgp.log"), peerAddr, peerAS, metricsPort,
-		filepath.Join(e.dir, "state"), o.pprofDir != "")
+		speakerAPI, filepath.Join(e.dir, "state"), o.pprofDir != "")
 	return os.WriteFile(path, []byte(conf), 0o644)
 }
 
@@ -162,9 +167,10 @@ func fullPasses(log, prefix string) []time.Duration {
 
 func runSize(e *env, o *options, n int) (*result, error) {
 	r := &result{ports: n}
-	kt, pt := newTracker("kernel"), newTracker("gobgpd peer")
+	kt, st, pt := newTracker("kernel"), newTracker("embedded speaker"), newTracker("gobgpd peer")
 	stop := make(chan struct{})
 	defer close(stop)
+	watchSpeaker(e.chNS, st, stop)
 	if err := watchKernel(e.chNS, o.protocol, kt, stop); err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
 	}
@@ -209,8 +215,6 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	defer func() { _ = syscall.Kill(a.pid, syscall.SIGTERM) }()
 	stopPerf := perfRecord(o, a.pid, fmt.Sprintf("cold-%d", n))
 	hc := nsHTTP(e.chNS)
-	spc := make(chan time.Time, 1)
-	go func() { spc <- waitMetric(hc, "ovnbgp_gobgp_paths_announced", float64(len(tp.local)), 180*time.Second) }()
 	tk, err := kt.waitCount(r.local, 20*time.Second)
 	if err != nil {
 		out, _ := run("sh", "-c", "ip -n "+e.chNS+" route show table all proto 201 | head -5; ip -n "+e.chNS+" rule | head -5")
@@ -220,11 +224,11 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, a.tail())
 	}
-	stopPerf()
-	ts := <-spc
-	if ts.IsZero() {
-		return nil, fmt.Errorf("the speaker's gauge never reached %d", len(tp.local))
+	ts, err := st.waitCount(r.local, 60*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, a.tail())
 	}
+	stopPerf()
 	r.coldKernel, r.coldPeer, r.coldSpeaker = tk.Sub(t0), tpeer.Sub(t0), ts.Sub(t0)
 	r.coldBoth = max(r.coldKernel, r.coldSpeaker)
 	r.sbBytesConverged = e.proxy.down.Load()
@@ -266,11 +270,15 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
+		as, err := st.waitAdded(p, ts, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
 		ap, err := pt.waitAdded(p, ts, 10*time.Second)
 		if err != nil {
 			return nil, err
 		}
-		r.alone.add(ak.Sub(ts), ap.Sub(ts))
+		r.alone.add(ak.Sub(ts), as.Sub(ts), ap.Sub(ts))
 		_, ts, err = sb.start("OVN_Southbound", []any{tp.bindOp(i, portChassis(i), true)})
 		if err != nil {
 			return nil, err
@@ -279,17 +287,21 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
+		ds, err := st.waitRemoved(p, ts, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
 		dp, err := pt.waitRemoved(p, ts, 10*time.Second)
 		if err != nil {
 			return nil, err
 		}
-		r.aloneDel.add(dk.Sub(ts), dp.Sub(ts))
+		r.aloneDel.add(dk.Sub(ts), ds.Sub(ts), dp.Sub(ts))
 	}
 	_, _, ce1, _ := procStats(a.pid)
 	stopPerf()
 	r.eventsCPU = ce1 - ce0
-	fmt.Printf("   alone: %d events, p50 %v p99 %v (kernel p99 %v, peer p99 %v)\n", len(r.alone.both),
-		pct(r.alone.both, .5), pct(r.alone.both, .99), pct(r.alone.kernel, .99), pct(r.alone.peer, .99))
+	fmt.Printf("   alone: %d events, p50 %v p99 %v (kernel p99 %v, speaker p99 %v, peer p99 %v)\n", len(r.alone.both),
+		pct(r.alone.both, .5), pct(r.alone.both, .99), pct(r.alone.kernel, .99), pct(r.alone.speaker, .99), pct(r.alone.peer, .99))
 
 	// Burst: o.burst changes of local ports (up toggled: withdraw, then
 	// announce again) with the measured bindings interleaved (one after
@@ -353,16 +365,21 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
+		as, err := st.waitAdded(p, x.ts, 120*time.Second)
+		if err != nil {
+			return nil, err
+		}
 		ap, err := pt.waitAdded(p, x.ts, 120*time.Second)
 		if err != nil {
 			return nil, err
 		}
-		r.burst.add(ak.Sub(x.ts), ap.Sub(x.ts))
+		r.burst.add(ak.Sub(x.ts), as.Sub(x.ts), ap.Sub(x.ts))
 		tc := <-x.done
-		r.burstCommit.add(max(0, ak.Sub(tc)), max(0, ap.Sub(tc)))
-		if os.Getenv("BENCH_DEBUG") != "" && (ak.Sub(tc) > 50*time.Millisecond || ap.Sub(tc) > 50*time.Millisecond) {
-			fmt.Printf("   slow event at +%v: commit +%v, kernel +%v, peer +%v\n", x.ts.Sub(bstart).Round(time.Millisecond),
-				tc.Sub(x.ts).Round(100*time.Microsecond), ak.Sub(tc).Round(100*time.Microsecond), ap.Sub(tc).Round(100*time.Microsecond))
+		r.burstCommit.add(max(0, ak.Sub(tc)), max(0, as.Sub(tc)), max(0, ap.Sub(tc)))
+		if os.Getenv("BENCH_DEBUG") != "" && (ak.Sub(tc) > 50*time.Millisecond || as.Sub(tc) > 50*time.Millisecond) {
+			fmt.Printf("   slow event at +%v: commit +%v, kernel +%v, speaker +%v, peer +%v\n", x.ts.Sub(bstart).Round(time.Millisecond),
+				tc.Sub(x.ts).Round(100*time.Microsecond), ak.Sub(tc).Round(100*time.Microsecond), as.Sub(tc).Round(100*time.Microsecond),
+				ap.Sub(tc).Round(100*time.Microsecond))
 		}
 	}
 	// Restore: every local port up, the measured ports back where they were.

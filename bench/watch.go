@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -13,9 +15,12 @@ import (
 	"syscall"
 	"time"
 
+	api "github.com/osrg/gobgp/v4/api"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // tracker records, for each prefix, when it last appeared and disappeared,
@@ -281,4 +286,53 @@ func startPeer(e *env, t *tracker) (*gobgpPeer, error) {
 	// Let the monitor subscribe before anything is announced.
 	time.Sleep(300 * time.Millisecond)
 	return g, nil
+}
+
+// watchSpeaker follows the best paths of the agent's embedded GoBGP speaker
+// through its gRPC API (gobgp_api_address) and records them in t: the
+// moment a prefix is "in the speaker". It reconnects while the agent
+// restarts, until done is closed.
+func watchSpeaker(ns string, t *tracker, done <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-done; cancel() }()
+	go func() {
+		for ctx.Err() == nil {
+			if err := followSpeaker(ctx, ns, t); err != nil && ctx.Err() == nil {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}()
+}
+
+func followSpeaker(ctx context.Context, ns string, t *tracker) error {
+	dial := nsDialer(ns)
+	conn, err := grpc.NewClient("passthrough:///"+speakerAPI, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) { return dial(ctx, "tcp", addr) }))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stream, err := api.NewGoBgpServiceClient(conn).WatchEvent(ctx, &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{
+		Filters: []*api.WatchEventRequest_Table_Filter{{Type: api.WatchEventRequest_Table_Filter_TYPE_BEST, Init: true}}}})
+	if err != nil {
+		return err
+	}
+	for {
+		r, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		for _, p := range r.GetTable().GetPaths() {
+			n := p.GetNlri().GetPrefix()
+			if n == nil {
+				continue
+			}
+			a, err := netip.ParseAddr(n.GetPrefix())
+			if err != nil {
+				continue
+			}
+			t.set(netip.PrefixFrom(a, int(n.GetPrefixLen())), !p.GetIsWithdraw(), now)
+		}
+	}
 }

@@ -142,6 +142,9 @@ type OVNBGP struct {
 	// GoBGP speaker.
 	GoBGPListenPort int    // gobgp_listen_port: -1 = do not listen, 179
 	GoBGPRouterID   string // gobgp_router_id: default bgp_router_id
+	// GoBGPAPIAddress (gobgp_api_address): host:port of the embedded
+	// speaker's GoBGP gRPC API, for the gobgp v4 CLI; "" = none.
+	GoBGPAPIAddress string
 	// GoBGPIPv6NextHop (gobgp_ipv6_next_hop): next hop of IPv6 paths, which
 	// then also go over IPv4 sessions; unset: IPv6 only over IPv6 sessions.
 	GoBGPIPv6NextHop string

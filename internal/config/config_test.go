@@ -100,6 +100,7 @@ func TestDefaults(t *testing.T) {
 		"ovnbgp/only_host_prefixes":                         "true",
 		"ovnbgp/metrics_address":                            "127.0.0.1:9469",
 		"ovnbgp/debug_pprof":                                "false",
+		"ovnbgp/gobgp_api_address":                          "",
 		"ovnbgp/withdraw_on_stop":                           "false",
 		"ovnbgp/state_dir":                                  "/var/lib/ovnbgp",
 		"ovnbgp/gobgp_listen_port":                          "179",

@@ -190,6 +190,7 @@ func buildOptions() []option {
 		restart(typed("str (path)", strOpt(B, "state_dir", func(c *Config) *string { return &c.OVNBGP.StateDir }, checkAbsPath))),
 		restart(intOpt(B, "gobgp_listen_port", func(c *Config) *int { return &c.OVNBGP.GoBGPListenPort }, checkRange(-1, 65535))),
 		restart(typed("str (IPv4)", strOpt(B, "gobgp_router_id", func(c *Config) *string { return &c.OVNBGP.GoBGPRouterID }, checkIPv4OrEmpty))),
+		restart(typed("str (host:port)", strOpt(B, "gobgp_api_address", func(c *Config) *string { return &c.OVNBGP.GoBGPAPIAddress }, checkHostPortOrEmpty))),
 		restart(typed("str (IPv6)", strOpt(B, "gobgp_ipv6_next_hop", func(c *Config) *string { return &c.OVNBGP.GoBGPIPv6NextHop }, checkIPv6OrEmpty))),
 	}
 }

@@ -48,6 +48,7 @@ type settings struct {
 	as          uint32
 	routerID    netip.Addr
 	listenPort  int32
+	apiAddress  string // GoBGP gRPC API listen address, "" = none
 	peers       []peerConf
 	password    string
 	gr          bool
@@ -78,6 +79,7 @@ func parse(cfg *config.Config, opts Options) (*settings, error) {
 		return nil, fmt.Errorf("gobgp: %s %q is not an IPv4 address", key, rid)
 	}
 	s.routerID = a
+	s.apiAddress = cfg.OVNBGP.GoBGPAPIAddress
 
 	switch p := cfg.OVNBGP.GoBGPListenPort; {
 	case p == -1:

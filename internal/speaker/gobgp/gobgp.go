@@ -138,7 +138,15 @@ func (s *Speaker) Start(ctx context.Context) error {
 	}
 	lv := new(slog.LevelVar)
 	lv.Set(slog.LevelInfo)
-	srv := server.NewBgpServer(server.LoggerOption(slog.New(quietHandler{s.log.Handler()}).With("component", "gobgpd"), lv))
+	sopts := []server.ServerOption{server.LoggerOption(slog.New(quietHandler{s.log.Handler()}).With("component", "gobgpd"), lv)}
+	if s.cfg.apiAddress != "" {
+		// GoBGP's own gRPC API, for `gobgp -u HOST -p PORT` (the v4 CLI:
+		// the 3.x CLI of Debian 12 speaks an older API). A listen failure
+		// is logged by GoBGP and leaves BGP running.
+		sopts = append(sopts, server.GrpcListenAddress(s.cfg.apiAddress))
+		s.log.Info("serving the GoBGP gRPC API", "address", s.cfg.apiAddress)
+	}
+	srv := server.NewBgpServer(sopts...)
 	go srv.Serve()
 
 	g := &api.Global{

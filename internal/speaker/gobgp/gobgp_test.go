@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,8 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/server"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
@@ -410,4 +413,48 @@ func BenchmarkSyncOneChange(b *testing.B) {
 	if got := changes("announce") - a0; got != float64(b.N) {
 		b.Fatalf("%v announcements for %d one-prefix changes", got, b.N)
 	}
+}
+
+// TestAPIAddress: with gobgp_api_address the embedded speaker serves GoBGP's
+// gRPC API, and its global RIB holds what ovnbgp announced.
+func TestAPIAddress(t *testing.T) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t, "127.0.0.1")))
+	c := baseConfig()
+	c.OVNBGP.GoBGPAPIAddress = addr
+	sp, err := New(c, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := sp.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sp.Stop(context.Background(), false) })
+	if err := sp.Sync(ctx, anns("203.0.113.1/32", "203.0.113.2/32")); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cli := api.NewGoBgpServiceClient(conn)
+	var got []string
+	lab.Eventually(t, 10*time.Second, "the API lists the two prefixes", func() bool {
+		got = got[:0]
+		stream, err := cli.ListPath(ctx, &api.ListPathRequest{TableType: api.TableType_TABLE_TYPE_GLOBAL,
+			Family: &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}})
+		if err != nil {
+			return false
+		}
+		for {
+			r, err := stream.Recv()
+			if err != nil {
+				break
+			}
+			got = append(got, r.GetDestination().GetPrefix())
+		}
+		sort.Strings(got)
+		return strings.Join(got, " ") == "203.0.113.1/32 203.0.113.2/32"
+	})
 }
