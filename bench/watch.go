@@ -291,7 +291,10 @@ func startPeer(e *env, t *tracker) (*gobgpPeer, error) {
 // watchSpeaker follows the best paths of the agent's embedded GoBGP speaker
 // through its gRPC API (gobgp_api_address) and records them in t: the
 // moment a prefix is "in the speaker". It reconnects while the agent
-// restarts, until done is closed.
+// restarts, until done is closed. It asks for changes only, no initial
+// dump of the RIB: the API starts with the speaker, before the agent's first
+// announcement, and a dump would make the agent hold its whole RIB a second
+// time as API messages (the RSS measured would be the bench's).
 func watchSpeaker(ns string, t *tracker, done <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-done; cancel() }()
@@ -313,7 +316,7 @@ func followSpeaker(ctx context.Context, ns string, t *tracker) error {
 	}
 	defer conn.Close()
 	stream, err := api.NewGoBgpServiceClient(conn).WatchEvent(ctx, &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{
-		Filters: []*api.WatchEventRequest_Table_Filter{{Type: api.WatchEventRequest_Table_Filter_TYPE_BEST, Init: true}}}})
+		Filters: []*api.WatchEventRequest_Table_Filter{{Type: api.WatchEventRequest_Table_Filter_TYPE_BEST}}}})
 	if err != nil {
 		return err
 	}

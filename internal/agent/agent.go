@@ -162,7 +162,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.heartbeat = time.Now()
 			a.mu.Unlock()
 		case r := <-src.Resyncs():
-			src.Drain()
+			a.planMu.Lock()
+			src.Reload()
+			a.planMu.Unlock()
 			full("resync: " + r.Reason)
 		case <-ticker.C:
 			full("periodic")
@@ -204,7 +206,7 @@ func Settle(ctx context.Context, src *Source, needed func() []string) error {
 		}
 		select {
 		case <-src.Resyncs():
-			src.Drain()
+			src.Reload()
 		case <-ctx.Done():
 			return ctx.Err()
 		}

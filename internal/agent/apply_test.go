@@ -123,21 +123,31 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-// TestDirtySet: keys marked several times are processed once, and a kick
-// is pending after any mark.
+// TestDirtySet: keys marked several times are processed once, with their
+// last state, and a kick is pending after any mark.
 func TestDirtySet(t *testing.T) {
 	d := newDirtySet()
 	for i := 0; i < 3; i++ {
-		d.add(key{db: dbOVN, table: "Port_Binding", uuid: "a"})
+		d.add(key{db: dbOVN, table: "Port_Binding", uuid: "a"}, change{row: i})
 	}
-	d.add(key{db: dbOVS, table: "Interface", uuid: "b"})
+	d.add(key{db: dbOVS, table: "Interface", uuid: "b"}, change{gone: true})
+	if !d.pending() {
+		t.Error("nothing pending after add")
+	}
 	select {
 	case <-d.kick:
 	default:
 		t.Fatal("no kick after add")
 	}
-	if got := d.take(); len(got) != 2 {
+	got := d.take()
+	if len(got) != 2 {
 		t.Errorf("took %v, want 2 keys", got)
+	}
+	if c := got[key{db: dbOVN, table: "Port_Binding", uuid: "a"}]; c.row != 2 {
+		t.Errorf("key a has %+v, want its last row (2)", c)
+	}
+	if d.pending() {
+		t.Error("pending after take")
 	}
 	if got := d.take(); got != nil {
 		t.Errorf("second take %v, want nothing", got)

@@ -37,22 +37,31 @@ type key struct {
 	uuid  string
 }
 
+// change is the last known state of a dirty key: its row as the key's last
+// event gave it (a value nobody modifies: libovsdb replaces cached rows, it
+// does not mutate them), or gone, or the error of a malformed row.
+type change struct {
+	row  any
+	gone bool
+	err  error
+}
+
 // dirtySet collects keys from the OVSDB callbacks (which must not block)
 // for the controller goroutine. Level-triggered: a key marked twice is
-// processed once, with the row as it is then.
+// processed once, with its last state.
 type dirtySet struct {
 	mu   sync.Mutex
-	keys map[key]struct{}
+	keys map[key]change
 	kick chan struct{}
 }
 
 func newDirtySet() *dirtySet {
-	return &dirtySet{keys: map[key]struct{}{}, kick: make(chan struct{}, 1)}
+	return &dirtySet{keys: map[key]change{}, kick: make(chan struct{}, 1)}
 }
 
-func (d *dirtySet) add(k key) {
+func (d *dirtySet) add(k key, c change) {
 	d.mu.Lock()
-	d.keys[k] = struct{}{}
+	d.keys[k] = c
 	d.mu.Unlock()
 	select {
 	case d.kick <- struct{}{}:
@@ -66,23 +75,20 @@ func (d *dirtySet) pending() bool {
 	return len(d.keys) > 0
 }
 
-func (d *dirtySet) take() []key {
+func (d *dirtySet) take() map[key]change {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.keys) == 0 {
 		return nil
 	}
-	out := make([]key, 0, len(d.keys))
-	for k := range d.keys {
-		out = append(out, k)
-	}
-	d.keys = map[key]struct{}{}
+	out := d.keys
+	d.keys = make(map[key]change, len(out))
 	return out
 }
 
 // Source owns the OVSDB connections and the topology they feed. Callbacks
-// only mark keys dirty; Drain (called by the controller goroutine) reads
-// the current rows and updates the topology.
+// only mark keys dirty (with the row of the event); Drain (called by the
+// controller goroutine) updates the topology.
 type Source struct {
 	cfg  *config.Config
 	log  *slog.Logger
@@ -94,6 +100,7 @@ type Source struct {
 	nb  bool
 
 	dirty   *dirtySet
+	started atomic.Bool       // Start returned: resyncs go to the controller
 	resyncs chan ovsdb.Resync // after startup: every reconnect / condition switch of the OVN DB
 
 	condMu sync.Mutex
@@ -135,6 +142,11 @@ func (s *Source) Start(ctx context.Context) error {
 	s.ovs, err = ovsdb.Connect(ctx, ovsdb.VSwitch, ovsdb.Options{
 		Remote: s.cfg.OVSDBConnection, Logger: s.log, OnEvent: s.onEvent(dbOVS),
 		Timeout: s.cfg.OVSDBConnectionTimeout,
+		OnResync: func(r ovsdb.Resync) {
+			if s.started.Load() {
+				s.resync(r)
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("local OVS database %s: %w", s.cfg.OVSDBConnection, err)
@@ -155,15 +167,11 @@ func (s *Source) Start(ctx context.Context) error {
 		spec = ovsdb.Northbound
 	}
 	first := make(chan ovsdb.Resync, 16)
-	var started atomic.Bool // after Start: resyncs go to the controller
 	opts := ovsdb.Options{Remote: remote, TLS: tlsFiles, Logger: s.log, OnEvent: s.onEvent(dbOVN),
 		Timeout: s.cfg.OVSDBConnectionTimeout,
 		OnResync: func(r ovsdb.Resync) {
-			if started.Load() {
-				select {
-				case s.resyncs <- r:
-				default: // a full reconcile is already pending
-				}
+			if s.started.Load() {
+				s.resync(r)
 				return
 			}
 			select {
@@ -173,6 +181,17 @@ func (s *Source) Start(ctx context.Context) error {
 		}}
 	if !s.nb {
 		s.need = ovsdb.SouthboundNeed{Chassis: s.ID.SystemID}
+		// With this chassis' UUID known before the monitor starts, the rows
+		// bound here come with the first connection; otherwise they come
+		// with a second one, once the Chassis row is in (a whole second
+		// download of the southbound's rows).
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		u, err := ovsdb.LookupUUID(lctx, spec, opts, sbdb.ChassisTable, "name", s.ID.SystemID)
+		cancel()
+		if err != nil {
+			s.log.Debug("chassis lookup before monitoring failed; the monitor learns it", "chassis", s.ID.SystemID, "error", err)
+		}
+		s.need.ChassisUUID = u
 		opts.Conditions = ovsdb.SouthboundConditions(s.need)
 	}
 	s.log.Info("connecting to OVN", "db", spec.Name, "remote", remote)
@@ -201,7 +220,7 @@ func (s *Source) Start(ctx context.Context) error {
 					if err := waitResync(ctx, first); err != nil {
 						return err
 					}
-					s.Drain()
+					s.Reload()
 				}
 				break
 			}
@@ -211,8 +230,16 @@ func (s *Source) Start(ctx context.Context) error {
 			}
 		}
 	}
-	started.Store(true)
+	s.started.Store(true)
 	return nil
+}
+
+// resync hands a generation switch to the controller.
+func (s *Source) resync(r ovsdb.Resync) {
+	select {
+	case s.resyncs <- r:
+	default: // a full reconcile is already pending
+	}
 }
 
 // loadAll puts every row of the client's first generation in the topology
@@ -220,6 +247,30 @@ func (s *Source) Start(ctx context.Context) error {
 // differences).
 func (s *Source) loadAll(c *ovsdb.Client, spec ovsdb.DBSpec) {
 	s.Drain()
+	s.loadRows(c, spec)
+}
+
+// Reload rebuilds the topology from the clients' caches, after a switch to
+// a new connection: the events of the difference between two connections
+// compare their caches, not what this source was delivered, so a row whose
+// last events were still queued when the old connection was dropped would
+// otherwise stay stale. The controller runs a full reconcile next.
+func (s *Source) Reload() {
+	s.dirty.take()
+	s.Topo.Reset()
+	if s.ovs != nil {
+		s.loadRows(s.ovs, ovsdb.VSwitch)
+	}
+	if s.ovn != nil {
+		spec := ovsdb.Southbound
+		if s.nb {
+			spec = ovsdb.Northbound
+		}
+		s.loadRows(s.ovn, spec)
+	}
+}
+
+func (s *Source) loadRows(c *ovsdb.Client, spec ovsdb.DBSpec) {
 	for table := range spec.Tables {
 		c.ForEach(table, func(_ string, row any) bool {
 			s.Topo.Upsert(row)
@@ -335,40 +386,42 @@ func (s *Source) ovnRemote() (string, ovsdb.TLSFiles) {
 }
 
 func (s *Source) onEvent(db string) func(ovsdb.Event) {
-	return func(e ovsdb.Event) { s.dirty.add(key{db: db, table: e.Table, uuid: e.UUID}) }
+	return func(e ovsdb.Event) {
+		var c change
+		if e.Op == ovsdb.OpDelete {
+			c.gone = true
+		} else {
+			c.row, c.err = e.New()
+		}
+		s.dirty.add(key{db: db, table: e.Table, uuid: e.UUID}, c)
+	}
 }
 
 // Pending reports whether keys are dirty.
 func (s *Source) Pending() bool { return s.dirty.pending() }
 
-// Drain applies every dirty key to the topology (reading the row as it is
-// now) and returns the planner sources they concern, sorted.
+// Drain applies every dirty key to the topology (the row of its last event)
+// and returns the planner sources they concern, sorted. Reading the row
+// from the event rather than from the client's cache saves a deep copy per
+// change (libovsdb copies a row on every read).
 func (s *Source) Drain() []plan.Source {
 	keys := s.dirty.take()
 	if len(keys) == 0 {
 		return nil
 	}
 	out := make([]plan.Source, 0, len(keys))
-	for _, k := range keys {
-		c := s.ovn
-		if k.db == dbOVS {
-			c = s.ovs
-		}
-		if c == nil {
-			continue
-		}
-		row, ok, err := c.Get(k.table, k.uuid)
+	for k, c := range keys {
 		switch {
-		case err != nil:
+		case c.err != nil:
 			// A malformed row keeps its last good version in the
 			// topology: bad input never withdraws what was healthy. The
-			// client counts it (ovnbgp_ovsdb_malformed_rows_total).
-			s.log.Warn("malformed row ignored; its last good version is kept", "table", k.table, "uuid", k.uuid, "error", err)
+			// client counted it (ovnbgp_ovsdb_malformed_rows_total).
+			s.log.Warn("malformed row ignored; its last good version is kept", "table", k.table, "uuid", k.uuid, "error", c.err)
 			continue
-		case ok:
-			s.Topo.Upsert(row)
-		default:
+		case c.gone:
 			s.Topo.Delete(k.table, k.uuid)
+		default:
+			s.Topo.Upsert(c.row)
 		}
 		out = append(out, plan.Source{Table: k.table, UUID: k.uuid})
 	}

@@ -39,6 +39,7 @@ func (o Op) String() string {
 // (Table, UUID) and read the current row with Client.Get when they process
 // it; Old and New are there for diagnostics and tests.
 type Event struct {
+	db    string
 	Table string
 	UUID  string
 	Op    Op
@@ -56,12 +57,18 @@ func (e Event) Old() (any, error) {
 	return e.oldAt.toStatic(e.old)
 }
 
-// New returns the row after the change as its static model (nil for deletes).
+// New returns the row after the change as its static model (nil for
+// deletes): a value the caller must not modify. A malformed row is an error,
+// counted in ovnbgp_ovsdb_malformed_rows_total.
 func (e Event) New() (any, error) {
 	if e.new == nil {
 		return nil, nil
 	}
-	return e.newAt.toStatic(e.new)
+	row, err := e.newAt.toStatic(e.new)
+	if err != nil {
+		metricMalformed.WithLabelValues(e.db, e.Table).Inc()
+	}
+	return row, err
 }
 
 // Resync is delivered after every switch to a new connection generation:
@@ -279,6 +286,7 @@ func (c *Client) switchGeneration(ctx context.Context, reason string) error {
 	c.gen = g
 	for _, e := range events {
 		if c.opts.OnEvent != nil {
+			e.db = c.spec.Name
 			c.opts.OnEvent(e)
 		}
 	}
@@ -488,6 +496,7 @@ func (c *Client) forward(g *generation, e Event) {
 	} else {
 		e.UUID = at.uuidOf(e.old)
 	}
+	e.db = c.spec.Name
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.gen != g || c.opts.OnEvent == nil {
@@ -704,4 +713,46 @@ func copyConds(in map[string][]Condition) map[string][]Condition {
 		out[k] = append([]Condition(nil), v...)
 	}
 	return out
+}
+
+// LookupUUID reads, once, the _uuid of the row of table whose column equals
+// value (a select through a short-lived connection to opts.Remote), or ""
+// when there is none. The southbound source uses it to monitor with the
+// conditions on its Chassis row from the first connection on, instead of
+// loading everything a second time once the UUID is known.
+func LookupUUID(ctx context.Context, spec DBSpec, opts Options, table, column, value string) (string, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	c := &Client{spec: spec, opts: opts, log: opts.Logger.With("db", spec.Name)}
+	copts, err := c.clientOptions()
+	if err != nil {
+		return "", err
+	}
+	empty, err := model.NewClientDBModel(spec.Name, map[string]model.Model{})
+	if err != nil {
+		return "", err
+	}
+	cli, err := client.NewOVSDBClient(empty, copts...)
+	if err != nil {
+		return "", err
+	}
+	if err := cli.Connect(ctx); err != nil {
+		return "", err
+	}
+	defer cli.Close()
+	res, err := cli.Transact(ctx, ovsdb.Operation{Op: ovsdb.OperationSelect, Table: table,
+		Where: []ovsdb.Condition{{Column: column, Function: ovsdb.ConditionEqual, Value: value}}, Columns: []string{"_uuid"}})
+	if err != nil {
+		return "", err
+	}
+	if len(res) != 1 || res[0].Error != "" {
+		return "", fmt.Errorf("ovsdb %s: select %s where %s == %q failed: %+v", spec.Name, table, column, value, res)
+	}
+	for _, row := range res[0].Rows {
+		if u, ok := row["_uuid"].(ovsdb.UUID); ok {
+			return u.GoUUID, nil
+		}
+	}
+	return "", nil
 }

@@ -357,3 +357,21 @@ func TestMissingTLSFilesIsAClearError(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "/nonexistent/cert.pem")
 }
+
+// TestLookupUUID reads a Chassis row's UUID by name through a one-off select.
+func TestLookupUUID(t *testing.T) {
+	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SBSchema})
+	ch := lastLine(s.Ctl("ovn-sbctl", "--id=@e", "create", "Encap", "type=geneve", "ip=10.1.0.1", "chassis_name=me",
+		"--", "create", "Chassis", "name=me", "encaps=@e"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	opts := ovsdb.Options{Remote: s.Remote(), Logger: testLogger(t)}
+	u, err := ovsdb.LookupUUID(ctx, ovsdb.Southbound, opts, sbdb.ChassisTable, "name", "me")
+	require.NoError(t, err)
+	require.Equal(t, ch, u)
+	u, err = ovsdb.LookupUUID(ctx, ovsdb.Southbound, opts, sbdb.ChassisTable, "name", "not-registered")
+	require.NoError(t, err)
+	require.Empty(t, u)
+	_, err = ovsdb.LookupUUID(ctx, ovsdb.Southbound, opts, sbdb.ChassisTable, "no_such_column", "x")
+	require.Error(t, err)
+}

@@ -1,14 +1,15 @@
 // Package topology is the indexed, in-memory view of the OVN and local OVS
 // rows the planner reads. It is fed row by row (Upsert, Delete) by the
-// agent's topology updater, which reads the current row from the OVSDB
-// client's cache when it processes a key, and it answers the planner's
-// questions in O(1) or O(rows concerned).
+// agent's topology updater, with the row of each key's last OVSDB event,
+// and it answers the planner's
+// questions in O(1) or O(rows concerned). After the OVSDB client switched to
+// a new connection it is Reset and reloaded whole from the client's cache.
 //
 // Concurrency: one goroutine writes (the updater); planners read. Writers
 // take the write lock per row; readers take the read lock for a whole plan.
 //
 // Rows are values: a row given to Upsert must not be modified afterwards
-// (give a fresh copy for every change, as the OVSDB client's Get does).
+// (libovsdb gives a new row value for every change and never modifies one).
 // The indexes are computed when a row is upserted, and the incremental
 // planner keeps the previous version of a row to see what changed.
 package topology
@@ -26,7 +27,11 @@ import (
 // Topology holds the rows.
 type Topology struct {
 	mu sync.RWMutex
+	rows
+}
 
+// rows are the rows and their indexes.
+type rows struct {
 	// Southbound.
 	pbs          map[string]*sbdb.PortBinding   // by uuid
 	pbByName     map[string]*sbdb.PortBinding   // by logical_port
@@ -54,7 +59,21 @@ type Topology struct {
 
 // New returns an empty topology.
 func New() *Topology {
-	return &Topology{
+	return &Topology{rows: newRows()}
+}
+
+// Reset empties the topology, to be reloaded whole (after the OVSDB client
+// switched to a new connection). The localnet version keeps growing.
+func (t *Topology) Reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	v := t.localnetVer
+	t.rows = newRows()
+	t.localnetVer = v + 1
+}
+
+func newRows() rows {
+	return rows{
 		pbs:          map[string]*sbdb.PortBinding{},
 		pbByName:     map[string]*sbdb.PortBinding{},
 		pbByDatapath: map[string]map[string]struct{}{},
