@@ -57,7 +57,7 @@ type Agent struct {
 	deps Deps
 
 	mu        sync.RWMutex
-	state     *plan.State // last state applied (or attempted)
+	state     *plan.State // the planner's whole state, when built (see stale)
 	ready     bool
 	lastFull  time.Time
 	lastErr   error
@@ -67,8 +67,9 @@ type Agent struct {
 
 	// planMu serializes the planner between the controller and Snapshot.
 	planMu sync.Mutex
-	// stale: a.state lags behind the planner (incremental reconciles apply
-	// deltas without building the whole state); Snapshot rebuilds it.
+	// stale: a.state lags behind the planner or was dropped (incremental
+	// reconciles apply deltas without building the whole state; a full one
+	// drops it once applied); currentState rebuilds it.
 	stale bool
 	kinds map[plan.Key]plan.Kind // announced keys, for the per-kind gauge
 	count map[plan.Kind]int
@@ -282,6 +283,9 @@ func (a *Agent) full(ctx context.Context, reason string) error {
 		a.ready = true
 		metricReady.Set(1)
 	}
+	// The whole state is only read by status and shutdown: it is rebuilt
+	// from the planner when asked, rather than held (megabytes at scale).
+	a.state, a.stale = nil, true
 	a.mu.Unlock()
 	observe("full", start, err)
 	a.countAll(st)
@@ -503,10 +507,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 			}
 		}
 		if f := a.deps.Flows; f != nil {
-			a.mu.RLock()
-			st := a.state
-			a.mu.RUnlock()
-			if st != nil {
+			if st := a.currentState(); st != nil {
 				if err := f.Sync(ctx, nil, bridgesOf(st)); err != nil {
 					errs = append(errs, fmt.Errorf("ovs flows: %w", err))
 				}
@@ -542,16 +543,24 @@ type DBStatus struct {
 	Generation int    `json:"generation"`
 }
 
-// Snapshot returns the current view.
-func (a *Agent) Snapshot(ctx context.Context) *Snapshot {
+// currentState returns the planner's whole state, rebuilt when stale.
+func (a *Agent) currentState() *plan.State {
+	var st *plan.State
 	a.plan(func() []plan.Warning {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if a.stale {
 			a.state, a.stale = a.deps.Planner.State(), false
 		}
+		st = a.state
 		return nil
 	})
+	return st
+}
+
+// Snapshot returns the current view.
+func (a *Agent) Snapshot(ctx context.Context) *Snapshot {
+	a.currentState()
 	a.mu.RLock()
 	s := &Snapshot{Chassis: a.deps.Source.ID.SystemID, Hostname: a.deps.Source.ID.Hostname, Driver: a.cfg.Driver,
 		Ready: a.ready, LastFull: a.lastFull, State: a.state, Counts: map[plan.Kind]int{}, Rows: map[string]int{}}
