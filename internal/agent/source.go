@@ -101,7 +101,7 @@ type Source struct {
 
 	dirty   *dirtySet
 	started atomic.Bool       // Start returned: resyncs go to the controller
-	resyncs chan ovsdb.Resync // after startup: every reconnect / condition switch of the OVN DB
+	resyncs chan ovsdb.Resync // after startup: every reconnect / condition switch of either database
 
 	condMu sync.Mutex
 	need   ovsdb.SouthboundNeed
@@ -122,8 +122,9 @@ func NewSource(cfg *config.Config, log *slog.Logger, id Identity) *Source {
 // Kick is signalled whenever keys are dirty.
 func (s *Source) Kick() <-chan struct{} { return s.dirty.kick }
 
-// Resyncs delivers the OVN database's generation switches (reconnects,
-// condition changes): the controller runs a full reconcile on each.
+// Resyncs delivers the generation switches of both databases after Start
+// (reconnects, condition changes): the controller reloads the topology and
+// runs a full reconcile on each.
 func (s *Source) Resyncs() <-chan ovsdb.Resync { return s.resyncs }
 
 // OVN returns the OVN database client (nil before Start).
