@@ -148,11 +148,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer beat.Stop()
 	// busy: the last incremental reconcile took several keys and more were
 	// waiting when it ended: changes stream in faster than one reconcile
-	// each. Then
-	// the next one waits coalesceWait first so that it takes many keys at
-	// once: the per-reconcile costs (netlink round trip, speaker call, BGP
-	// UPDATE, the routing daemons' reaction) are paid once per batch and
-	// the agent keeps up with bursts. A lone change is never delayed.
+	// each. Then the next one waits coalesceWait first so that it takes
+	// many keys at once: the per-reconcile costs (netlink round trip,
+	// speaker call, BGP UPDATE, the routing daemons' reaction) are paid
+	// once per batch and the agent keeps up with bursts. A lone change is
+	// never delayed.
 	busy := false
 	for {
 		select {

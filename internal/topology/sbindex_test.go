@@ -110,3 +110,21 @@ func TestResidentPort(t *testing.T) {
 		require.Equal(t, want != "", ok, in)
 	}
 }
+
+// Reset empties every table and index, and the localnet version still grows
+// (the planner caches the bridges by it).
+func TestReset(t *testing.T) {
+	topo := topology.New()
+	topo.Upsert(&sbdb.PortBinding{UUID: "ln", LogicalPort: "provnet", Type: "localnet", Datapath: "dp"})
+	topo.Upsert(&sbdb.PortBinding{UUID: "vm", LogicalPort: "vm1", Datapath: "dp", Chassis: ptr("ch")})
+	topo.Upsert(&sbdb.Chassis{UUID: "ch", Name: "c0"})
+	v := topo.LocalnetVersion()
+	topo.Reset()
+	require.Greater(t, topo.LocalnetVersion(), v)
+	require.Zero(t, topo.NumPortBindings())
+	require.Empty(t, topo.AllLocalnets())
+	require.Empty(t, topo.ChassisUUID("c0"))
+	require.Empty(t, names(func(fn func(*sbdb.PortBinding)) { topo.ForEachBoundTo("ch", fn) }))
+	topo.Upsert(&sbdb.PortBinding{UUID: "vm", LogicalPort: "vm1", Datapath: "dp", Chassis: ptr("ch")})
+	require.Equal(t, []string{"vm1"}, names(func(fn func(*sbdb.PortBinding)) { topo.ForEachBoundTo("ch", fn) }))
+}
