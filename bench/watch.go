@@ -315,10 +315,27 @@ func followSpeaker(ctx context.Context, ns string, t *tracker) error {
 		return err
 	}
 	defer conn.Close()
-	stream, err := api.NewGoBgpServiceClient(conn).WatchEvent(ctx, &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{
+	cli := api.NewGoBgpServiceClient(conn)
+	stream, err := cli.WatchEvent(ctx, &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{
 		Filters: []*api.WatchEventRequest_Table_Filter{{Type: api.WatchEventRequest_Table_Filter_TYPE_BEST}}}})
 	if err != nil {
 		return err
+	}
+	// What the speaker already holds when the watch starts (nothing, unless
+	// the watcher connected late): recorded now, so it is never missed.
+	list, err := cli.ListPath(ctx, &api.ListPathRequest{TableType: api.TableType_TABLE_TYPE_GLOBAL,
+		Family: &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}})
+	if err != nil {
+		return err
+	}
+	for {
+		r, err := list.Recv()
+		if err != nil {
+			break
+		}
+		if p, err := netip.ParsePrefix(r.GetDestination().GetPrefix()); err == nil {
+			t.set(p, true, time.Now())
+		}
 	}
 	for {
 		r, err := stream.Recv()
