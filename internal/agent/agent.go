@@ -73,11 +73,13 @@ type Agent struct {
 	stale bool
 	kinds map[plan.Key]plan.Kind // announced keys, for the per-kind gauge
 	count map[plan.Kind]int
+
+	coalesce time.Duration // coalesceWait (tests change it)
 }
 
 // New returns a controller; Run drives it.
 func New(cfg *config.Config, log *slog.Logger, deps Deps) *Agent {
-	return &Agent{cfg: cfg, log: log, deps: deps}
+	return &Agent{cfg: cfg, log: log, deps: deps, coalesce: coalesceWait}
 }
 
 // coalesceWait is how long an incremental reconcile waits for more changes
@@ -176,7 +178,7 @@ func (a *Agent) Run(ctx context.Context) error {
 				select {
 				case <-ctx.Done():
 					return nil
-				case <-time.After(coalesceWait):
+				case <-time.After(a.coalesce):
 				}
 			}
 			t0 := time.Now()

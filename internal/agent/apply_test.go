@@ -3,10 +3,12 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
@@ -151,5 +153,91 @@ func TestDirtySet(t *testing.T) {
 	}
 	if got := d.take(); got != nil {
 		t.Errorf("second take %v, want nothing", got)
+	}
+}
+
+// gatePlanner reports the size of each Replan's batch and holds the
+// controller inside Replan until the test releases it.
+type gatePlanner struct {
+	calls   chan int
+	release chan struct{}
+	stop    chan struct{} // closed at the end of the test
+}
+
+func (p *gatePlanner) Full() (*plan.State, []plan.Warning) { return &plan.State{}, nil }
+func (p *gatePlanner) State() *plan.State                  { return &plan.State{} }
+func (p *gatePlanner) Replan(d []plan.Source) (*plan.Delta, []plan.Warning) {
+	select {
+	case p.calls <- len(d):
+	case <-p.stop:
+		return &plan.Delta{}, nil
+	}
+	select {
+	case <-p.release:
+	case <-p.stop:
+	}
+	return &plan.Delta{}, nil
+}
+
+// TestRunBatches: a lone change gets a reconcile of its own; changes that
+// arrive while a reconcile runs are taken together by the next one; and once
+// the changes stream in (a batch of 4 or more with more waiting), the next
+// reconcile waits to take the changes that follow as well.
+func TestRunBatches(t *testing.T) {
+	p := &gatePlanner{calls: make(chan int), release: make(chan struct{}), stop: make(chan struct{})}
+	src := NewSource(config.Default(), slog.New(slog.DiscardHandler), Identity{})
+	a := New(config.Default(), slog.New(slog.DiscardHandler), Deps{Source: src, Planner: p})
+	a.coalesce = 500 * time.Millisecond // far above the test's own delays
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		close(p.stop)
+		cancel()
+		<-done
+	}()
+	n := 0
+	mark := func(count int) {
+		for i := 0; i < count; i++ {
+			n++
+			src.dirty.add(key{db: dbOVN, table: "Port_Binding", uuid: fmt.Sprint(n)}, change{gone: true})
+		}
+	}
+	next := func() int {
+		select {
+		case got := <-p.calls:
+			return got
+		case <-time.After(10 * time.Second):
+			return 0 // no reconcile: the sizes below differ
+		}
+	}
+	release := func() {
+		select {
+		case p.release <- struct{}{}:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	var got []int
+	mark(1) // alone
+	got = append(got, next())
+	release()
+	mark(1)
+	got = append(got, next())
+	mark(5) // while that reconcile runs
+	release()
+	got = append(got, next())
+	mark(1) // more waiting when the batch of 5 ends: busy
+	release()
+	// Without the wait the controller would take that one key alone by now.
+	time.Sleep(50 * time.Millisecond)
+	mark(3) // taken by the same, delayed reconcile
+	got = append(got, next())
+	release()
+	// Nothing was waiting at the end of the last one: not busy any more.
+	mark(1)
+	got = append(got, next())
+	release()
+	if want := []int{1, 1, 5, 4, 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("batch sizes %v, want %v", got, want)
 	}
 }
