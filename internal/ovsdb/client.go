@@ -36,8 +36,9 @@ func (o Op) String() string {
 }
 
 // Event says that a row changed. Consumers should only note the key
-// (Table, UUID) and read the current row with Client.Get when they process
-// it; Old and New are there for diagnostics and tests.
+// (Table, UUID), with the row New returns if they want it (a value nobody
+// modifies; reading it again with Client.Get costs a deep copy), and process
+// it later; Old is there for diagnostics and tests.
 type Event struct {
 	db    string
 	Table string
