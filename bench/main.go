@@ -31,6 +31,7 @@ type options struct {
 	sizes     []int
 	events    int
 	burst     int
+	bursts    int
 	agent     string
 	out       string
 	interval  int
@@ -46,6 +47,7 @@ func main() {
 	sizes := flag.String("sizes", "1000,10000,100000", "comma-separated numbers of southbound VM ports (10% are local)")
 	flag.IntVar(&o.events, "events", 1000, "measured port bindings, alone and during the burst")
 	flag.IntVar(&o.burst, "burst", 5000, "changes in the burst")
+	flag.IntVar(&o.bursts, "bursts", 3, "bursts per size (their events are pooled; each burst's p99 is reported too)")
 	flag.StringVar(&o.agent, "agent", "bin/ovnbgp", "agent binary (built with `go build ./cmd/ovnbgp` when missing)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory of RESULTS.md and latency.png")
 	flag.IntVar(&o.interval, "periodic-interval", 5, "reconcile_interval (s) of the restarted agent whose periodic full passes are measured")

@@ -36,13 +36,15 @@ type result struct {
 	steadyBytes int64   // bytes from the SB during the steady window
 	steadyWin   time.Duration
 
-	alone       lat
-	aloneDel    lat
-	burst       lat
-	burstCommit lat     // from the SB's reply to the transaction (its commit), excluding the SB's queue
-	burstRate   float64 // changes per second accepted by the SB
-	burstDrain  time.Duration
-	eventsCPU   float64 // agent CPU seconds during the alone events
+	alone         lat
+	aloneDel      lat
+	burst         lat
+	burstCommit   lat             // from the SB's reply to the transaction (its commit), excluding the SB's queue
+	burstRates    []float64       // changes per second accepted by the SB, per burst
+	burstP99      []time.Duration // p99 from the commit (kernel and speaker), per burst
+	burstP99Write []time.Duration // p99 from the write, per burst
+	burstDrain    time.Duration
+	eventsCPU     float64 // agent CPU seconds during the alone events
 
 	periodic     []time.Duration
 	periodicErr  bool          // a full pass of the restarted agent reported a speaker error
@@ -308,111 +310,130 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	// every burst/events changes), pipelined with up to 32 transactions in
 	// flight.
 	measured := min(o.events, len(tp.remote))
-	type ev struct {
-		i    int
-		ts   time.Time
-		done chan time.Time // the reply's arrival
-	}
-	var evs []ev
-	total := o.burst + measured
-	every := float64(total) / float64(measured)
-	sem := make(chan struct{}, 32)
-	errc := make(chan error, total)
-	stopPerf = perfRecord(o, a.pid, fmt.Sprintf("burst-%d", n))
-	bstart := time.Now()
-	nextEv, j := 0.0, 0
-	for k := 0; k < total; k++ {
-		var op map[string]any
-		var measure = -1
-		if float64(k) >= nextEv && len(evs) < measured {
-			measure = tp.remote[len(evs)]
-			op = tp.bindOp(measure, 0, true)
-			nextEv += every
-		} else {
-			li := tp.local[j%len(tp.local)]
-			op = tp.upOp(li, (j/len(tp.local))%2 == 1)
-			j++
+	burst := func(rep int) error {
+		type ev struct {
+			i    int
+			ts   time.Time
+			done chan time.Time // the reply's arrival
 		}
-		sem <- struct{}{}
-		ch, ts, err := sb.start("OVN_Southbound", []any{op})
-		if err != nil {
-			return nil, err
+		var evs []ev
+		total := o.burst + measured
+		every := float64(total) / float64(measured)
+		sem := make(chan struct{}, 32)
+		errc := make(chan error, total)
+		if rep == 0 {
+			saveProfile(o, hc, "allocs", fmt.Sprintf("allocs-before-burst-%d", n))
+			stopPerf = perfRecord(o, a.pid, fmt.Sprintf("burst-%d", n))
 		}
-		var done chan time.Time
-		if measure >= 0 {
-			done = make(chan time.Time, 1)
-			evs = append(evs, ev{measure, ts, done})
-		}
-		go func() {
-			rep := <-ch
-			<-sem
-			if done != nil {
-				done <- rep.at
+		bstart := time.Now()
+		nextEv, j := 0.0, 0
+		for k := 0; k < total; k++ {
+			var op map[string]any
+			var measure = -1
+			if float64(k) >= nextEv && len(evs) < measured {
+				measure = tp.remote[len(evs)]
+				op = tp.bindOp(measure, 0, true)
+				nextEv += every
+			} else {
+				li := tp.local[j%len(tp.local)]
+				op = tp.upOp(li, (j/len(tp.local))%2 == 1)
+				j++
 			}
-			errc <- rep.err
-		}()
-	}
-	for k := 0; k < total; k++ {
-		if err := <-errc; err != nil {
-			return nil, fmt.Errorf("burst: %w", err)
+			sem <- struct{}{}
+			ch, ts, err := sb.start("OVN_Southbound", []any{op})
+			if err != nil {
+				return err
+			}
+			var done chan time.Time
+			if measure >= 0 {
+				done = make(chan time.Time, 1)
+				evs = append(evs, ev{measure, ts, done})
+			}
+			go func() {
+				rep := <-ch
+				<-sem
+				if done != nil {
+					done <- rep.at
+				}
+				errc <- rep.err
+			}()
 		}
+		for k := 0; k < total; k++ {
+			if err := <-errc; err != nil {
+				return fmt.Errorf("burst: %w", err)
+			}
+		}
+		bdur := time.Since(bstart)
+		rate := float64(total) / bdur.Seconds()
+		r.burstRates = append(r.burstRates, rate)
+		var one, oneCommit lat
+		for _, x := range evs {
+			p := netip.PrefixFrom(portIP(x.i), 32)
+			ak, err := kt.waitAdded(p, x.ts, 120*time.Second)
+			if err != nil {
+				return err
+			}
+			as, err := st.waitAdded(p, x.ts, 120*time.Second)
+			if err != nil {
+				return err
+			}
+			ap, err := pt.waitAdded(p, x.ts, 120*time.Second)
+			if err != nil {
+				return err
+			}
+			tc := <-x.done
+			for _, l := range []*lat{&r.burst, &one} {
+				l.add(ak.Sub(x.ts), as.Sub(x.ts), ap.Sub(x.ts))
+			}
+			for _, l := range []*lat{&r.burstCommit, &oneCommit} {
+				l.add(max(0, ak.Sub(tc)), max(0, as.Sub(tc)), max(0, ap.Sub(tc)))
+			}
+			if os.Getenv("BENCH_DEBUG") != "" && (ak.Sub(tc) > 50*time.Millisecond || as.Sub(tc) > 50*time.Millisecond) {
+				fmt.Printf("   slow event at +%v: commit +%v, kernel +%v, speaker +%v, peer +%v\n", x.ts.Sub(bstart).Round(time.Millisecond),
+					tc.Sub(x.ts).Round(100*time.Microsecond), ak.Sub(tc).Round(100*time.Microsecond), as.Sub(tc).Round(100*time.Microsecond),
+					ap.Sub(tc).Round(100*time.Microsecond))
+			}
+		}
+		// Restore: every local port up, the measured ports back where they were.
+		var ops []any
+		for _, li := range tp.local {
+			ops = append(ops, tp.upOp(li, true))
+		}
+		for _, x := range evs {
+			ops = append(ops, tp.bindOp(x.i, portChassis(x.i), true))
+		}
+		if _, err := sb.transact("OVN_Southbound", ops); err != nil {
+			return err
+		}
+		if _, err := kt.waitCount(r.local, 120*time.Second); err != nil {
+			return err
+		}
+		if _, err := pt.waitCount(r.local, 120*time.Second); err != nil {
+			return err
+		}
+		r.burstDrain = time.Since(bstart)
+		r.burstP99 = append(r.burstP99, pct(oneCommit.both, .99))
+		r.burstP99Write = append(r.burstP99Write, pct(one.both, .99))
+		if rep == 0 {
+			stopPerf()
+			saveProfile(o, hc, "heap", fmt.Sprintf("heap-burst-%d", n))
+			saveProfile(o, hc, "allocs", fmt.Sprintf("allocs-%d", n))
+			saveMetrics(o, hc, fmt.Sprintf("metrics-burst-%d", n))
+		}
+		fmt.Printf("   burst %d: %d changes + %d bindings in %.2fs (%.0f/s), p50 %v p99 %v; all settled after %.2fs\n",
+			rep+1, o.burst, measured, bdur.Seconds(), rate, pct(one.both, .5), pct(one.both, .99), r.burstDrain.Seconds())
+		fmt.Printf("   burst %d from the SB commit: p50 %v p99 %v\n", rep+1, pct(oneCommit.both, .5), pct(oneCommit.both, .99))
+		return nil
 	}
-	bdur := time.Since(bstart)
-	r.burstRate = float64(total) / bdur.Seconds()
-	for _, x := range evs {
-		p := netip.PrefixFrom(portIP(x.i), 32)
-		ak, err := kt.waitAdded(p, x.ts, 120*time.Second)
-		if err != nil {
+	for rep := 0; rep < o.bursts; rep++ {
+		if err := burst(rep); err != nil {
 			return nil, err
 		}
-		as, err := st.waitAdded(p, x.ts, 120*time.Second)
-		if err != nil {
-			return nil, err
-		}
-		ap, err := pt.waitAdded(p, x.ts, 120*time.Second)
-		if err != nil {
-			return nil, err
-		}
-		r.burst.add(ak.Sub(x.ts), as.Sub(x.ts), ap.Sub(x.ts))
-		tc := <-x.done
-		r.burstCommit.add(max(0, ak.Sub(tc)), max(0, as.Sub(tc)), max(0, ap.Sub(tc)))
-		if os.Getenv("BENCH_DEBUG") != "" && (ak.Sub(tc) > 50*time.Millisecond || as.Sub(tc) > 50*time.Millisecond) {
-			fmt.Printf("   slow event at +%v: commit +%v, kernel +%v, speaker +%v, peer +%v\n", x.ts.Sub(bstart).Round(time.Millisecond),
-				tc.Sub(x.ts).Round(100*time.Microsecond), ak.Sub(tc).Round(100*time.Microsecond), as.Sub(tc).Round(100*time.Microsecond),
-				ap.Sub(tc).Round(100*time.Microsecond))
-		}
 	}
-	// Restore: every local port up, the measured ports back where they were.
-	var ops []any
-	for _, li := range tp.local {
-		ops = append(ops, tp.upOp(li, true))
-	}
-	for _, x := range evs {
-		ops = append(ops, tp.bindOp(x.i, portChassis(x.i), true))
-	}
-	if _, err := sb.transact("OVN_Southbound", ops); err != nil {
-		return nil, err
-	}
-	if _, err := kt.waitCount(r.local, 120*time.Second); err != nil {
-		return nil, err
-	}
-	if _, err := pt.waitCount(r.local, 120*time.Second); err != nil {
-		return nil, err
-	}
-	r.burstDrain = time.Since(bstart)
-	stopPerf()
-	saveProfile(o, hc, "heap", fmt.Sprintf("heap-burst-%d", n))
-	saveProfile(o, hc, "allocs", fmt.Sprintf("allocs-%d", n))
-	saveMetrics(o, hc, fmt.Sprintf("metrics-burst-%d", n))
-	fmt.Printf("   burst: %d changes + %d bindings in %.2fs (%.0f/s), p50 %v p99 %v; all settled after %.2fs\n",
-		o.burst, measured, bdur.Seconds(), r.burstRate, pct(r.burst.both, .5), pct(r.burst.both, .99), r.burstDrain.Seconds())
-	fmt.Printf("   burst from the SB commit: p50 %v p99 %v\n", pct(r.burstCommit.both, .5), pct(r.burstCommit.both, .99))
 	r.sbBytes = e.proxy.down.Load()
 
 	// Periodic full passes: restart the agent with reconcile_interval =
-	// o.interval (not SIGHUP: with speaker = gobgp the restarted controller's
-	// speaker cannot bind port 179 and every Sync then fails, see
-	// PROFILE.md), measure the restart, then wait for passes.
+	// o.interval, measure the restart, then wait for passes.
 	_, r.finalHWM, _, _ = procStats(a.pid)
 	_ = syscall.Kill(a.pid, syscall.SIGTERM)
 	select {
@@ -448,9 +469,16 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		_ = syscall.Kill(a.pid, syscall.SIGKILL)
 	}
 	if os.Getenv("BENCH_KEEP") != "" {
-		b, _ := os.ReadFile(a.log)
-		_, _ = io.WriteString(os.Stdout, "")
-		_ = os.WriteFile(filepath.Join(o.out, fmt.Sprintf("ovnbgp-%d.log", n)), b, 0o644)
+		b, err := os.ReadFile(a.log)
+		if err == nil {
+			err = os.MkdirAll(o.out, 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(o.out, fmt.Sprintf("ovnbgp-%d.log", n)), b, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: keeping the agent's log: %v\n", err)
+		}
 	}
 	return r, nil
 }
