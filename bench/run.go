@@ -371,7 +371,8 @@ func runSize(e *env, o *options, n int) (*result, error) {
 			p := netip.PrefixFrom(portIP(x.i), 32)
 			ak, err := kt.waitAdded(p, x.ts, 120*time.Second)
 			if err != nil {
-				return err
+				out, _ := run("ip", "-n", e.chNS, "route", "show", "table", "all", p.String())
+				return fmt.Errorf("burst %d: %w\nkernel now: %q\n%s\n%s", rep+1, err, out, portRow(sb, tp, x.i), a.tail())
 			}
 			as, err := st.waitAdded(p, x.ts, 120*time.Second)
 			if err != nil {
@@ -402,14 +403,27 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		for _, x := range evs {
 			ops = append(ops, tp.bindOp(x.i, portChassis(x.i), true))
 		}
+		rt := time.Now()
 		if _, err := sb.transact("OVN_Southbound", ops); err != nil {
 			return err
 		}
-		if _, err := kt.waitCount(r.local, 120*time.Second); err != nil {
-			return err
+		// Settled: every measured prefix withdrawn everywhere, then the
+		// counts. (The counts alone can match while the agent is half-way
+		// through the restore, and a next burst binding a port whose
+		// withdrawal is still pending leaves its route in place: the agent
+		// takes the key's last state, and nothing is added again.)
+		for _, x := range evs {
+			p := netip.PrefixFrom(portIP(x.i), 32)
+			for _, t := range []*tracker{kt, st, pt} {
+				if _, err := t.waitRemoved(p, rt, 120*time.Second); err != nil {
+					return fmt.Errorf("restore after burst %d: %w", rep+1, err)
+				}
+			}
 		}
-		if _, err := pt.waitCount(r.local, 120*time.Second); err != nil {
-			return err
+		for _, t := range []*tracker{kt, st, pt} {
+			if _, err := t.waitCount(r.local, 120*time.Second); err != nil {
+				return fmt.Errorf("restore after burst %d: %w", rep+1, err)
+			}
 		}
 		r.burstDrain = time.Since(bstart)
 		r.burstP99 = append(r.burstP99, pct(oneCommit.both, .99))
@@ -507,6 +521,17 @@ func perfRecord(o *options, pid int, name string) func() {
 		out, _ = exec.Command("perf", "report", "-i", data, "--stdio", "--children", "--percent-limit", "3", "-g", "none").CombinedOutput()
 		_ = os.WriteFile(filepath.Join(o.perfDir, name+"-children.txt"), out, 0o644)
 	}
+}
+
+// portRow is VM port i's southbound row, for a failure's diagnosis.
+func portRow(sb *rpc, tp *topo, i int) string {
+	res, err := sb.transact("OVN_Southbound", []any{map[string]any{"op": "select", "table": "Port_Binding",
+		"where":   []any{[]any{"_uuid", "==", []any{"uuid", tp.pbs[i]}}},
+		"columns": []string{"logical_port", "chassis", "requested_chassis", "up", "options", "type"}}})
+	if err != nil {
+		return fmt.Sprintf("port %d: %v", i, err)
+	}
+	return fmt.Sprintf("port %d (chassis c0 = %s): %s", i, tp.chassis[0], res)
 }
 
 // saveProfile writes the agent's Go profile kind (heap, allocs) to
