@@ -86,7 +86,7 @@ func New(cfg *config.Config, log *slog.Logger, deps Deps) *Agent {
 // while changes stream in (see busy in Run);
 // busyBatch is the batch size from which that is assumed.
 const (
-	coalesceWait = 5 * time.Millisecond
+	coalesceWait = 20 * time.Millisecond
 	busyBatch    = 4
 )
 
