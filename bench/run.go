@@ -61,6 +61,12 @@ type lat struct {
 	kernel, speaker, peer, both, e2e []time.Duration
 }
 
+// addSince adds the kernel, speaker and peer times at (waitAll's order)
+// measured from since.
+func (l *lat) addSince(at []time.Time, since time.Time) {
+	l.add(max(0, at[0].Sub(since)), max(0, at[1].Sub(since)), max(0, at[2].Sub(since)))
+}
+
 func (l *lat) add(k, s, p time.Duration) {
 	l.kernel = append(l.kernel, k)
 	l.speaker = append(l.speaker, s)
@@ -170,6 +176,7 @@ func fullPasses(log, prefix string) []time.Duration {
 func runSize(e *env, o *options, n int) (*result, error) {
 	r := &result{ports: n}
 	kt, st, pt := newTracker("kernel"), newTracker("embedded speaker"), newTracker("gobgpd peer")
+	all := []*tracker{kt, st, pt}
 	stop := make(chan struct{})
 	defer close(stop)
 	watchSpeaker(e.chNS, st, stop)
@@ -268,36 +275,19 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
-		ak, err := kt.waitAdded(p, ts, 10*time.Second)
+		at, err := waitAll(all, p, true, ts, 10*time.Second)
 		if err != nil {
 			return nil, err
 		}
-		as, err := st.waitAdded(p, ts, 10*time.Second)
-		if err != nil {
-			return nil, err
-		}
-		ap, err := pt.waitAdded(p, ts, 10*time.Second)
-		if err != nil {
-			return nil, err
-		}
-		r.alone.add(ak.Sub(ts), as.Sub(ts), ap.Sub(ts))
+		r.alone.addSince(at, ts)
 		_, ts, err = sb.start("OVN_Southbound", []any{tp.bindOp(i, portChassis(i), true)})
 		if err != nil {
 			return nil, err
 		}
-		dk, err := kt.waitRemoved(p, ts, 10*time.Second)
-		if err != nil {
+		if at, err = waitAll(all, p, false, ts, 10*time.Second); err != nil {
 			return nil, err
 		}
-		ds, err := st.waitRemoved(p, ts, 10*time.Second)
-		if err != nil {
-			return nil, err
-		}
-		dp, err := pt.waitRemoved(p, ts, 10*time.Second)
-		if err != nil {
-			return nil, err
-		}
-		r.aloneDel.add(dk.Sub(ts), ds.Sub(ts), dp.Sub(ts))
+		r.aloneDel.addSince(at, ts)
 	}
 	_, _, ce1, _ := procStats(a.pid)
 	stopPerf()
@@ -369,25 +359,18 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		var one, oneCommit lat
 		for _, x := range evs {
 			p := netip.PrefixFrom(portIP(x.i), 32)
-			ak, err := kt.waitAdded(p, x.ts, 120*time.Second)
+			at, err := waitAll(all, p, true, x.ts, 120*time.Second)
 			if err != nil {
 				out, _ := run("ip", "-n", e.chNS, "route", "show", "table", "all", p.String())
 				return fmt.Errorf("burst %d: %w\nkernel now: %q\n%s\n%s", rep+1, err, out, portRow(sb, tp, x.i), a.tail())
 			}
-			as, err := st.waitAdded(p, x.ts, 120*time.Second)
-			if err != nil {
-				return err
-			}
-			ap, err := pt.waitAdded(p, x.ts, 120*time.Second)
-			if err != nil {
-				return err
-			}
+			ak, as, ap := at[0], at[1], at[2]
 			tc := <-x.done
 			for _, l := range []*lat{&r.burst, &one} {
-				l.add(ak.Sub(x.ts), as.Sub(x.ts), ap.Sub(x.ts))
+				l.addSince(at, x.ts)
 			}
 			for _, l := range []*lat{&r.burstCommit, &oneCommit} {
-				l.add(max(0, ak.Sub(tc)), max(0, as.Sub(tc)), max(0, ap.Sub(tc)))
+				l.addSince(at, tc)
 			}
 			if os.Getenv("BENCH_DEBUG") != "" && (ak.Sub(tc) > 50*time.Millisecond || as.Sub(tc) > 50*time.Millisecond) {
 				fmt.Printf("   slow event at +%v: commit +%v, kernel +%v, speaker +%v, peer +%v\n", x.ts.Sub(bstart).Round(time.Millisecond),
@@ -413,14 +396,11 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		// withdrawal is still pending leaves its route in place: the agent
 		// takes the key's last state, and nothing is added again.)
 		for _, x := range evs {
-			p := netip.PrefixFrom(portIP(x.i), 32)
-			for _, t := range []*tracker{kt, st, pt} {
-				if _, err := t.waitRemoved(p, rt, 120*time.Second); err != nil {
-					return fmt.Errorf("restore after burst %d: %w", rep+1, err)
-				}
+			if _, err := waitAll(all, netip.PrefixFrom(portIP(x.i), 32), false, rt, 120*time.Second); err != nil {
+				return fmt.Errorf("restore after burst %d: %w", rep+1, err)
 			}
 		}
-		for _, t := range []*tracker{kt, st, pt} {
+		for _, t := range all {
 			if _, err := t.waitCount(r.local, 120*time.Second); err != nil {
 				return fmt.Errorf("restore after burst %d: %w", rep+1, err)
 			}

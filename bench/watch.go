@@ -78,16 +78,21 @@ func (t *tracker) waitCount(n int, timeout time.Duration) (time.Time, error) {
 	}
 }
 
-// waitAdded waits until p is present, added at or after since, and returns
-// when it was added.
-func (t *tracker) waitAdded(p netip.Prefix, since time.Time, timeout time.Duration) (time.Time, error) {
-	return t.wait(p, true, since, timeout)
+// waitAll waits, tracker after tracker, until p was added (or removed) at
+// or after since in each, and returns when it happened in each, in order.
+func waitAll(ts []*tracker, p netip.Prefix, add bool, since time.Time, timeout time.Duration) ([]time.Time, error) {
+	at := make([]time.Time, len(ts))
+	for i, t := range ts {
+		var err error
+		if at[i], err = t.wait(p, add, since, timeout); err != nil {
+			return nil, err
+		}
+	}
+	return at, nil
 }
 
-func (t *tracker) waitRemoved(p netip.Prefix, since time.Time, timeout time.Duration) (time.Time, error) {
-	return t.wait(p, false, since, timeout)
-}
-
+// wait waits until p is present, added at or after since (add), or absent,
+// removed at or after since (or never present), and returns when.
 func (t *tracker) wait(p netip.Prefix, add bool, since time.Time, timeout time.Duration) (time.Time, error) {
 	deadline := time.Now().Add(timeout)
 	for {
