@@ -429,6 +429,16 @@ func (a *Agent) publishCounts() {
 // failed to withdraw.
 func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta, ph *phases) error {
 	var errs []error
+	// step records a step's error (counted, wrapped with what) and its time
+	// under phase; it reports whether the step succeeded.
+	step := func(component, cause, what, phase string, err error) bool {
+		if err != nil {
+			metricErrors.WithLabelValues(component, cause).Inc()
+			errs = append(errs, fmt.Errorf("%s: %w", what, err))
+		}
+		ph.mark(phase)
+		return err == nil
+	}
 	k, f, sp := a.deps.Kernel, a.deps.Flows, a.deps.Speaker
 	if k != nil {
 		var err error
@@ -437,18 +447,10 @@ func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta, ph *ph
 		} else {
 			err = k.WireDelta(ctx, d)
 		}
-		if err != nil {
-			metricErrors.WithLabelValues("kernel", "wire").Inc()
-			errs = append(errs, fmt.Errorf("kernel wire: %w", err))
-		}
-		ph.mark("wire")
+		step("kernel", "wire", "kernel wire", "wire", err)
 	}
 	if f != nil && (d == nil || d.FlowsChanged || d.BridgesChanged) {
-		if err := f.Sync(ctx, st.Wiring.Flows, bridgesOf(st)); err != nil {
-			metricErrors.WithLabelValues("flows", "sync").Inc()
-			errs = append(errs, fmt.Errorf("ovs flows: %w", err))
-		}
-		ph.mark("flows")
+		step("flows", "sync", "ovs flows", "flows", f.Sync(ctx, st.Wiring.Flows, bridgesOf(st)))
 	}
 	speakerOK := true
 	if sp != nil {
@@ -459,12 +461,7 @@ func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta, ph *ph
 		case len(d.Announce) > 0 || len(d.Withdraw) > 0:
 			err = sp.SyncDelta(ctx, d.Announce, d.Withdraw)
 		}
-		if err != nil {
-			speakerOK = false
-			metricErrors.WithLabelValues("speaker", "sync").Inc()
-			errs = append(errs, fmt.Errorf("speaker: %w", err))
-		}
-		ph.mark("speaker")
+		speakerOK = step("speaker", "sync", "speaker", "speaker", err)
 	}
 	if k != nil && speakerOK {
 		var err error
@@ -473,11 +470,7 @@ func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta, ph *ph
 		} else {
 			err = k.UnwireDelta(ctx, d)
 		}
-		if err != nil {
-			metricErrors.WithLabelValues("kernel", "unwire").Inc()
-			errs = append(errs, fmt.Errorf("kernel unwire: %w", err))
-		}
-		ph.mark("unwire")
+		step("kernel", "unwire", "kernel unwire", "unwire", err)
 	}
 	return errors.Join(errs...)
 }
