@@ -220,11 +220,9 @@ func vmExternalIDs(i, n int, ip string) []any {
 
 func netName(n int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", n, n) }
 
-// fillSB writes the rows northd (and the ovn-controllers, for chassis,
-// up) would write for ports VM ports: Chassis and Encap, per network a
-// Datapath_Binding and its localnet Port_Binding, the VM Port_Bindings.
-func fillSB(r *rpc, ports int) (*topo, error) {
-	t := &topo{ports: ports}
+// chassisOps register the numChassis chassis c0, c1, ... (Chassis and
+// Encap) in the southbound, as their ovn-controllers would.
+func chassisOps() []any {
 	var ops []any
 	for c := 0; c < numChassis; c++ {
 		ops = append(ops,
@@ -234,6 +232,15 @@ func fillSB(r *rpc, ports int) (*topo, error) {
 				"encaps":       []any{"named-uuid", fmt.Sprintf("e%d", c)},
 				"other_config": ovsMap("ovn-bridge-mappings", "physnet1:br-ex", "datapath-type", "system")}, ""))
 	}
+	return ops
+}
+
+// fillSB writes the rows northd (and the ovn-controllers, for chassis,
+// up) would write for ports VM ports: Chassis and Encap, per network a
+// Datapath_Binding and its localnet Port_Binding, the VM Port_Bindings.
+func fillSB(r *rpc, ports int) (*topo, error) {
+	t := &topo{ports: ports}
+	ops := chassisOps()
 	nets := (ports + portsPerNet - 1) / portsPerNet
 	for n := 0; n < nets; n++ {
 		ops = append(ops, insertOp("Datapath_Binding", map[string]any{"tunnel_key": n + 1,
@@ -338,15 +345,7 @@ func (t *topo) upOp(i int, up bool) map[string]any {
 // ovn-controller would.
 func fillNB(nb, sb *rpc, ports int) (*topo, error) {
 	t := &topo{ports: ports, northd: true}
-	var ops []any
-	for c := 0; c < numChassis; c++ {
-		ops = append(ops,
-			insertOp("Encap", map[string]any{"type": "geneve", "ip": fmt.Sprintf("192.0.%d.%d", 2+c/250, c%250+1),
-				"chassis_name": fmt.Sprintf("c%d", c), "options": ovsMap("csum", "true")}, fmt.Sprintf("e%d", c)),
-			insertOp("Chassis", map[string]any{"name": fmt.Sprintf("c%d", c), "hostname": fmt.Sprintf("host%d", c),
-				"encaps":       []any{"named-uuid", fmt.Sprintf("e%d", c)},
-				"other_config": ovsMap("ovn-bridge-mappings", "physnet1:br-ex", "datapath-type", "system")}, ""))
-	}
+	ops := chassisOps()
 	res, err := sb.transact("OVN_Southbound", ops)
 	if err != nil {
 		return nil, err
