@@ -163,10 +163,7 @@ func (s *Source) Start(ctx context.Context) error {
 		}
 		return errors.New("no southbound remote: set [ovn] ovn_sb_connection or external_ids:ovn-remote in the local OVS database")
 	}
-	spec := ovsdb.Southbound
-	if s.nb {
-		spec = ovsdb.Northbound
-	}
+	spec := s.ovnSpec()
 	first := make(chan ovsdb.Resync, 16)
 	opts := ovsdb.Options{Remote: remote, TLS: tlsFiles, Logger: s.log, OnEvent: s.onEvent(dbOVN),
 		Timeout: s.cfg.OVSDBConnectionTimeout,
@@ -263,12 +260,17 @@ func (s *Source) Reload() {
 		s.loadRows(s.ovs, ovsdb.VSwitch)
 	}
 	if s.ovn != nil {
-		spec := ovsdb.Southbound
-		if s.nb {
-			spec = ovsdb.Northbound
-		}
-		s.loadRows(s.ovn, spec)
+		s.loadRows(s.ovn, s.ovnSpec())
 	}
+}
+
+// ovnSpec is the OVN database the driver reads: the southbound, or the
+// northbound for the NB driver.
+func (s *Source) ovnSpec() ovsdb.DBSpec {
+	if s.nb {
+		return ovsdb.Northbound
+	}
+	return ovsdb.Southbound
 }
 
 func (s *Source) loadRows(c *ovsdb.Client, spec ovsdb.DBSpec) {
