@@ -373,15 +373,8 @@ func (c *Client) dial(ctx context.Context, conds map[string][]Condition, prev *g
 		return nil, err
 	}
 	// 1. The server's schema, through a connection with an empty model.
-	empty, err := model.NewClientDBModel(c.spec.Name, map[string]model.Model{})
+	probe, err := c.connectEmpty(ctx, copts)
 	if err != nil {
-		return nil, err
-	}
-	probe, err := client.NewOVSDBClient(empty, copts...)
-	if err != nil {
-		return nil, err
-	}
-	if err := probe.Connect(ctx); err != nil {
 		return nil, err
 	}
 	schema := probe.Schema()
@@ -716,6 +709,23 @@ func copyConds(in map[string][]Condition) map[string][]Condition {
 	return out
 }
 
+// connectEmpty connects with an empty model: the server's schema, and
+// transactions checked against it only, without a monitor or a cache.
+func (c *Client) connectEmpty(ctx context.Context, copts []client.Option) (client.Client, error) {
+	empty, err := model.NewClientDBModel(c.spec.Name, map[string]model.Model{})
+	if err != nil {
+		return nil, err
+	}
+	cli, err := client.NewOVSDBClient(empty, copts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := cli.Connect(ctx); err != nil {
+		return nil, err
+	}
+	return cli, nil
+}
+
 // LookupUUID reads, once, the _uuid of the row of table whose column equals
 // value (a select through a short-lived connection to opts.Remote), or ""
 // when there is none. The southbound source uses it to monitor with the
@@ -730,15 +740,8 @@ func LookupUUID(ctx context.Context, spec DBSpec, opts Options, table, column, v
 	if err != nil {
 		return "", err
 	}
-	empty, err := model.NewClientDBModel(spec.Name, map[string]model.Model{})
+	cli, err := c.connectEmpty(ctx, copts)
 	if err != nil {
-		return "", err
-	}
-	cli, err := client.NewOVSDBClient(empty, copts...)
-	if err != nil {
-		return "", err
-	}
-	if err := cli.Connect(ctx); err != nil {
 		return "", err
 	}
 	defer cli.Close()
