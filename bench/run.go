@@ -517,36 +517,33 @@ func portRow(sb *rpc, tp *topo, i int) string {
 // saveProfile writes the agent's Go profile kind (heap, allocs) to
 // DIR/name.pb.gz (-pprof DIR); read it with go tool pprof.
 func saveProfile(o *options, hc *http.Client, kind, name string) {
+	saveFromAgent(o, hc, "/debug/pprof/"+kind, name+".pb.gz")
+}
+
+// saveMetrics writes the agent's /metrics to DIR/name.txt (-pprof DIR).
+func saveMetrics(o *options, hc *http.Client, name string) {
+	saveFromAgent(o, hc, "/metrics", name+".txt")
+}
+
+// saveFromAgent writes what the agent's HTTP path serves to DIR/file
+// (-pprof DIR).
+func saveFromAgent(o *options, hc *http.Client, path, file string) {
 	if o.pprofDir == "" {
 		return
 	}
 	_ = os.MkdirAll(o.pprofDir, 0o755)
-	resp, err := hc.Get("http://127.0.0.1:" + metricsPort + "/debug/pprof/" + kind)
+	resp, err := hc.Get("http://127.0.0.1:" + metricsPort + path)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench: pprof %s: %v\n", kind, err)
+		fmt.Fprintf(os.Stderr, "bench: %s: %v\n", path, err)
 		return
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(os.Stderr, "bench: pprof %s: status %s, %v\n", kind, resp.Status, err)
+		fmt.Fprintf(os.Stderr, "bench: %s: status %s, %v\n", path, resp.Status, err)
 		return
 	}
-	_ = os.WriteFile(filepath.Join(o.pprofDir, name+".pb.gz"), b, 0o644)
-}
-
-// saveMetrics writes the agent's /metrics to DIR/name.txt (-pprof DIR).
-func saveMetrics(o *options, hc *http.Client, name string) {
-	if o.pprofDir == "" {
-		return
-	}
-	resp, err := hc.Get("http://127.0.0.1:" + metricsPort + "/metrics")
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	_ = os.WriteFile(filepath.Join(o.pprofDir, name+".txt"), b, 0o644)
+	_ = os.WriteFile(filepath.Join(o.pprofDir, file), b, 0o644)
 }
 
 // waitMetric scrapes the agent's /metrics until the unlabelled gauge name
