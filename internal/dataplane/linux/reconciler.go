@@ -633,6 +633,15 @@ func (r *Reconciler) isAnnounceTable(id objID) bool {
 	return r.annTable6 != 0 && id.table == r.annTable6
 }
 
+// dumpInto is dumpObjects for a reconcile: a failure is recorded in es.
+func (r *Reconciler) dumpInto(es *errSet) bool {
+	if err := r.dumpObjects(); err != nil {
+		es.add("dump", err)
+		return false
+	}
+	return true
+}
+
 // dumpObjects rebuilds the index of owned objects from the kernel.
 func (r *Reconciler) dumpObjects() error {
 	act := map[objID]objVal{}
@@ -1043,8 +1052,7 @@ func (r *Reconciler) Wire(ctx context.Context, st *plan.State) error {
 	defer r.mu.Unlock()
 	var es errSet
 	r.setupBridges(st.Wiring.Bridges, &es)
-	if err := r.dumpObjects(); err != nil {
-		es.add("dump", err)
+	if !r.dumpInto(&es) {
 		return r.noteErr(&es)
 	}
 	clear(r.exposures)
@@ -1071,8 +1079,7 @@ func (r *Reconciler) Unwire(ctx context.Context, st *plan.State) error {
 	var es errSet
 	if !r.synced {
 		r.setupBridges(st.Wiring.Bridges, &es)
-		if err := r.dumpObjects(); err != nil {
-			es.add("dump", err)
+		if !r.dumpInto(&es) {
 			return r.noteErr(&es)
 		}
 	} else if !sameBridges(r.bridges, st.Wiring.Bridges) {
@@ -1148,8 +1155,7 @@ func (r *Reconciler) WireDelta(ctx context.Context, d *plan.Delta) error {
 		}
 		r.setupBridges(bridges, &es)
 		if !r.synced {
-			if err := r.dumpObjects(); err != nil {
-				es.add("dump", err)
+			if !r.dumpInto(&es) {
 				return r.noteErr(&es)
 			}
 		}
@@ -1196,8 +1202,7 @@ func (r *Reconciler) UnwireDelta(ctx context.Context, d *plan.Delta) error {
 	var es errSet
 	if !r.synced {
 		r.setupBridges(r.bridges, &es)
-		if err := r.dumpObjects(); err != nil {
-			es.add("dump", err)
+		if !r.dumpInto(&es) {
 			return r.noteErr(&es)
 		}
 	}
