@@ -421,15 +421,8 @@ func TestAPIAddress(t *testing.T) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t, "127.0.0.1")))
 	c := baseConfig()
 	c.OVNBGP.GoBGPAPIAddress = addr
-	sp, err := New(c, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sp := startSpeaker(t, c, Options{})
 	ctx := context.Background()
-	if err := sp.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sp.Stop(context.Background(), false) })
 	if err := sp.Sync(ctx, anns("203.0.113.1/32", "203.0.113.2/32")); err != nil {
 		t.Fatal(err)
 	}
