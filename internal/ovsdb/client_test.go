@@ -92,6 +92,13 @@ func sbFixture(t *testing.T, s *ovsdbserver.Server) string {
 	return s.Ctl("ovn-sbctl", "create", "Datapath_Binding", "tunnel_key=1", "external_ids:name=net1")
 }
 
+// addChassis registers a chassis (Chassis and its Encap) and returns the
+// Chassis row's UUID.
+func addChassis(s *ovsdbserver.Server, name, ip string) string {
+	return lastLine(s.Ctl("ovn-sbctl", "--id=@e", "create", "Encap", "type=geneve", "ip="+ip, "chassis_name="+name,
+		"--", "create", "Chassis", "name="+name, "encaps=@e"))
+}
+
 func addPB(t *testing.T, s *ovsdbserver.Server, dp, name string, key int, extra ...string) string {
 	args := append([]string{"create", "Port_Binding", "logical_port=" + name, fmt.Sprintf("tunnel_key=%d", key), "datapath=" + dp}, extra...)
 	return s.Ctl("ovn-sbctl", args...)
@@ -176,10 +183,8 @@ func TestConditionalMonitor(t *testing.T) {
 	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SBSchema})
 	dp := sbFixture(t, s)
 	dp2 := s.Ctl("ovn-sbctl", "create", "Datapath_Binding", "tunnel_key=2")
-	ch := lastLine(s.Ctl("ovn-sbctl", "--id=@e", "create", "Encap", "type=geneve", "ip=10.1.0.1", "chassis_name=me",
-		"--", "create", "Chassis", "name=me", "encaps=@e"))
-	other := lastLine(s.Ctl("ovn-sbctl", "--id=@e", "create", "Encap", "type=geneve", "ip=10.1.0.2", "chassis_name=other",
-		"--", "create", "Chassis", "name=other", "encaps=@e"))
+	ch := addChassis(s, "me", "10.1.0.1")
+	other := addChassis(s, "other", "10.1.0.2")
 	mine := addPB(t, s, dp, "mine", 1, "chassis="+ch)
 	addPB(t, s, dp, "theirs", 2, "chassis="+other)
 	addPB(t, s, dp, "provnet", 3, "type=localnet")
@@ -361,8 +366,7 @@ func TestMissingTLSFilesIsAClearError(t *testing.T) {
 // TestLookupUUID reads a Chassis row's UUID by name through a one-off select.
 func TestLookupUUID(t *testing.T) {
 	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SBSchema})
-	ch := lastLine(s.Ctl("ovn-sbctl", "--id=@e", "create", "Encap", "type=geneve", "ip=10.1.0.1", "chassis_name=me",
-		"--", "create", "Chassis", "name=me", "encaps=@e"))
+	ch := addChassis(s, "me", "10.1.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	opts := ovsdb.Options{Remote: s.Remote(), Logger: testLogger(t)}

@@ -113,8 +113,8 @@ func TestMalformedCellsAreRowErrors(t *testing.T) {
 
 	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: path})
 	dp := s.Ctl("ovn-sbctl", "create", "Datapath_Binding", "tunnel_key=1")
-	ch1 := lastLine(s.Ctl("ovn-sbctl", "--id=@e", "create", "Encap", "type=geneve", "ip=10.0.0.1", "chassis_name=a", "--", "create", "Chassis", "name=a", "encaps=@e"))
-	ch2 := lastLine(s.Ctl("ovn-sbctl", "--id=@e", "create", "Encap", "type=geneve", "ip=10.0.0.2", "chassis_name=b", "--", "create", "Chassis", "name=b", "encaps=@e"))
+	ch1 := addChassis(s, "a", "10.0.0.1")
+	ch2 := addChassis(s, "b", "10.0.0.2")
 	good := s.Ctl("ovn-sbctl", "create", "Port_Binding", "logical_port=good", "tunnel_key=1", "datapath="+dp, "chassis="+ch1)
 	// ovn-sbctl checks values against its built-in schema: write raw.
 	insert := func(row string) string {
