@@ -182,9 +182,11 @@ func (a *Agent) Run(ctx context.Context) error {
 				}
 			}
 			t0 := time.Now()
-			dirty := src.Drain()
+			dirty, marked := src.Drain()
 			if len(dirty) > 0 {
-				if err := a.incremental(runCtx, dirty, time.Since(t0)); err != nil {
+				err := a.incremental(runCtx, dirty, time.Since(t0))
+				observeChanges(marked, err)
+				if err != nil {
 					a.setErr(err)
 					if retryC == nil {
 						retryC = time.After(retry)

@@ -13,6 +13,8 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
 	"github.com/ovnbgp/ovnbgp/internal/speaker"
+	"github.com/ovnbgp/ovnbgp/test/lab"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // recorder stands in for the kernel, the flows and the speaker to check
@@ -182,7 +184,8 @@ func (p *gatePlanner) Replan(d []plan.Source) (*plan.Delta, []plan.Warning) {
 // TestRunBatches: a lone change gets a reconcile of its own; changes that
 // arrive while a reconcile runs are taken together by the next one; and once
 // the changes stream in (a batch of 4 or more with more waiting), the next
-// reconcile waits to take the changes that follow as well.
+// reconcile waits to take the changes that follow as well. Each applied change is observed in
+// ovnbgp_change_latency_seconds.
 func TestRunBatches(t *testing.T) {
 	p := &gatePlanner{calls: make(chan int), release: make(chan struct{}), stop: make(chan struct{})}
 	src := NewSource(config.Default(), slog.New(slog.DiscardHandler), Identity{})
@@ -196,6 +199,9 @@ func TestRunBatches(t *testing.T) {
 		cancel()
 		<-done
 	}()
+	var m0 dto.Metric
+	_ = metricChangeLatency.Write(&m0)
+	before := m0.GetHistogram().GetSampleCount()
 	n := 0
 	mark := func(count int) {
 		for i := 0; i < count; i++ {
@@ -240,4 +246,10 @@ func TestRunBatches(t *testing.T) {
 	if want := []int{1, 1, 5, 4, 1}; !reflect.DeepEqual(got, want) {
 		t.Errorf("batch sizes %v, want %v", got, want)
 	}
+	// Every key applied was observed in ovnbgp_change_latency_seconds.
+	var m dto.Metric
+	lab.Eventually(t, 5*time.Second, "12 changes observed", func() bool {
+		_ = metricChangeLatency.Write(&m)
+		return m.GetHistogram().GetSampleCount()-before == uint64(n)
+	})
 }

@@ -23,11 +23,16 @@ var (
 	metricReady = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "ovnbgp_ready", Help: "1 once the first full reconcile succeeded.",
 	})
+	metricChangeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "ovnbgp_change_latency_seconds",
+		Help:    "From an OVSDB row change reaching the agent to the end of the incremental reconcile that applied it (kernel, flows, speaker), per changed row.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .25, .5, 1, 2.5, 10},
+	})
 )
 
 // Collectors returns the package's metrics for registration.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricAnnounced, metricReconcile, metricReconciles, metricErrors, metricReady}
+	return []prometheus.Collector{metricAnnounced, metricReconcile, metricReconciles, metricErrors, metricReady, metricChangeLatency}
 }
 
 func observe(typ string, start time.Time, err error) {
@@ -37,4 +42,17 @@ func observe(typ string, start time.Time, err error) {
 		res = "error"
 	}
 	metricReconciles.WithLabelValues(typ, res).Inc()
+}
+
+// observeChanges records, for each row of a successful incremental
+// reconcile, how long ago it was marked dirty. A failed reconcile is
+// retried by a full one; its rows are not counted.
+func observeChanges(marked []time.Time, err error) {
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for _, t := range marked {
+		metricChangeLatency.Observe(now.Sub(t).Seconds())
+	}
 }

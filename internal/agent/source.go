@@ -44,6 +44,7 @@ type change struct {
 	row  any
 	gone bool
 	err  error
+	at   time.Time // when the key was first marked since the last drain
 }
 
 // dirtySet collects keys from the OVSDB callbacks (which must not block)
@@ -61,6 +62,9 @@ func newDirtySet() *dirtySet {
 
 func (d *dirtySet) add(k key, c change) {
 	d.mu.Lock()
+	if old, ok := d.keys[k]; ok {
+		c.at = old.at
+	}
 	d.keys[k] = c
 	d.mu.Unlock()
 	select {
@@ -390,7 +394,7 @@ func (s *Source) ovnRemote() (string, ovsdb.TLSFiles) {
 
 func (s *Source) onEvent(db string) func(ovsdb.Event) {
 	return func(e ovsdb.Event) {
-		var c change
+		c := change{at: time.Now()}
 		if e.Op == ovsdb.OpDelete {
 			c.gone = true
 		} else {
@@ -404,16 +408,19 @@ func (s *Source) onEvent(db string) func(ovsdb.Event) {
 func (s *Source) Pending() bool { return s.dirty.pending() }
 
 // Drain applies every dirty key to the topology (the row of its last event)
-// and returns the planner sources they concern, sorted. Reading the row
-// from the event rather than from the client's cache saves a deep copy per
-// change (libovsdb copies a row on every read).
-func (s *Source) Drain() []plan.Source {
+// and returns the planner sources they concern, sorted, and when each
+// dirty key was first marked (for ovnbgp_change_latency_seconds). Reading
+// the row from the event rather than from the client's cache saves a deep
+// copy per change (libovsdb copies a row on every read).
+func (s *Source) Drain() ([]plan.Source, []time.Time) {
 	keys := s.dirty.take()
 	if len(keys) == 0 {
-		return nil
+		return nil, nil
 	}
 	out := make([]plan.Source, 0, len(keys))
+	marked := make([]time.Time, 0, len(keys))
 	for k, c := range keys {
+		marked = append(marked, c.at)
 		switch {
 		case c.err != nil:
 			// A malformed row keeps its last good version in the
@@ -434,7 +441,7 @@ func (s *Source) Drain() []plan.Source {
 		}
 		return out[i].UUID < out[j].UUID
 	})
-	return out
+	return out, marked
 }
 
 // Close disconnects.
