@@ -150,12 +150,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer beat.Stop()
 	// busy: the last incremental reconcile took several keys and more were
 	// waiting when it ended: changes stream in faster than one reconcile
-	// each. Then the next one waits coalesceWait first so that it takes
-	// many keys at once: the per-reconcile costs (netlink round trip,
-	// speaker call, BGP UPDATE, the routing daemons' reaction) are paid
-	// once per batch and the agent keeps up with bursts. A lone change is
-	// never delayed.
+	// each. Then the next one starts no earlier than coalesceWait after the
+	// last one started, so that it takes many keys at once: the
+	// per-reconcile costs (netlink round trip, speaker call, BGP UPDATE,
+	// the routing daemons' reaction) are paid once per batch and the agent
+	// keeps up with bursts. A reconcile that took longer than that has
+	// gathered its next batch already and is followed at once; a lone
+	// change is never delayed.
 	busy := false
+	var lastDrain time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -174,14 +177,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-retryC:
 			full("retry")
 		case <-src.Kick():
-			if busy {
+			if wait := time.Until(lastDrain.Add(a.coalesce)); busy && wait > 0 {
 				select {
 				case <-ctx.Done():
 					return nil
-				case <-time.After(a.coalesce):
+				case <-time.After(wait):
 				}
 			}
 			t0 := time.Now()
+			lastDrain = t0
 			dirty, marked := src.Drain()
 			if len(dirty) > 0 {
 				err := a.incremental(runCtx, dirty, time.Since(t0))
