@@ -139,7 +139,7 @@ type receiver struct {
 }
 
 // freePort returns a TCP port free on addr.
-func freePort(t *testing.T, addr string) int {
+func freePort(t testing.TB, addr string) int {
 	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func freePort(t *testing.T, addr string) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startReceiver(t *testing.T, listen string, port int, as uint32, neighbor string, neighborAS uint32) *receiver {
+func startReceiver(t testing.TB, listen string, port int, as uint32, neighbor string, neighborAS uint32) *receiver {
 	t.Helper()
 	srv := server.NewBgpServer(server.LoggerOption(testLogger(t).With("component", "receiver"), nil))
 	go srv.Serve()
@@ -450,4 +450,80 @@ func TestAPIAddress(t *testing.T) {
 		sort.Strings(got)
 		return strings.Join(got, " ") == "203.0.113.1/32 203.0.113.2/32"
 	})
+}
+
+// BenchmarkSyncDeltaBatch measures SyncDelta with batches of 1,000 prefixes
+// (announced, then withdrawn) next to 10,000 announced ones, as in a burst
+// of port changes: without a peer (GoBGP's RIB alone), and with an
+// established in-process peer on the loopback (every prefix is also sent in
+// UPDATEs and received; the time counted is SyncDelta's, the wait for the
+// peer is not). Reported per prefix.
+func BenchmarkSyncDeltaBatch(b *testing.B) {
+	for _, peer := range []bool{false, true} {
+		name := "no-peer"
+		if peer {
+			name = "peer"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkSyncDeltaBatch(b, peer) })
+	}
+}
+
+func benchmarkSyncDeltaBatch(b *testing.B, peer bool) {
+	c := baseConfig()
+	c.OVNBGP.GracefulRestart = false
+	var opts Options
+	var rcv *receiver
+	if peer {
+		port := freePort(b, "127.0.0.2")
+		rcv = startReceiver(b, "127.0.0.2", port, 65001, "127.0.0.1", 64999)
+		c.BGPRouterID = "127.0.0.1"
+		c.OVNBGP.Peers = []config.Peer{{Address: "127.0.0.2", RemoteAS: "65001"}}
+		opts = Options{RemotePort: port, ConnectRetry: time.Second}
+	}
+	sp, err := NewWithOptions(c, testLogger(b), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := sp.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = sp.Stop(ctx, false) }()
+	prefixes := func(first, n int) []plan.Announcement {
+		out := make([]plan.Announcement, n)
+		for i := range out {
+			j := first + i
+			out[i] = plan.Announcement{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(j >> 16), byte(j >> 8), byte(j)}), 32)}
+		}
+		return out
+	}
+	const base, batch = 10000, 1000
+	if err := sp.Sync(ctx, prefixes(0, base)); err != nil {
+		b.Fatal(err)
+	}
+	// received waits until the peer holds n prefixes.
+	received := func(n int) {
+		if rcv == nil {
+			return
+		}
+		lab.Eventually(b, 60*time.Second, fmt.Sprintf("%d prefixes at the peer", n), func() bool { return len(rcv.rib(b)) == n })
+	}
+	received(base)
+	extra := prefixes(base, batch)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := sp.SyncDelta(ctx, extra, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		received(base + batch)
+		b.StartTimer()
+		if err := sp.SyncDelta(ctx, nil, extra); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		received(base)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*batch*b.N), "ns/prefix")
 }
