@@ -49,6 +49,7 @@ const (
 	peerAS      = 65000
 	metricsPort = "9469"
 	speakerAPI  = "127.0.0.1:50051" // the embedded speaker's GoBGP API (gobgp_api_address)
+	peerAPI     = "127.0.0.1:50051" // gobgpd's API, in the peer namespace
 	chassisName = "c0"
 )
 

@@ -127,6 +127,9 @@ func report(rs []*result, o *options) string {
 	row("  in the kernel and at the BGP peer p50 / p99 (ms)", func(r *result) string { return q(r.burstCommit.e2e) })
 	row("p99 of each burst from the commit (ms)", func(r *result) string { return list(r.burstP99) })
 	row("p99 of each burst from the write (ms)", func(r *result) string { return list(r.burstP99Write) })
+	row("inside the agent, every change of each burst: p50 / p99 (bucket bounds of ovnbgp_change_latency_seconds)", func(r *result) string {
+		return strings.Join(r.burstAgent, "; ")
+	})
 	row("rate accepted by the SB in each burst (changes/s)", func(r *result) string {
 		var out []string
 		for _, x := range r.burstRates {
@@ -187,10 +190,13 @@ real local Open_vSwitch database and ovs-vswitchd (netdev datapath; br-ex is its
 table, speaker = gobgp (embedded GoBGP) peering over a veth with gobgpd in a second namespace. "Kernel" is the /32
 route of protocol 201 seen by a netlink route subscription in the chassis namespace; "speaker" is the prefix
 becoming a best path in the embedded GoBGP speaker's RIB, seen through its gRPC API (gobgp_api_address, a
-WatchEvent stream); "peer" is the prefix arriving in gobgpd's RIB (gobgp monitor global rib), i.e. announced
-and received over BGP. An event's latency (the issue's definition) runs from the moment its southbound
+WatchEvent stream); "peer" is the prefix arriving in gobgpd's RIB (a WatchEvent stream of gobgpd's own gRPC
+API), i.e. announced and received over BGP. An event's latency (the issue's definition) runs from the moment its southbound
 transaction is written to the socket until the later of kernel and speaker; the rows "at the BGP peer" go on
-until gobgpd has it too, through two more processes (gobgpd and the gobgp CLI) on the same 2 cores. Bytes from
+until gobgpd has it too, through one more process (gobgpd) on the same 2 cores. "Inside the agent" is the
+agent's own ovnbgp_change_latency_seconds: from an OVSDB update reaching its callback (decoded, in libovsdb's
+cache) to the end of the reconcile that applied it; the rest of an event's latency is the SB server, the
+socket and libovsdb's decoding. Bytes from
 the SB are counted by a unix-socket proxy between the agent and the southbound ovsdb-server.`
 
 const notesText = `Notes:
@@ -214,8 +220,9 @@ const notesText = `Notes:
 - ovs-vswitchd is real but without ovn-controller there are no patch ports, so no MAC-rewrite flows are planned;
   the flows reconciler still syncs br-ex (empty) on every full pass. ovs-vswitchd 3.1 re-reads the whole routing
   table on every route notification (perf: socket, ioctl and close per route, glibc's if_indextoname), so with
-  10,000 routes it takes 35-55 % of a core while the events run: a real cost on a chassis, and one more process
-  on the 2 cores.
+  10,000 routes it takes 35-80 % of a core while the events run: a real cost on a chassis with Debian 12's OVS
+  3.1.0, and one more process on the 2 cores. Open vSwitch fixed it in 3.1.5, 3.2.3, 3.3.1 and 3.4 (changes
+  outside the main and local tables, where ovnbgp's routes are, no longer trigger the re-read).
 - Steady CPU and RSS are read from /proc/<pid>/status and /proc/<pid>/stat of the agent; "peak RSS over the run"
   is the first agent process's VmHWM after cold start, events and burst.
 - Profiles of the missed targets, a measured fix and before/after figures: [PROFILE.md](PROFILE.md).`

@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,6 +45,7 @@ type result struct {
 	burstRates    []float64       // changes per second accepted by the SB, per burst
 	burstP99      []time.Duration // p99 from the commit (kernel and speaker), per burst
 	burstP99Write []time.Duration // p99 from the write, per burst
+	burstAgent    []string        // p50 / p99 inside the agent (ovnbgp_change_latency_seconds bucket bounds), per burst
 	burstDrain    time.Duration
 	eventsCPU     float64 // agent CPU seconds during the alone events
 
@@ -102,7 +105,7 @@ bgp_AS = %d
 bgp_router_id = %s
 expose_tenant_networks = False
 reconcile_interval = %d
-debug = False
+debug = %t
 log_file = %s
 
 [ovnbgp]
@@ -114,7 +117,7 @@ metrics_address = 127.0.0.1:%s
 gobgp_api_address = %s
 state_dir = %s
 debug_pprof = %t
-`, e.ovs.sock, localAS, chassisAddr, interval, filepath.Join(e.dir, "ovnbgp.log"), peerAddr, peerAS, metricsPort,
+`, e.ovs.sock, localAS, chassisAddr, interval, os.Getenv("BENCH_DEBUG") != "", filepath.Join(e.dir, "ovnbgp.log"), peerAddr, peerAS, metricsPort,
 		speakerAPI, filepath.Join(e.dir, "state"), o.pprofDir != "")
 	return os.WriteFile(path, []byte(conf), 0o644)
 }
@@ -179,11 +182,11 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	all := []*tracker{kt, st, pt}
 	stop := make(chan struct{})
 	defer close(stop)
-	watchSpeaker(e.chNS, st, stop)
+	follow(e.chNS, st, stop, followSpeaker)
 	if err := watchKernel(e.chNS, o.protocol, kt, stop); err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
 	}
-	if _, err := startPeer(e, pt); err != nil {
+	if err := startPeer(e, pt, stop); err != nil {
 		return nil, err
 	}
 	sb, err := dialRPC(e.sb.sock)
@@ -314,7 +317,18 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		if rep == 0 {
 			saveProfile(o, hc, "allocs", fmt.Sprintf("allocs-before-burst-%d", n))
 			stopPerf = perfRecord(o, a.pid, fmt.Sprintf("burst-%d", n))
+			// The agent's CPU profile over the burst (3 s: a burst
+			// and its settling take 3-8 s), and the bench's own.
+			cpuDone := make(chan struct{})
+			go func() {
+				defer close(cpuDone)
+				saveProfile(o, hc, "profile?seconds=3", fmt.Sprintf("cpu-burst-%d", n))
+			}()
+			stopSelf := profileSelf(o, fmt.Sprintf("bench-cpu-burst-%d", n))
+			stop := stopPerf
+			stopPerf = func() { stop(); stopSelf(); <-cpuDone }
 		}
+		agentBefore := scrapeHistogram(hc, "ovnbgp_change_latency_seconds")
 		bstart := time.Now()
 		nextEv, j := 0.0, 0
 		for k := 0; k < total; k++ {
@@ -378,6 +392,8 @@ func runSize(e *env, o *options, n int) (*result, error) {
 					ap.Sub(tc).Round(100*time.Microsecond))
 			}
 		}
+		inAgent := histRange(agentBefore, scrapeHistogram(hc, "ovnbgp_change_latency_seconds"))
+		r.burstAgent = append(r.burstAgent, inAgent)
 		// Restore: every local port up, the measured ports back where they were.
 		var ops []any
 		for _, li := range tp.local {
@@ -416,7 +432,8 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		}
 		fmt.Printf("   burst %d: %d changes + %d bindings in %.2fs (%.0f/s), p50 %v p99 %v; all settled after %.2fs\n",
 			rep+1, o.burst, measured, bdur.Seconds(), rate, pct(one.both, .5), pct(one.both, .99), r.burstDrain.Seconds())
-		fmt.Printf("   burst %d from the SB commit: p50 %v p99 %v\n", rep+1, pct(oneCommit.both, .5), pct(oneCommit.both, .99))
+		fmt.Printf("   burst %d from the SB commit: p50 %v p99 %v; inside the agent (p50 / p99 of every change, bucket bounds) %s\n",
+			rep+1, pct(oneCommit.both, .5), pct(oneCommit.both, .99), inAgent)
 		return nil
 	}
 	for rep := 0; rep < o.bursts; rep++ {
@@ -514,10 +531,29 @@ func portRow(sb *rpc, tp *topo, i int) string {
 	return fmt.Sprintf("port %d (chassis c0 = %s): %s", i, tp.chassis[0], res)
 }
 
-// saveProfile writes the agent's Go profile kind (heap, allocs) to
+// saveProfile writes the agent's Go profile kind (heap, allocs, profile) to
 // DIR/name.pb.gz (-pprof DIR); read it with go tool pprof.
 func saveProfile(o *options, hc *http.Client, kind, name string) {
 	saveFromAgent(o, hc, "/debug/pprof/"+kind, name+".pb.gz")
+}
+
+// profileSelf records the bench's own CPU profile into DIR/name.pb.gz
+// (-pprof DIR) until the returned function is called: what measuring
+// costs the 2 cores.
+func profileSelf(o *options, name string) func() {
+	if o.pprofDir == "" {
+		return func() {}
+	}
+	_ = os.MkdirAll(o.pprofDir, 0o755)
+	f, err := os.Create(filepath.Join(o.pprofDir, name+".pb.gz"))
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: own CPU profile: %v\n", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 // saveMetrics writes the agent's /metrics to DIR/name.txt (-pprof DIR).
@@ -560,20 +596,82 @@ func waitMetric(hc *http.Client, name string, want float64, timeout time.Duratio
 }
 
 func scrape(hc *http.Client, name string) (float64, bool) {
-	resp, err := hc.Get("http://127.0.0.1:" + metricsPort + "/metrics")
-	if err != nil {
-		return 0, false
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, false
-	}
-	for _, l := range strings.Split(string(b), "\n") {
+	for _, l := range metricLines(hc) {
 		if strings.HasPrefix(l, name+" ") {
 			v, err := strconv.ParseFloat(strings.TrimSpace(l[len(name):]), 64)
 			return v, err == nil
 		}
 	}
 	return 0, false
+}
+
+// metricLines is the agent's /metrics, one line per element (nil when it
+// cannot be read).
+func metricLines(hc *http.Client) []string {
+	resp, err := hc.Get("http://127.0.0.1:" + metricsPort + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil
+	}
+	return strings.Split(string(b), "\n")
+}
+
+// bucket is one cumulative histogram bucket: observations <= le.
+type bucket struct {
+	le    float64
+	count float64
+}
+
+// scrapeHistogram reads the cumulative buckets of an unlabelled histogram,
+// in the order /metrics lists them (ascending le, +Inf last).
+func scrapeHistogram(hc *http.Client, name string) []bucket {
+	var out []bucket
+	prefix := name + `_bucket{le="`
+	for _, l := range metricLines(hc) {
+		rest, ok := strings.CutPrefix(l, prefix)
+		if !ok {
+			continue
+		}
+		le, count, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		b := bucket{}
+		var err1, err2 error
+		b.le, err1 = strconv.ParseFloat(le, 64)
+		b.count, err2 = strconv.ParseFloat(strings.TrimSpace(count), 64)
+		if err1 == nil && err2 == nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// histRange summarizes the observations between two scrapes of a
+// histogram: their number and the upper bounds of the buckets holding the
+// median and the 99th percentile ("<=25 / <=150 ms", 6000 changes).
+func histRange(before, after []bucket) string {
+	if len(after) == 0 || len(before) != len(after) {
+		return "n/a"
+	}
+	total := after[len(after)-1].count - before[len(before)-1].count
+	if total <= 0 {
+		return "no changes"
+	}
+	upper := func(q float64) string {
+		for i := range after {
+			if after[i].count-before[i].count >= q*total {
+				if math.IsInf(after[i].le, 1) {
+					return fmt.Sprintf(">%g", 1000*after[i-1].le)
+				}
+				return fmt.Sprintf("<=%g", 1000*after[i].le)
+			}
+		}
+		return "?"
+	}
+	return fmt.Sprintf("%s / %s ms, %.0f changes", upper(.5), upper(.99), total)
 }
