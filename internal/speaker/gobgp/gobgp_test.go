@@ -459,16 +459,15 @@ func TestAPIAddress(t *testing.T) {
 // UPDATEs and received; the time counted is SyncDelta's, the wait for the
 // peer is not). Reported per prefix.
 func BenchmarkSyncDeltaBatch(b *testing.B) {
-	for _, peer := range []bool{false, true} {
-		name := "no-peer"
-		if peer {
-			name = "peer"
-		}
-		b.Run(name, func(b *testing.B) { benchmarkSyncDeltaBatch(b, peer) })
+	for _, c := range []struct {
+		name        string
+		peer, watch bool
+	}{{"no-peer", false, false}, {"peer", true, false}, {"peer+watch", true, true}} {
+		b.Run(c.name, func(b *testing.B) { benchmarkSyncDeltaBatch(b, c.peer, c.watch) })
 	}
 }
 
-func benchmarkSyncDeltaBatch(b *testing.B, peer bool) {
+func benchmarkSyncDeltaBatch(b *testing.B, peer, watch bool) {
 	c := baseConfig()
 	c.OVNBGP.GracefulRestart = false
 	var opts Options
@@ -489,6 +488,15 @@ func benchmarkSyncDeltaBatch(b *testing.B, peer bool) {
 		b.Fatal(err)
 	}
 	defer func() { _ = sp.Stop(ctx, false) }()
+	if watch {
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if err := sp.srv.WatchEvent(wctx, server.WatchEventMessageCallbacks{
+			OnBestPath: func([]*apiutil.Path, time.Time) {},
+		}, server.WatchBestPath(false)); err != nil {
+			b.Fatal(err)
+		}
+	}
 	prefixes := func(first, n int) []plan.Announcement {
 		out := make([]plan.Announcement, n)
 		for i := range out {
@@ -526,4 +534,32 @@ func benchmarkSyncDeltaBatch(b *testing.B, peer bool) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*batch*b.N), "ns/prefix")
+}
+
+// TestQuietHandler: GoBGP's debug messages (one per UPDATE, with every
+// prefix) are dropped even when the agent logs at debug level; its info
+// messages pass, and so does the agent's own debug output.
+func TestQuietHandler(t *testing.T) {
+	var buf strings.Builder
+	agent := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	gobgpLog := slog.New(quietHandler{agent.Handler()}).With("component", "gobgpd")
+	gobgpLog.Debug("sent update", "nlri", "[10.0.0.1/32]")
+	gobgpLog.Info("Peer Up", "Key", "192.0.2.1")
+	gobgpLog.Error("failed to stop BGP server: BGP server is not running")
+	gobgpLog.Error("listen failed")
+	agent.Debug("incremental reconcile")
+	out := buf.String()
+	for _, want := range []string{"Peer Up", "listen failed", "incremental reconcile"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("%q missing from the log:\n%s", want, out)
+		}
+	}
+	for _, unwanted := range []string{"sent update", "failed to stop"} {
+		if strings.Contains(out, unwanted) {
+			t.Errorf("%q logged:\n%s", unwanted, out)
+		}
+	}
+	if gobgpLog.Enabled(context.Background(), slog.LevelDebug) {
+		t.Error("GoBGP's logger is enabled at debug level")
+	}
 }

@@ -67,11 +67,23 @@ func (s *Speaker) updatePeerMetric() {
 	}
 }
 
-// quietHandler drops the one error GoBGP logs when Stop follows StopBgp
-// ("failed to stop BGP server: BGP server is not running").
+// quietHandler is GoBGP's log handler. It drops GoBGP's debug messages,
+// even when the agent logs at debug level: GoBGP logs one per UPDATE sent
+// and per withdrawal, with every prefix in it (at 10,000 prefixes, tens of
+// thousands of long lines in a burst, and the time to format them), while
+// its session messages are at info level and above. It also drops the one
+// error GoBGP logs when Stop follows StopBgp ("failed to stop BGP server:
+// BGP server is not running").
 type quietHandler struct{ slog.Handler }
 
+func (h quietHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo && h.Handler.Enabled(ctx, l)
+}
+
 func (h quietHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < slog.LevelInfo {
+		return nil
+	}
 	if r.Level == slog.LevelError && strings.HasPrefix(r.Message, "failed to stop BGP server") {
 		return nil
 	}
