@@ -4,16 +4,49 @@ package sbdb
 // rows with a typed deep copy instead of a JSON round trip.
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/ovn-kubernetes/libovsdb/model"
 
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/modelcopy"
 )
 
-// CloneModel implements model.CloneableModel.
-func (r *PortBinding) CloneModel() model.Model { return modelcopy.New(r) }
+// CloneModel implements model.CloneableModel. Port_Binding is the table of
+// bursts (libovsdb copies a row three times per update), so it has a
+// hand-written copy, about three times faster than modelcopy's reflection;
+// TestPortBindingClone fails when a field is added and not deep-copied here.
+func (r *PortBinding) CloneModel() model.Model {
+	c := new(PortBinding)
+	r.copyInto(c)
+	return c
+}
 
 // CloneModelInto implements model.CloneableModel.
-func (r *PortBinding) CloneModelInto(m model.Model) { modelcopy.Into(m, r) }
+func (r *PortBinding) CloneModelInto(m model.Model) { r.copyInto(m.(*PortBinding)) }
+
+func (r *PortBinding) copyInto(c *PortBinding) {
+	*c = *r
+	c.Chassis = clonePtr(r.Chassis)
+	c.AdditionalChassis = slices.Clone(r.AdditionalChassis)
+	c.RequestedChassis = clonePtr(r.RequestedChassis)
+	c.Up = clonePtr(r.Up)
+	c.MAC = slices.Clone(r.MAC)
+	c.NatAddresses = slices.Clone(r.NatAddresses)
+	c.Options = maps.Clone(r.Options)
+	c.ExternalIDs = maps.Clone(r.ExternalIDs)
+	c.Tag = clonePtr(r.Tag)
+	c.VirtualParent = clonePtr(r.VirtualParent)
+}
+
+// clonePtr copies what p points to (nil stays nil).
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
 
 // CloneModel implements model.CloneableModel.
 func (r *Chassis) CloneModel() model.Model { return modelcopy.New(r) }
