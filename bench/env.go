@@ -3,17 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,20 +21,21 @@ import (
 	"github.com/ovnbgp/ovnbgp/test/ovsdbserver"
 )
 
-// env is everything one run needs: two network namespaces (the chassis and
-// its BGP peer), the southbound ovsdb-server, the chassis' Open_vSwitch
-// ovsdb-server and ovs-vswitchd (netdev datapath: br-ex is a tap device in
-// the chassis namespace), gobgpd as the fabric peer, and a byte-counting
-// proxy between the agent and the southbound.
+// env is everything one run needs: three network namespaces (the chassis,
+// its BGP peer, and the southbound server's), the southbound ovsdb-server
+// (which the agent reaches over TCP, as a chassis reaches a remote
+// southbound, and everything else over its unix socket), the chassis'
+// Open_vSwitch ovsdb-server and ovs-vswitchd (netdev datapath: br-ex is a
+// tap device in the chassis namespace), and gobgpd as the fabric peer.
 type env struct {
 	dir    string
 	chNS   string
 	peerNS string
+	sbNS   string
 	sb     *ovsdbServer
 	nb     *ovsdbServer // with ovn-northd, for the sizes built through the northbound
 	ovs    *ovsdbServer
 	ovsDir string
-	proxy  *countingProxy
 
 	mu    sync.Mutex
 	pids  []int
@@ -51,6 +51,9 @@ const (
 	speakerAPI  = "127.0.0.1:50051" // the embedded speaker's GoBGP API (gobgp_api_address)
 	peerAPI     = "127.0.0.1:50051" // gobgpd's API, in the peer namespace
 	chassisName = "c0"
+	sbAddr      = "172.31.254.1" // the southbound's TCP remote (its namespace)
+	sbChassis   = "172.31.254.2" // the chassis end of that link
+	sbRemote    = "tcp:" + sbAddr + ":6642"
 )
 
 // run runs a command and returns its trimmed combined output.
@@ -77,7 +80,7 @@ func newEnv(tag string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &env{dir: dir, chNS: "obb-" + tag + "-ch", peerNS: "obb-" + tag + "-pe"}
+	e := &env{dir: dir, chNS: "obb-" + tag + "-ch", peerNS: "obb-" + tag + "-pe", sbNS: "obb-" + tag + "-sb"}
 	if err := e.setup(); err != nil {
 		e.close()
 		return nil, err
@@ -92,7 +95,7 @@ func (e *env) addPid(pid int) {
 }
 
 func (e *env) setup() error {
-	for _, ns := range []string{e.chNS, e.peerNS} {
+	for _, ns := range []string{e.chNS, e.peerNS, e.sbNS} {
 		if _, err := run("ip", "netns", "add", ns); err != nil {
 			return err
 		}
@@ -107,6 +110,11 @@ func (e *env) setup() error {
 		{"-n", e.peerNS, "addr", "add", peerAddr + "/30", "dev", "bgp0"},
 		{"-n", e.chNS, "link", "set", "bgp0", "up"},
 		{"-n", e.peerNS, "link", "set", "bgp0", "up"},
+		{"-n", e.chNS, "link", "add", "sb0", "type", "veth", "peer", "name", "sb0", "netns", e.sbNS},
+		{"-n", e.chNS, "addr", "add", sbChassis + "/30", "dev", "sb0"},
+		{"-n", e.sbNS, "addr", "add", sbAddr + "/30", "dev", "sb0"},
+		{"-n", e.chNS, "link", "set", "sb0", "up"},
+		{"-n", e.sbNS, "link", "set", "sb0", "up"},
 	}
 	for _, s := range steps {
 		if _, err := run("ip", s...); err != nil {
@@ -114,14 +122,11 @@ func (e *env) setup() error {
 		}
 	}
 	var err error
-	if e.sb, err = startOVSDB(e, filepath.Join(e.dir, "sb"), "/usr/share/ovn/ovn-sb.ovsschema"); err != nil {
+	if e.sb, err = startOVSDB(e, e.sbNS, filepath.Join(e.dir, "sb"), "/usr/share/ovn/ovn-sb.ovsschema", "--remote=ptcp:6642:"+sbAddr); err != nil {
 		return err
 	}
 	e.ovsDir = filepath.Join(e.dir, "ovs")
-	if e.ovs, err = startOVSDB(e, e.ovsDir, "/usr/share/openvswitch/vswitch.ovsschema"); err != nil {
-		return err
-	}
-	if e.proxy, err = newCountingProxy(filepath.Join(e.dir, "sb-proxy.sock"), e.sb.sock); err != nil {
+	if e.ovs, err = startOVSDB(e, "", e.ovsDir, "/usr/share/openvswitch/vswitch.ovsschema"); err != nil {
 		return err
 	}
 	envv := []string{"OVS_RUNDIR=" + e.ovsDir, "OVS_LOGDIR=" + e.ovsDir, "OVS_DBDIR=" + e.ovsDir}
@@ -145,7 +150,7 @@ func (e *env) setup() error {
 	if err := vsctl("add-br", "br-ex", "--", "set", "Bridge", "br-ex", "datapath_type=netdev",
 		"--", "set", "Open_vSwitch", ".",
 		"external_ids:system-id="+chassisName, "external_ids:hostname=host0",
-		"external_ids:ovn-remote=unix:"+e.proxy.path, "external_ids:ovn-bridge-mappings=physnet1:br-ex",
+		"external_ids:ovn-remote="+sbRemote, "external_ids:ovn-bridge-mappings=physnet1:br-ex",
 		"external_ids:ovn-encap-type=geneve", "external_ids:ovn-encap-ip=192.0.2.1"); err != nil {
 		return err
 	}
@@ -160,7 +165,7 @@ func (e *env) setup() error {
 func (e *env) startNorthd() error {
 	var err error
 	dir := filepath.Join(e.dir, "nb")
-	if e.nb, err = startOVSDB(e, dir, "/usr/share/ovn/ovn-nb.ovsschema"); err != nil {
+	if e.nb, err = startOVSDB(e, "", dir, "/usr/share/ovn/ovn-nb.ovsschema"); err != nil {
 		return err
 	}
 	if _, err := runEnv([]string{"OVN_RUNDIR=" + dir, "OVN_LOGDIR=" + dir}, "ovn-northd", "--ovnnb-db=unix:"+e.nb.sock,
@@ -185,11 +190,8 @@ func (e *env) close() {
 	for i := len(pids) - 1; i >= 0; i-- {
 		killWait(pids[i])
 	}
-	if e.proxy != nil {
-		e.proxy.close()
-	}
 	if e.dirty {
-		for _, ns := range []string{e.chNS, e.peerNS} {
+		for _, ns := range []string{e.chNS, e.peerNS, e.sbNS} {
 			_, _ = run("ip", "netns", "del", ns)
 		}
 	}
@@ -205,7 +207,9 @@ type ovsdbServer struct {
 	pid  int
 }
 
-func startOVSDB(e *env, dir, schema string) (*ovsdbServer, error) {
+// startOVSDB starts an ovsdb-server on a unix socket in dir, in network
+// namespace ns ("": the bench's own), with the extra remotes given.
+func startOVSDB(e *env, ns, dir, schema string, remotes ...string) (*ovsdbServer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -214,9 +218,15 @@ func startOVSDB(e *env, dir, schema string) (*ovsdbServer, error) {
 	if _, err := run("ovsdb-tool", "create", db, schema); err != nil {
 		return nil, err
 	}
-	if _, err := run("ovsdb-server", db, "--detach", "--no-chdir", "--pidfile="+filepath.Join(dir, "db.pid"),
-		"--log-file="+filepath.Join(dir, "db.log"), "--unixctl="+filepath.Join(dir, "db.ctl"),
-		"--remote=punix:"+s.sock); err != nil {
+	args := append([]string{db, "--detach", "--no-chdir", "--pidfile=" + filepath.Join(dir, "db.pid"),
+		"--log-file=" + filepath.Join(dir, "db.log"), "--unixctl=" + filepath.Join(dir, "db.ctl"),
+		"--remote=punix:" + s.sock}, remotes...)
+	prog := "ovsdb-server"
+	if ns != "" {
+		args = append([]string{"netns", "exec", ns, prog}, args...)
+		prog = "ip"
+	}
+	if _, err := run(prog, args...); err != nil {
 		return nil, err
 	}
 	pid, err := ovsdbserver.ReadPid(filepath.Join(dir, "db.pid"), 10*time.Second)
@@ -260,64 +270,24 @@ func killWait(pid int) {
 	}
 }
 
-// countingProxy forwards a unix socket to another one and counts the bytes
-// sent from the server to the clients.
-type countingProxy struct {
-	path   string
-	target string
-	ln     net.Listener
-	down   atomic.Int64 // server -> client
-	up     atomic.Int64 // client -> server
-}
-
-func newCountingProxy(path, target string) (*countingProxy, error) {
-	ln, err := net.Listen("unix", path)
+// sbBytes is what the agent has received from the southbound: the kernel's
+// bytes_received of the chassis' open TCP connections to it (ss -ti), TCP
+// payload, so exactly the OVSDB messages. Short connections the agent
+// closed (its schema probe and chassis lookup at start) are not counted.
+func (e *env) sbBytes() int64 {
+	out, err := run("ip", "netns", "exec", e.chNS, "ss", "-tinH", "state", "established", "dst", sbAddr+":6642")
 	if err != nil {
-		return nil, err
+		return 0
 	}
-	p := &countingProxy{path: path, target: target, ln: ln}
-	go p.serve()
-	return p, nil
+	var n int64
+	for _, m := range bytesReceived.FindAllStringSubmatch(out, -1) {
+		v, _ := strconv.ParseInt(m[1], 10, 64)
+		n += v
+	}
+	return n
 }
 
-func (p *countingProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			s, err := net.Dial("unix", p.target)
-			if err != nil {
-				return
-			}
-			defer s.Close()
-			done := make(chan struct{}, 2)
-			go func() { copyCount(s, c, &p.up); done <- struct{}{} }()
-			go func() { copyCount(c, s, &p.down); done <- struct{}{} }()
-			<-done
-		}()
-	}
-}
-
-func copyCount(dst io.Writer, src io.Reader, n *atomic.Int64) {
-	buf := make([]byte, 256<<10)
-	for {
-		k, err := src.Read(buf)
-		if k > 0 {
-			n.Add(int64(k))
-			if _, werr := dst.Write(buf[:k]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (p *countingProxy) close() { _ = p.ln.Close() }
+var bytesReceived = regexp.MustCompile(`bytes_received:(\d+)`)
 
 // nsHTTP is an HTTP client whose connections are opened inside a network
 // namespace (the agent's metrics endpoint listens on 127.0.0.1 there).

@@ -47,7 +47,8 @@ type result struct {
 	burstP99Write []time.Duration // p99 from the write, per burst
 	burstAgent    []string        // p50 / p99 inside the agent (ovnbgp_change_latency_seconds bucket bounds), per burst
 	burstDrain    time.Duration
-	eventsCPU     float64 // agent CPU seconds during the alone events
+	eventsCPU     float64   // agent CPU seconds during the alone events
+	burstCPU      []float64 // agent CPU seconds per change of each burst (until its measured events are in)
 
 	periodic     []time.Duration
 	periodicErr  bool          // a full pass of the restarted agent reported a speaker error
@@ -243,7 +244,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	stopPerf()
 	r.coldKernel, r.coldPeer, r.coldSpeaker = tk.Sub(t0), tpeer.Sub(t0), ts.Sub(t0)
 	r.coldBoth = max(r.coldKernel, r.coldSpeaker)
-	r.sbBytesConverged = e.proxy.down.Load()
+	r.sbBytesConverged = e.sbBytes()
 	_, r.hwmConverged, r.coldCPU, _ = procStats(a.pid)
 	if r.kernelRoutes, r.kernelRules, err = kernelCounts(e.chNS, o.protocol); err != nil {
 		return nil, err
@@ -258,10 +259,10 @@ func runSize(e *env, o *options, n int) (*result, error) {
 	time.Sleep(3 * time.Second)
 	r.steadyWin = 10 * time.Second
 	_, _, c0, _ := procStats(a.pid)
-	b0 := e.proxy.down.Load()
+	b0 := e.sbBytes()
 	time.Sleep(r.steadyWin)
 	rss, _, c1, _ := procStats(a.pid)
-	r.steadyRSS, r.steadyCPU, r.steadyBytes = rss, (c1-c0)/r.steadyWin.Seconds(), e.proxy.down.Load()-b0
+	r.steadyRSS, r.steadyCPU, r.steadyBytes = rss, (c1-c0)/r.steadyWin.Seconds(), e.sbBytes()-b0
 	r.steadyHeap, _ = scrape(hc, "go_memstats_heap_inuse_bytes")
 	fmt.Printf("   steady: RSS %d MB, CPU %.1f%%\n", rss>>20, 100*r.steadyCPU)
 	saveProfile(o, hc, "heap", fmt.Sprintf("heap-steady-%d", n))
@@ -324,11 +325,17 @@ func runSize(e *env, o *options, n int) (*result, error) {
 				defer close(cpuDone)
 				saveProfile(o, hc, "profile?seconds=3", fmt.Sprintf("cpu-burst-%d", n))
 			}()
+			traceDone := make(chan struct{})
+			go func() {
+				defer close(traceDone)
+				saveFromAgent(o, hc, "/debug/pprof/trace?seconds=2", fmt.Sprintf("trace-burst-%d.out", n))
+			}()
 			stopSelf := profileSelf(o, fmt.Sprintf("bench-cpu-burst-%d", n))
 			stop := stopPerf
-			stopPerf = func() { stop(); stopSelf(); <-cpuDone }
+			stopPerf = func() { stop(); stopSelf(); <-cpuDone; <-traceDone }
 		}
 		agentBefore := scrapeHistogram(hc, "ovnbgp_change_latency_seconds")
+		_, _, cpu0, _ := procStats(a.pid)
 		bstart := time.Now()
 		nextEv, j := 0.0, 0
 		for k := 0; k < total; k++ {
@@ -392,6 +399,8 @@ func runSize(e *env, o *options, n int) (*result, error) {
 					ap.Sub(tc).Round(100*time.Microsecond))
 			}
 		}
+		_, _, cpu1, _ := procStats(a.pid)
+		r.burstCPU = append(r.burstCPU, (cpu1-cpu0)/float64(total))
 		inAgent := histRange(agentBefore, scrapeHistogram(hc, "ovnbgp_change_latency_seconds"))
 		r.burstAgent = append(r.burstAgent, inAgent)
 		// Restore: every local port up, the measured ports back where they were.
@@ -422,6 +431,11 @@ func runSize(e *env, o *options, n int) (*result, error) {
 			}
 		}
 		r.burstDrain = time.Since(bstart)
+		// The next burst starts from a quiet host, as the first one: the
+		// restore (one transaction of 11,000 changes) leaves work behind
+		// the visible state (the speaker's UPDATEs, ovs-vswitchd's route
+		// re-reads, the agent's garbage).
+		quiet(a.pid)
 		r.burstP99 = append(r.burstP99, pct(oneCommit.both, .99))
 		r.burstP99Write = append(r.burstP99Write, pct(one.both, .99))
 		if rep == 0 {
@@ -432,8 +446,8 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		}
 		fmt.Printf("   burst %d: %d changes + %d bindings in %.2fs (%.0f/s), p50 %v p99 %v; all settled after %.2fs\n",
 			rep+1, o.burst, measured, bdur.Seconds(), rate, pct(one.both, .5), pct(one.both, .99), r.burstDrain.Seconds())
-		fmt.Printf("   burst %d from the SB commit: p50 %v p99 %v; inside the agent (p50 / p99 of every change, bucket bounds) %s\n",
-			rep+1, pct(oneCommit.both, .5), pct(oneCommit.both, .99), inAgent)
+		fmt.Printf("   burst %d from the SB commit: p50 %v p99 %v; inside the agent (p50 / p99 of every change, bucket bounds) %s; agent CPU %.0f us per change\n",
+			rep+1, pct(oneCommit.both, .5), pct(oneCommit.both, .99), inAgent, 1e6*r.burstCPU[rep])
 		return nil
 	}
 	for rep := 0; rep < o.bursts; rep++ {
@@ -441,7 +455,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 			return nil, err
 		}
 	}
-	r.sbBytes = e.proxy.down.Load()
+	r.sbBytes = e.sbBytes()
 
 	// Periodic full passes: restart the agent with reconcile_interval =
 	// o.interval, measure the restart, then wait for passes.
@@ -529,6 +543,24 @@ func portRow(sb *rpc, tp *topo, i int) string {
 		return fmt.Sprintf("port %d: %v", i, err)
 	}
 	return fmt.Sprintf("port %d (chassis c0 = %s): %s", i, tp.chassis[0], res)
+}
+
+// quiet waits until the agent used under 5 % of a core over two 250 ms
+// windows in a row, at most 15 s.
+func quiet(pid int) {
+	deadline := time.Now().Add(15 * time.Second)
+	calm := 0
+	_, _, last, _ := procStats(pid)
+	for calm < 2 && time.Now().Before(deadline) {
+		time.Sleep(250 * time.Millisecond)
+		_, _, cpu, _ := procStats(pid)
+		if cpu-last < 0.0125 {
+			calm++
+		} else {
+			calm = 0
+		}
+		last = cpu
+	}
 }
 
 // saveProfile writes the agent's Go profile kind (heap, allocs, profile) to
