@@ -128,11 +128,18 @@ func TestShutdown(t *testing.T) {
 }
 
 // TestDirtySet: keys marked several times are processed once, with their
-// last state, and a kick is pending after any mark.
+// last state and the time of their first mark, and a kick is pending after
+// any mark.
 func TestDirtySet(t *testing.T) {
 	d := newDirtySet()
+	var first [2]time.Time // around the first mark of key a
 	for i := 0; i < 3; i++ {
+		before := time.Now()
 		d.add(key{db: dbOVN, table: "Port_Binding", uuid: "a"}, change{row: i})
+		if i == 0 {
+			first = [2]time.Time{before, time.Now()}
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 	d.add(key{db: dbOVS, table: "Interface", uuid: "b"}, change{gone: true})
 	if !d.pending() {
@@ -149,6 +156,8 @@ func TestDirtySet(t *testing.T) {
 	}
 	if c := got[key{db: dbOVN, table: "Port_Binding", uuid: "a"}]; c.row != 2 {
 		t.Errorf("key a has %+v, want its last row (2)", c)
+	} else if c.at.Before(first[0]) || c.at.After(first[1]) {
+		t.Errorf("key a marked at %v, want the first mark's time (%v-%v)", c.at, first[0], first[1])
 	}
 	if d.pending() {
 		t.Error("pending after take")

@@ -44,7 +44,7 @@ type change struct {
 	row  any
 	gone bool
 	err  error
-	at   time.Time // when the key was first marked since the last drain
+	at   time.Time // when the key was first marked since the last drain (set by add)
 }
 
 // dirtySet collects keys from the OVSDB callbacks (which must not block)
@@ -64,6 +64,8 @@ func (d *dirtySet) add(k key, c change) {
 	d.mu.Lock()
 	if old, ok := d.keys[k]; ok {
 		c.at = old.at
+	} else {
+		c.at = time.Now()
 	}
 	d.keys[k] = c
 	d.mu.Unlock()
@@ -394,7 +396,7 @@ func (s *Source) ovnRemote() (string, ovsdb.TLSFiles) {
 
 func (s *Source) onEvent(db string) func(ovsdb.Event) {
 	return func(e ovsdb.Event) {
-		c := change{at: time.Now()}
+		var c change
 		if e.Op == ovsdb.OpDelete {
 			c.gone = true
 		} else {
