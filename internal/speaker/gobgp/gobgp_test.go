@@ -377,25 +377,38 @@ func TestSyncDiff(t *testing.T) {
 	}
 }
 
+// benchSpeaker starts a speaker for a benchmark, stopped at its end.
+func benchSpeaker(b *testing.B, c *config.Config, opts Options) *Speaker {
+	sp, err := NewWithOptions(c, testLogger(b), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := sp.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sp.Stop(context.Background(), false) })
+	return sp
+}
+
+// hostPrefixes returns n announcements of /32s in 10.0.0.0/8, from the
+// first-th on.
+func hostPrefixes(first, n int) []plan.Announcement {
+	out := make([]plan.Announcement, n)
+	for i := range out {
+		j := first + i
+		out[i] = plan.Announcement{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(j >> 16), byte(j >> 8), byte(j)}), 32)}
+	}
+	return out
+}
+
 // BenchmarkSyncOneChange measures a Sync that changes one prefix of a
 // large set (no peer: the cost is the diff plus one GoBGP call).
 func BenchmarkSyncOneChange(b *testing.B) {
 	c := baseConfig()
 	c.OVNBGP.GracefulRestart = false
-	sp, err := New(c, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	sp := benchSpeaker(b, c, Options{})
 	ctx := context.Background()
-	if err := sp.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = sp.Stop(ctx, false) }()
-	const n = 10000
-	set := make([]plan.Announcement, n)
-	for i := range set {
-		set[i] = plan.Announcement{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32)}
-	}
+	set := hostPrefixes(0, 10000)
 	if err := sp.Sync(ctx, set); err != nil {
 		b.Fatal(err)
 	}
@@ -479,15 +492,8 @@ func benchmarkSyncDeltaBatch(b *testing.B, peer, watch bool) {
 		c.OVNBGP.Peers = []config.Peer{{Address: "127.0.0.2", RemoteAS: "65001"}}
 		opts = Options{RemotePort: port, ConnectRetry: time.Second}
 	}
-	sp, err := NewWithOptions(c, testLogger(b), opts)
-	if err != nil {
-		b.Fatal(err)
-	}
+	sp := benchSpeaker(b, c, opts)
 	ctx := context.Background()
-	if err := sp.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = sp.Stop(ctx, false) }()
 	if watch {
 		wctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -497,16 +503,8 @@ func benchmarkSyncDeltaBatch(b *testing.B, peer, watch bool) {
 			b.Fatal(err)
 		}
 	}
-	prefixes := func(first, n int) []plan.Announcement {
-		out := make([]plan.Announcement, n)
-		for i := range out {
-			j := first + i
-			out[i] = plan.Announcement{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(j >> 16), byte(j >> 8), byte(j)}), 32)}
-		}
-		return out
-	}
 	const base, batch = 10000, 1000
-	if err := sp.Sync(ctx, prefixes(0, base)); err != nil {
+	if err := sp.Sync(ctx, hostPrefixes(0, base)); err != nil {
 		b.Fatal(err)
 	}
 	// received waits until the peer holds n prefixes.
@@ -517,7 +515,7 @@ func benchmarkSyncDeltaBatch(b *testing.B, peer, watch bool) {
 		lab.Eventually(b, 60*time.Second, fmt.Sprintf("%d prefixes at the peer", n), func() bool { return len(rcv.rib(b)) == n })
 	}
 	received(base)
-	extra := prefixes(base, batch)
+	extra := hostPrefixes(base, batch)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := sp.SyncDelta(ctx, extra, nil); err != nil {
