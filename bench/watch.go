@@ -293,31 +293,53 @@ func followPeer(ctx context.Context, ns string, t *tracker) error {
 	if err != nil {
 		return err
 	}
-	for {
+	return record(t, func() (string, error) {
 		r, err := list.Recv()
-		if err != nil {
-			break
-		}
-		if p, err := netip.ParsePrefix(r.GetDestination().GetPrefix()); err == nil {
-			t.set(p, true, time.Now())
-		}
-	}
-	for {
+		return r.GetDestination().GetPrefix(), err
+	}, func() ([]pathEvent, time.Time, error) {
 		r, err := stream.Recv()
-		if err != nil {
-			return err
-		}
 		now := time.Now()
+		var out []pathEvent
 		for _, p := range r.GetTable().GetPaths() {
 			var n apiv3.IPAddressPrefix
 			if p.GetNlri().UnmarshalTo(&n) != nil {
 				continue
 			}
-			a, err := netip.ParseAddr(n.GetPrefix())
-			if err != nil {
-				continue
+			if a, err := netip.ParseAddr(n.GetPrefix()); err == nil {
+				out = append(out, pathEvent{netip.PrefixFrom(a, int(n.GetPrefixLen())), p.GetIsWithdraw()})
 			}
-			t.set(netip.PrefixFrom(a, int(n.GetPrefixLen())), !p.GetIsWithdraw(), now)
+		}
+		return out, now, err
+	})
+}
+
+// pathEvent is a best path announced or withdrawn in a speaker's RIB.
+type pathEvent struct {
+	prefix   netip.Prefix
+	withdraw bool
+}
+
+// record puts a speaker's RIB into t: first what listed returns (until its
+// error: the paths already there when the watch started, so none is
+// missed), then what next returns with the time it was received (until its
+// error, which record returns).
+func record(t *tracker, listed func() (string, error), next func() ([]pathEvent, time.Time, error)) error {
+	for {
+		pfx, err := listed()
+		if err != nil {
+			break
+		}
+		if p, err := netip.ParsePrefix(pfx); err == nil {
+			t.set(p, true, time.Now())
+		}
+	}
+	for {
+		evs, at, err := next()
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			t.set(e.prefix, !e.withdraw, at)
 		}
 	}
 }
@@ -340,38 +362,27 @@ func followSpeaker(ctx context.Context, ns string, t *tracker) error {
 	if err != nil {
 		return err
 	}
-	// What the speaker already holds when the watch starts (nothing, unless
-	// the watcher connected late): recorded now, so it is never missed.
 	list, err := cli.ListPath(ctx, &api.ListPathRequest{TableType: api.TableType_TABLE_TYPE_GLOBAL,
 		Family: &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}})
 	if err != nil {
 		return err
 	}
-	for {
+	return record(t, func() (string, error) {
 		r, err := list.Recv()
-		if err != nil {
-			break
-		}
-		if p, err := netip.ParsePrefix(r.GetDestination().GetPrefix()); err == nil {
-			t.set(p, true, time.Now())
-		}
-	}
-	for {
+		return r.GetDestination().GetPrefix(), err
+	}, func() ([]pathEvent, time.Time, error) {
 		r, err := stream.Recv()
-		if err != nil {
-			return err
-		}
 		now := time.Now()
+		var out []pathEvent
 		for _, p := range r.GetTable().GetPaths() {
 			n := p.GetNlri().GetPrefix()
 			if n == nil {
 				continue
 			}
-			a, err := netip.ParseAddr(n.GetPrefix())
-			if err != nil {
-				continue
+			if a, err := netip.ParseAddr(n.GetPrefix()); err == nil {
+				out = append(out, pathEvent{netip.PrefixFrom(a, int(n.GetPrefixLen())), p.GetIsWithdraw()})
 			}
-			t.set(netip.PrefixFrom(a, int(n.GetPrefixLen())), !p.GetIsWithdraw(), now)
 		}
-	}
+		return out, now, err
+	})
 }
