@@ -431,10 +431,10 @@ func runSize(e *env, o *options, n int) (*result, error) {
 			}
 		}
 		r.burstDrain = time.Since(bstart)
-		// The next burst starts from a quiet host, as the first one: the
-		// restore (one transaction of 11,000 changes) leaves work behind
-		// the visible state (the speaker's UPDATEs, ovs-vswitchd's route
-		// re-reads, the agent's garbage).
+		// The next burst starts from an idle agent, as the first one: the
+		// restore (one transaction of 11,000 changes) can leave work
+		// behind the state the bench sees (garbage to collect, UPDATEs
+		// being sent).
 		quiet(a.pid)
 		r.burstP99 = append(r.burstP99, pct(oneCommit.both, .99))
 		r.burstP99Write = append(r.burstP99Write, pct(one.both, .99))
@@ -661,9 +661,15 @@ type bucket struct {
 // scrapeHistogram reads the cumulative buckets of an unlabelled histogram,
 // in the order /metrics lists them (ascending le, +Inf last).
 func scrapeHistogram(hc *http.Client, name string) []bucket {
+	return parseHistogram(metricLines(hc), name)
+}
+
+// parseHistogram reads the cumulative buckets of the unlabelled histogram
+// name from lines of the Prometheus text format.
+func parseHistogram(lines []string, name string) []bucket {
 	var out []bucket
 	prefix := name + `_bucket{le="`
-	for _, l := range metricLines(hc) {
+	for _, l := range lines {
 		rest, ok := strings.CutPrefix(l, prefix)
 		if !ok {
 			continue
@@ -697,7 +703,7 @@ func histRange(before, after []bucket) string {
 	upper := func(q float64) string {
 		for i := range after {
 			if after[i].count-before[i].count >= q*total {
-				if math.IsInf(after[i].le, 1) {
+				if math.IsInf(after[i].le, 1) && i > 0 {
 					return fmt.Sprintf(">%g", 1000*after[i-1].le)
 				}
 				return fmt.Sprintf("<=%g", 1000*after[i].le)

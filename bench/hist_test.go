@@ -1,0 +1,58 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+// TestHistRange: the buckets of the median and the 99th percentile of the
+// observations between two scrapes.
+func TestHistRange(t *testing.T) {
+	b := func(counts ...float64) []bucket {
+		les := []float64{.01, .05, .1, math.Inf(1)}
+		out := make([]bucket, len(counts))
+		for i, c := range counts {
+			out[i] = bucket{le: les[i], count: c}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name          string
+		before, after []bucket
+		want          string
+	}{
+		{"most fast, tail in the 100 ms bucket", b(10, 10, 10, 10), b(110, 190, 210, 210), "<=10 / <=100 ms, 200 changes"},
+		{"tail above the last bound", b(0, 0, 0, 0), b(60, 60, 60, 100), "<=10 / >100 ms, 100 changes"},
+		{"nothing new", b(5, 5, 5, 5), b(5, 5, 5, 5), "no changes"},
+		{"not scraped", nil, nil, "n/a"},
+		{"scrapes differ", b(1, 1, 1, 1), b(1, 1), "n/a"},
+	} {
+		if got := histRange(c.before, c.after); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestParseHistogram reads the buckets of one histogram from /metrics text.
+func TestParseHistogram(t *testing.T) {
+	lines := []string{
+		`# HELP ovnbgp_change_latency_seconds From an OVSDB row change ...`,
+		`# TYPE ovnbgp_change_latency_seconds histogram`,
+		`ovnbgp_change_latency_seconds_bucket{le="0.001"} 3`,
+		`ovnbgp_change_latency_seconds_bucket{le="0.1"} 7`,
+		`ovnbgp_change_latency_seconds_bucket{le="+Inf"} 9`,
+		`ovnbgp_change_latency_seconds_sum 0.5`,
+		`ovnbgp_change_latency_seconds_count 9`,
+		`ovnbgp_reconcile_duration_seconds_bucket{type="full",le="0.001"} 1`,
+	}
+	got := parseHistogram(lines, "ovnbgp_change_latency_seconds")
+	want := []bucket{{.001, 3}, {.1, 7}, {math.Inf(1), 9}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("bucket %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}
