@@ -442,6 +442,13 @@ func (c *Client) dial(ctx context.Context, conds map[string][]Condition, prev *g
 		cli.Close()
 		return nil, fmt.Errorf("ovsdb %s: monitor: %w", c.spec.Name, err)
 	}
+	// rpc2's JSON codec keeps the last response it read until the next
+	// response replaces it, and updates are requests: without another
+	// call, the raw monitor reply (the whole initial download, 8.5 MB at
+	// 100,000 ports) stays in memory until the first probe. A small echo
+	// reply replaces it now. Its failure is the connection's, which watch
+	// notices.
+	_ = cli.Echo(ctx)
 	g.cache = cli.Cache()
 	go c.watch(g)
 	return g, nil
