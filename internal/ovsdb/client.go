@@ -400,17 +400,9 @@ func (c *Client) dial(ctx context.Context, conds map[string][]Condition, prev *g
 		g.tables[t] = at
 		models[t] = at.newDynamic()
 	}
-	dbModel, err := model.NewClientDBModel(c.spec.Name, models)
-	if err != nil {
-		return nil, err
-	}
-
 	// 3. The real connection.
-	cli, err := client.NewOVSDBClient(dbModel, copts...)
+	cli, err := c.connectModel(ctx, models, copts)
 	if err != nil {
-		return nil, err
-	}
-	if err := cli.Connect(ctx); err != nil {
 		return nil, err
 	}
 	g.cli = cli
@@ -719,11 +711,16 @@ func copyConds(in map[string][]Condition) map[string][]Condition {
 // connectEmpty connects with an empty model: the server's schema, and
 // transactions checked against it only, without a monitor or a cache.
 func (c *Client) connectEmpty(ctx context.Context, copts []client.Option) (client.Client, error) {
-	empty, err := model.NewClientDBModel(c.spec.Name, map[string]model.Model{})
+	return c.connectModel(ctx, map[string]model.Model{}, copts)
+}
+
+// connectModel connects a libovsdb client whose model has the given tables.
+func (c *Client) connectModel(ctx context.Context, models map[string]model.Model, copts []client.Option) (client.Client, error) {
+	dbModel, err := model.NewClientDBModel(c.spec.Name, models)
 	if err != nil {
 		return nil, err
 	}
-	cli, err := client.NewOVSDBClient(empty, copts...)
+	cli, err := client.NewOVSDBClient(dbModel, copts...)
 	if err != nil {
 		return nil, err
 	}
