@@ -320,21 +320,13 @@ func runSize(e *env, o *options, n int) (*result, error) {
 			stopPerf = perfRecord(o, a.pid, fmt.Sprintf("burst-%d", n))
 			// The agent's CPU profile over the burst (3 s: a burst
 			// and its settling take 3-8 s), and the bench's own.
-			cpuDone := make(chan struct{})
-			go func() {
-				defer close(cpuDone)
-				saveProfile(o, hc, "profile?seconds=3", fmt.Sprintf("cpu-burst-%d", n))
-			}()
-			traceDone := make(chan struct{})
-			go func() {
-				defer close(traceDone)
-				saveFromAgent(o, hc, "/debug/pprof/trace?seconds=2", fmt.Sprintf("trace-burst-%d.out", n))
-			}()
+			cpuDone := saveFromAgentAsync(o, hc, "/debug/pprof/profile?seconds=3", fmt.Sprintf("cpu-burst-%d.pb.gz", n))
+			traceDone := saveFromAgentAsync(o, hc, "/debug/pprof/trace?seconds=2", fmt.Sprintf("trace-burst-%d.out", n))
 			stopSelf := profileSelf(o, fmt.Sprintf("bench-cpu-burst-%d", n))
 			stop := stopPerf
 			stopPerf = func() { stop(); stopSelf(); <-cpuDone; <-traceDone }
 		}
-		agentBefore := scrapeHistogram(hc, "ovnbgp_change_latency_seconds")
+		agentBefore := scrapeHistogram(hc, changeLatency)
 		_, _, cpu0, _ := procStats(a.pid)
 		bstart := time.Now()
 		nextEv, j := 0.0, 0
@@ -401,7 +393,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		}
 		_, _, cpu1, _ := procStats(a.pid)
 		r.burstCPU = append(r.burstCPU, (cpu1-cpu0)/float64(total))
-		inAgent := histRange(agentBefore, scrapeHistogram(hc, "ovnbgp_change_latency_seconds"))
+		inAgent := histRange(agentBefore, scrapeHistogram(hc, changeLatency))
 		r.burstAgent = append(r.burstAgent, inAgent)
 		// Restore: every local port up, the measured ports back where they were.
 		var ops []any
@@ -563,7 +555,22 @@ func quiet(pid int) {
 	}
 }
 
-// saveProfile writes the agent's Go profile kind (heap, allocs, profile) to
+// changeLatency is the agent's histogram of the time from an OVSDB update
+// reaching it to the end of the reconcile that applied it.
+const changeLatency = "ovnbgp_change_latency_seconds"
+
+// saveFromAgentAsync is saveFromAgent in the background (for profiles that
+// last seconds); the channel is closed when it is done.
+func saveFromAgentAsync(o *options, hc *http.Client, path, file string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		saveFromAgent(o, hc, path, file)
+	}()
+	return done
+}
+
+// saveProfile writes the agent's Go profile kind (heap, allocs) to
 // DIR/name.pb.gz (-pprof DIR); read it with go tool pprof.
 func saveProfile(o *options, hc *http.Client, kind, name string) {
 	saveFromAgent(o, hc, "/debug/pprof/"+kind, name+".pb.gz")
