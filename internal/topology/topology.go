@@ -1,9 +1,9 @@
 // Package topology is the indexed, in-memory view of the OVN and local OVS
 // rows the planner reads. It is fed row by row (Upsert, Delete) by the
 // agent's topology updater, with the row of each key's last OVSDB event,
-// and it answers the planner's
-// questions in O(1) or O(rows concerned). After the OVSDB client switched to
-// a new connection it is Reset and reloaded whole from the client's cache.
+// and it answers the planner's questions in O(1) or O(rows concerned).
+// After the OVSDB client switched to a new connection it is Reset and
+// reloaded whole from the client's cache.
 //
 // Concurrency: one goroutine writes (the updater); planners read. Writers
 // take the write lock per row; readers take the read lock for a whole plan.
