@@ -206,9 +206,9 @@ WatchEvent stream); "peer" is the prefix arriving in gobgpd's RIB (a WatchEvent 
 API), i.e. announced and received over BGP. An event's latency (the issue's definition) runs from the moment its southbound
 transaction is written to the socket until the later of kernel and speaker; the rows "at the BGP peer" go on
 until gobgpd has it too, through one more process (gobgpd) on the same 2 cores. "Inside the agent" is the
-agent's own ovnbgp_change_latency_seconds: from an OVSDB update reaching its callback (decoded, in libovsdb's
-cache) to the end of the reconcile that applied it; the rest of an event's latency is the SB server, the
-socket and libovsdb's decoding. Bytes from
+agent's own ovnbgp_change_latency_seconds: from an OVSDB update reaching its callback (decoded, in the
+client's cache) to the end of the reconcile that applied it; the rest of an event's latency is the SB server,
+the socket and the agent's decoding. Bytes from
 the SB are the kernel's TCP counters (ss -ti bytes_received) of the agent's connection: the agent reaches the
 southbound over TCP on a veth, as a chassis reaches a remote southbound (the bench and ovn-northd use its unix
 socket).`

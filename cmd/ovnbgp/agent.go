@@ -55,7 +55,7 @@ the configured BGP speaker. SIGTERM stops it leaving everything announced
 }
 
 // gcPercent is the agent's GOGC unless the environment sets one: the heap
-// is mostly long-lived rows (two copies: libovsdb's cache and the topology),
+// is mostly long-lived rows (two copies: the ovsdb cache and the topology),
 // so Go's default of 100 lets the RSS reach twice the live heap. Measured
 // at 100,000 ports (bench/results): steady RSS 235 MB with 100, 193 MB with
 // 50, for the same convergence time and event latency.

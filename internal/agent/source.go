@@ -38,8 +38,8 @@ type key struct {
 }
 
 // change is the last known state of a dirty key: its row as the key's last
-// event gave it (a value nobody modifies: libovsdb replaces cached rows, it
-// does not mutate them), or gone, or the error of a malformed row.
+// event gave it (a value nobody modifies: the ovsdb client replaces cached
+// rows, it does not mutate them), or gone, or the error of a malformed row.
 type change struct {
 	row  any
 	gone bool
@@ -411,9 +411,9 @@ func (s *Source) Pending() bool { return s.dirty.pending() }
 
 // Drain applies every dirty key to the topology (the row of its last event)
 // and returns the planner sources they concern, sorted, and when each
-// dirty key was first marked (for ovnbgp_change_latency_seconds). Reading
-// the row from the event rather than from the client's cache saves a deep
-// copy per change (libovsdb copies a row on every read).
+// dirty key was first marked (for ovnbgp_change_latency_seconds). The row
+// comes from the event: a cache read would cost a lock and a conversion
+// per change.
 func (s *Source) Drain() ([]plan.Source, []time.Time) {
 	keys := s.dirty.take()
 	if len(keys) == 0 {

@@ -10,19 +10,22 @@ import (
 
 // adaptedTable is one table of a static model fitted to a server's schema.
 //
-// libovsdb refuses a model with a tagged field whose column the server lacks,
-// and a field whose Go type differs from the column's native type. So at
-// connect time we build, with reflect.StructOf, a struct type holding only the
-// columns the server has, each with the server's own native type. The cache
-// holds values of that type; readers get the static type, converted field by
-// field. A cell that cannot be converted (e.g. a set of two where the static
-// model wants an optional single value) makes that row malformed: it is
-// reported and skipped, the other rows are unaffected.
+// A static model may declare columns an older server lacks, and a Go type
+// that differs from the column's native type (libovsdb's ovsdb.NativeType).
+// So at connect time we build, with reflect.StructOf, a struct type holding
+// only the columns the server has, each with the server's own native type:
+// every cell the server sends fits it. The cache holds values of that type;
+// readers get the static type, converted field by field. A cell that cannot
+// be converted (e.g. a set of two where the static model wants an optional
+// single value) makes that row malformed: it is reported and skipped, the
+// other rows are unaffected.
 type adaptedTable struct {
 	name       string
 	static     reflect.Type // static model struct type
-	dynamic    reflect.Type // struct type registered with libovsdb
+	dynamic    reflect.Type // struct type of the cached rows
 	columns    []string     // monitored columns, without _uuid
+	cols       map[string]*column
+	uuidField  int // index of _uuid in the dynamic struct
 	fieldPairs []fieldPair
 	same       bool // dynamic has exactly the static fields with the same types: convert by copy
 }
@@ -43,7 +46,7 @@ func adaptTable(name string, proto any, ts *ovsdb.TableSchema, optional []string
 	for _, c := range optional {
 		opt[c] = true
 	}
-	at := &adaptedTable{name: name, static: st, same: true}
+	at := &adaptedTable{name: name, static: st, same: true, cols: map[string]*column{}, uuidField: -1}
 	var fields []reflect.StructField
 	for i := 0; i < st.NumField(); i++ {
 		f := st.Field(i)
@@ -52,6 +55,7 @@ func adaptTable(name string, proto any, ts *ovsdb.TableSchema, optional []string
 			continue
 		}
 		if col == "_uuid" {
+			at.uuidField = len(fields)
 			at.fieldPairs = append(at.fieldPairs, fieldPair{dyn: len(fields), static: i})
 			fields = append(fields, reflect.StructField{Name: f.Name, Type: f.Type, Tag: f.Tag})
 			continue
@@ -73,8 +77,12 @@ func adaptTable(name string, proto any, ts *ovsdb.TableSchema, optional []string
 			at.same = false
 		}
 		at.fieldPairs = append(at.fieldPairs, fieldPair{dyn: len(fields), static: i, convert: conv})
+		at.cols[col] = newColumn(col, len(fields), cs)
 		fields = append(fields, reflect.StructField{Name: f.Name, Type: nt, Tag: f.Tag})
 		at.columns = append(at.columns, col)
+	}
+	if at.uuidField < 0 {
+		return nil, fmt.Errorf("table %s: the model has no _uuid field", name)
 	}
 	if at.same {
 		at.dynamic = st
@@ -84,12 +92,9 @@ func adaptTable(name string, proto any, ts *ovsdb.TableSchema, optional []string
 	return at, nil
 }
 
-// newDynamic returns a pointer to a new zero value of the dynamic type.
-func (at *adaptedTable) newDynamic() any { return reflect.New(at.dynamic).Interface() }
-
 // toStatic converts a cached row (pointer to the dynamic type) to a pointer
 // to the static model type. Maps and slices are shared with the cache, whose
-// rows libovsdb replaces rather than mutates: callers must not modify them.
+// rows are replaced rather than mutated: callers must not modify them.
 func (at *adaptedTable) toStatic(row any) (any, error) {
 	src := reflect.ValueOf(row)
 	if src.Kind() != reflect.Pointer || src.Elem().Type() != at.dynamic {
@@ -111,20 +116,6 @@ func (at *adaptedTable) toStatic(row any) (any, error) {
 		}
 	}
 	return dst.Interface(), nil
-}
-
-// uuidOf returns the _uuid of a cached row.
-func (at *adaptedTable) uuidOf(row any) string {
-	v := reflect.ValueOf(row)
-	if v.Kind() != reflect.Pointer || v.IsNil() {
-		return ""
-	}
-	for _, p := range at.fieldPairs {
-		if at.static.Field(p.static).Tag.Get("ovsdb") == "_uuid" {
-			return v.Elem().Field(p.dyn).String()
-		}
-	}
-	return ""
 }
 
 // scalarKinds are the OVSDB atomic types' Go kinds.

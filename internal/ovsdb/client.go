@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"reflect"
 	"sort"
@@ -14,10 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
-	"github.com/ovn-kubernetes/libovsdb/cache"
-	"github.com/ovn-kubernetes/libovsdb/client"
-	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 )
 
@@ -140,17 +138,16 @@ type Client struct {
 // generation is one connection with its monitor and cache.
 type generation struct {
 	id       int
-	cli      client.Client
-	cache    *cache.TableCache
+	rpc      *rpcConn
 	tables   map[string]*adaptedTable
 	schema   ovsdb.DatabaseSchema
 	endpoint string
-	lost     chan struct{}
-	// initial holds the UUIDs present when the generation became current.
-	// libovsdb also emits an Add event per row of the initial dump, possibly
-	// after the switch; those echoes are dropped (the switch already
-	// accounted for the rows).
-	initial map[string]struct{}
+	lost     chan struct{} // closed when the connection ends
+
+	mu sync.RWMutex
+	// rows: table -> UUID -> row, a pointer to the table's dynamic struct.
+	// A cached row is never modified: a change replaces it.
+	rows map[string]map[string]any
 }
 
 // ErrClosed is returned by calls on a closed client.
@@ -274,12 +271,6 @@ func (c *Client) switchGeneration(ctx context.Context, reason string) error {
 	}
 	c.mu.Lock()
 	snap := snapshot(g, c.opts.Tables)
-	g.initial = make(map[string]struct{})
-	for _, rows := range snap {
-		for u := range rows {
-			g.initial[u] = struct{}{}
-		}
-	}
 	var events []Event
 	if prev != nil {
 		events = diffGenerations(prev, g, snapshot(prev, c.opts.Tables), snap, c.opts.Tables)
@@ -292,8 +283,8 @@ func (c *Client) switchGeneration(ctx context.Context, reason string) error {
 		}
 	}
 	c.mu.Unlock()
-	if prev != nil && prev.cli != nil {
-		prev.cli.Close()
+	if prev != nil {
+		prev.rpc.close()
 	}
 	metricConnected.WithLabelValues(c.spec.Name).Set(1)
 	metricResyncs.WithLabelValues(c.spec.Name, reason).Inc()
@@ -305,28 +296,25 @@ func (c *Client) switchGeneration(ctx context.Context, reason string) error {
 	return nil
 }
 
-func (c *Client) clientOptions() ([]client.Option, error) {
-	l := logr.FromSlogHandler(c.log.Handler())
-	opts := []client.Option{client.WithLogger(&l)}
-	var hasSSL bool
+// endpoints lists the remotes, in the configured order.
+func (c *Client) endpoints() []string {
+	var eps []string
 	for _, r := range strings.Split(c.opts.Remote, ",") {
-		r = strings.TrimSpace(r)
-		if r == "" {
-			continue
+		if r = strings.TrimSpace(r); r != "" {
+			eps = append(eps, r)
 		}
+	}
+	return eps
+}
+
+// tlsForRemotes returns the TLS settings when a remote is ssl:, else nil.
+func (c *Client) tlsForRemotes() (*tls.Config, error) {
+	for _, r := range c.endpoints() {
 		if strings.HasPrefix(r, "ssl:") {
-			hasSSL = true
+			return c.tlsConfig()
 		}
-		opts = append(opts, client.WithEndpoint(r))
 	}
-	if hasSSL {
-		cfg, err := c.tlsConfig()
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, client.WithTLSConfig(cfg))
-	}
-	return opts, nil
+	return nil, nil
 }
 
 func (c *Client) tlsConfig() (*tls.Config, error) {
@@ -365,91 +353,175 @@ func (c *Client) tlsConfig() (*tls.Config, error) {
 	}, nil
 }
 
-// dial makes one generation: fetch the schema, adapt the models, connect,
-// monitor.
+// dial makes one generation on the first remote that accepts it.
 func (c *Client) dial(ctx context.Context, conds map[string][]Condition, prev *generation) (*generation, error) {
-	copts, err := c.clientOptions()
+	tlsCfg, err := c.tlsForRemotes()
 	if err != nil {
 		return nil, err
 	}
-	// 1. The server's schema, through a connection with an empty model.
-	probe, err := c.connectEmpty(ctx, copts)
-	if err != nil {
-		return nil, err
+	var errs []string
+	for _, ep := range c.endpoints() {
+		g, err := c.dialOne(ctx, ep, tlsCfg, conds, prev)
+		if err == nil {
+			return g, nil
+		}
+		errs = append(errs, err.Error())
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	schema := probe.Schema()
-	probe.Close()
+	return nil, fmt.Errorf("ovsdb %s: %s", c.spec.Name, strings.Join(errs, "; "))
+}
 
-	// 2. Models fitted to that schema.
-	g := &generation{schema: schema, tables: map[string]*adaptedTable{}, lost: make(chan struct{})}
+// monitorCondRequest is one table's monitor_cond request (RFC 7047 as
+// extended by ovsdb-server(7)): the columns, and the conditions a row must
+// match one of (none: every row).
+type monitorCondRequest struct {
+	Columns []string          `json:"columns"`
+	Where   []ovsdb.Condition `json:"where,omitempty"`
+}
+
+// dialOne connects to one remote, reads the server's schema, fits the
+// models to it and monitors the tables; the monitor's reply (the initial
+// rows) fills the cache before any update that follows it is applied.
+func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, conds map[string][]Condition, prev *generation) (*generation, error) {
+	conn, err := dialEndpoint(ctx, ep, tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	g := &generation{id: 1, endpoint: ep, tables: map[string]*adaptedTable{}, lost: make(chan struct{}), rows: map[string]map[string]any{}}
 	if prev != nil {
 		g.id = prev.id + 1
-	} else {
-		g.id = 1
 	}
-	models := map[string]model.Model{}
+	g.rpc = newRPCConn(conn, ep, func(method string, params json.RawMessage) {
+		if method == "update2" {
+			c.update(g, params)
+		}
+	})
+	ok := false
+	defer func() {
+		if !ok {
+			g.rpc.close()
+		}
+	}()
+
+	raw, err := g.rpc.call(ctx, "get_schema", []string{c.spec.Name}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("get_schema: %w", err)
+	}
+	if err := json.Unmarshal(raw, &g.schema); err != nil {
+		return nil, fmt.Errorf("ovsdb %s: %s: schema: %w", c.spec.Name, ep, err)
+	}
+	reqs := map[string][]monitorCondRequest{}
 	for _, t := range c.opts.Tables {
-		ts := schema.Table(t)
+		ts := g.schema.Table(t)
 		if ts == nil {
-			return nil, fmt.Errorf("ovsdb %s: server schema %s has no table %s", c.spec.Name, schema.Version, t)
+			return nil, fmt.Errorf("ovsdb %s: server schema %s has no table %s", c.spec.Name, g.schema.Version, t)
 		}
 		at, err := adaptTable(t, c.spec.Tables[t], ts, c.spec.Optional[t])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("ovsdb %s: %w", c.spec.Name, err)
 		}
 		g.tables[t] = at
-		models[t] = at.newDynamic()
-	}
-	// 3. The real connection.
-	cli, err := c.connectModel(ctx, models, copts)
-	if err != nil {
-		return nil, err
-	}
-	g.cli = cli
-	g.endpoint = cli.CurrentEndpoint()
-	cli.Cache().AddEventHandler(&cache.EventHandlerFuncs{
-		AddFunc: func(table string, m model.Model) {
-			c.forward(g, Event{Table: table, Op: OpAdd, new: m, newAt: g.tables[table]})
-		},
-		UpdateFunc: func(table string, old, m model.Model) {
-			c.forward(g, Event{Table: table, Op: OpUpdate, old: old, new: m, oldAt: g.tables[table], newAt: g.tables[table]})
-		},
-		DeleteFunc: func(table string, m model.Model) {
-			c.forward(g, Event{Table: table, Op: OpDelete, old: m, oldAt: g.tables[table]})
-		},
-	})
-	mon := &client.Monitor{Method: ovsdb.ConditionalMonitorSinceRPC, LastTransactionID: "00000000-0000-0000-0000-000000000000"}
-	for _, t := range c.opts.Tables {
-		at := g.tables[t]
-		tm := client.TableMonitor{Table: t, Fields: at.columns}
-		wire, err := conditionsToWire(schema.Table(t), conds[t])
+		g.rows[t] = map[string]any{}
+		wire, err := conditionsToWire(ts, conds[t])
 		if err != nil {
-			cli.Close()
-			return nil, err
+			return nil, fmt.Errorf("ovsdb %s: %w", c.spec.Name, err)
 		}
-		tm.Conditions = wire
-		mon.Tables = append(mon.Tables, tm)
+		reqs[t] = []monitorCondRequest{{Columns: at.columns, Where: wire}}
 	}
-	if _, err := cli.Monitor(ctx, mon); err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("ovsdb %s: monitor: %w", c.spec.Name, err)
+	_, err = g.rpc.call(ctx, "monitor_cond", []any{c.spec.Name, monitorID, reqs}, func(res json.RawMessage) error {
+		tu, err := decodeUpdates(res)
+		if err != nil {
+			return err
+		}
+		c.apply(g, tu)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("monitor_cond: %w", err)
 	}
-	// rpc2's JSON codec keeps the last response it read until the next
-	// response replaces it, and updates are requests: without another
-	// call, the raw monitor reply (the whole initial download, 8.5 MB at
-	// 100,000 ports) stays in memory until the first probe. A small echo
-	// reply replaces it now. Its failure is the connection's, which watch
-	// notices.
-	_ = cli.Echo(ctx)
-	g.cache = cli.Cache()
+	ok = true
 	go c.watch(g)
 	return g, nil
+}
+
+// monitorID names the one monitor of a connection.
+const monitorID = "ovnbgp"
+
+// update applies an update2 notification of generation g and passes its
+// events on. An update that cannot be read ends the connection: the next
+// generation's full download repairs the cache.
+func (c *Client) update(g *generation, params json.RawMessage) {
+	id, tu, err := decodeUpdate2Params(params)
+	if err != nil {
+		c.log.Warn("ovsdb: unreadable update; reconnecting to read every row again", "endpoint", g.endpoint, "error", err)
+		g.rpc.close()
+		return
+	}
+	if string(id) != `"`+monitorID+`"` {
+		return
+	}
+	for _, e := range c.apply(g, tu) {
+		c.forward(g, e)
+	}
+}
+
+// apply writes row updates into g's cache and returns their events. A row
+// whose cells cannot be read is skipped, logged and counted; the others
+// are applied.
+func (c *Client) apply(g *generation, tu tableUpdates2) []Event {
+	var events []Event
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for table, rows := range tu {
+		at := g.tables[table]
+		if at == nil {
+			continue
+		}
+		cache := g.rows[table]
+		for uuid, ru := range rows {
+			old := cache[uuid]
+			cells, insert := ru["insert"]
+			if !insert {
+				cells, insert = ru["initial"]
+			}
+			diff, modify := ru["modify"]
+			var row any
+			var err error
+			switch {
+			case insert:
+				row, err = at.newRow(uuid, cells)
+			case modify && old != nil:
+				row, err = at.modifyRow(old, diff)
+			case modify:
+				err = errors.New("modify of a row not in the cache")
+			default: // delete
+				if old != nil {
+					delete(cache, uuid)
+					events = append(events, Event{Table: table, UUID: uuid, Op: OpDelete, old: old, oldAt: at})
+				}
+				continue
+			}
+			if err != nil {
+				metricMalformed.WithLabelValues(c.spec.Name, table).Inc()
+				c.log.Warn("ovsdb: row update skipped", "table", table, "uuid", uuid, "error", err)
+				continue
+			}
+			cache[uuid] = row
+			op := OpAdd
+			if old != nil {
+				op = OpUpdate
+			}
+			events = append(events, Event{Table: table, UUID: uuid, Op: op, old: old, new: row, oldAt: at, newAt: at})
+		}
+	}
+	return events
 }
 
 // watch closes g.lost when the connection ends, and probes an idle
 // connection so that a dead peer is noticed.
 func (c *Client) watch(g *generation) {
-	notify := g.cli.DisconnectNotify()
 	var tick <-chan time.Time
 	if c.opts.ProbeInterval > 0 {
 		t := time.NewTicker(c.opts.ProbeInterval)
@@ -458,21 +530,16 @@ func (c *Client) watch(g *generation) {
 	}
 	for {
 		select {
-		case <-notify:
+		case <-g.rpc.done:
 			close(g.lost)
 			return
 		case <-tick:
 			ctx, cancel := context.WithTimeout(context.Background(), c.opts.ProbeInterval)
-			err := g.cli.Echo(ctx)
+			_, err := g.rpc.call(ctx, "echo", []string{"ovnbgp"}, nil)
 			cancel()
-			if err != nil && c.current() == g {
-				// libovsdb sends its disconnect notification without
-				// blocking, so a notification can be missed: a failed probe
-				// ends the generation by itself.
+			if err != nil && g.rpc.cause() == nil {
 				c.log.Warn("ovsdb echo probe failed; reconnecting", "endpoint", g.endpoint, "error", err)
-				g.cli.Disconnect()
-				close(g.lost)
-				return
+				g.rpc.close()
 			}
 		}
 	}
@@ -480,25 +547,11 @@ func (c *Client) watch(g *generation) {
 
 // forward passes a live event of generation g to the consumer, if g is current.
 func (c *Client) forward(g *generation, e Event) {
-	at := g.tables[e.Table]
-	if at == nil {
-		return
-	}
-	if e.new != nil {
-		e.UUID = at.uuidOf(e.new)
-	} else {
-		e.UUID = at.uuidOf(e.old)
-	}
 	e.db = c.spec.Name
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.gen != g || c.opts.OnEvent == nil {
 		return
-	}
-	if e.Op == OpAdd {
-		if _, echo := g.initial[e.UUID]; echo {
-			return
-		}
 	}
 	c.opts.OnEvent(e)
 }
@@ -510,18 +563,18 @@ func (c *Client) current() *generation {
 }
 
 // snapshot returns the cached rows of every table of g (shallow).
-func snapshot(g *generation, tables []string) map[string]map[string]model.Model {
-	s := make(map[string]map[string]model.Model, len(tables))
+func snapshot(g *generation, tables []string) map[string]map[string]any {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	s := make(map[string]map[string]any, len(tables))
 	for _, t := range tables {
-		if rc := g.cache.Table(t); rc != nil {
-			s[t] = rc.RowsShallow()
-		}
+		s[t] = maps.Clone(g.rows[t])
 	}
 	return s
 }
 
 // diffGenerations lists the row differences between two generations' snapshots.
-func diffGenerations(prev, next *generation, prevRows, nextRows map[string]map[string]model.Model, tables []string) []Event {
+func diffGenerations(prev, next *generation, prevRows, nextRows map[string]map[string]any, tables []string) []Event {
 	var events []Event
 	for _, t := range tables {
 		pat, nat := prev.tables[t], next.tables[t]
@@ -567,11 +620,9 @@ func (c *Client) Get(table, uuid string) (row any, ok bool, err error) {
 	if at == nil {
 		return nil, false, fmt.Errorf("ovsdb %s: table %s is not monitored", c.spec.Name, table)
 	}
-	rc := g.cache.Table(table)
-	if rc == nil {
-		return nil, false, nil
-	}
-	m := rc.Row(uuid)
+	g.mu.RLock()
+	m := g.rows[table][uuid]
+	g.mu.RUnlock()
 	if m == nil {
 		return nil, false, nil
 	}
@@ -592,12 +643,22 @@ func (c *Client) ForEach(table string, fn func(uuid string, row any) bool) (malf
 		return 0
 	}
 	at := g.tables[table]
-	rc := g.cache.Table(table)
-	if at == nil || rc == nil {
+	if at == nil {
 		return 0
 	}
-	for u, m := range rc.RowsShallow() {
-		s, err := at.toStatic(m)
+	type entry struct {
+		uuid string
+		row  any
+	}
+	g.mu.RLock()
+	rows := make([]entry, 0, len(g.rows[table]))
+	for u, m := range g.rows[table] {
+		rows = append(rows, entry{u, m})
+	}
+	g.mu.RUnlock()
+	for _, r := range rows {
+		u := r.uuid
+		s, err := at.toStatic(r.row)
 		if err != nil {
 			malformed++
 			metricMalformed.WithLabelValues(c.spec.Name, table).Inc()
@@ -617,10 +678,9 @@ func (c *Client) Count(table string) int {
 	if g == nil {
 		return 0
 	}
-	if rc := g.cache.Table(table); rc != nil {
-		return rc.Len()
-	}
-	return 0
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.rows[table])
 }
 
 // Schema returns the server schema of the current connection.
@@ -691,8 +751,8 @@ func (c *Client) Close() {
 	g := c.gen
 	c.gen = nil
 	c.mu.Unlock()
-	if g != nil && g.cli != nil {
-		g.cli.Close()
+	if g != nil {
+		g.rpc.close()
 	}
 	metricConnected.WithLabelValues(c.spec.Name).Set(0)
 }
@@ -708,28 +768,6 @@ func copyConds(in map[string][]Condition) map[string][]Condition {
 	return out
 }
 
-// connectEmpty connects with an empty model: the server's schema, and
-// transactions checked against it only, without a monitor or a cache.
-func (c *Client) connectEmpty(ctx context.Context, copts []client.Option) (client.Client, error) {
-	return c.connectModel(ctx, map[string]model.Model{}, copts)
-}
-
-// connectModel connects a libovsdb client whose model has the given tables.
-func (c *Client) connectModel(ctx context.Context, models map[string]model.Model, copts []client.Option) (client.Client, error) {
-	dbModel, err := model.NewClientDBModel(c.spec.Name, models)
-	if err != nil {
-		return nil, err
-	}
-	cli, err := client.NewOVSDBClient(dbModel, copts...)
-	if err != nil {
-		return nil, err
-	}
-	if err := cli.Connect(ctx); err != nil {
-		return nil, err
-	}
-	return cli, nil
-}
-
 // LookupUUID reads, once, the _uuid of the row of table whose column equals
 // value (a select through a short-lived connection to opts.Remote), or ""
 // when there is none. The southbound source uses it to monitor with the
@@ -740,27 +778,39 @@ func LookupUUID(ctx context.Context, spec DBSpec, opts Options, table, column, v
 		opts.Logger = slog.Default()
 	}
 	c := &Client{spec: spec, opts: opts, log: opts.Logger.With("db", spec.Name)}
-	copts, err := c.clientOptions()
+	tlsCfg, err := c.tlsForRemotes()
 	if err != nil {
 		return "", err
 	}
-	cli, err := c.connectEmpty(ctx, copts)
-	if err != nil {
-		return "", err
-	}
-	defer cli.Close()
-	res, err := cli.Transact(ctx, ovsdb.Operation{Op: ovsdb.OperationSelect, Table: table,
-		Where: []ovsdb.Condition{{Column: column, Function: ovsdb.ConditionEqual, Value: value}}, Columns: []string{"_uuid"}})
-	if err != nil {
-		return "", err
-	}
-	if len(res) != 1 || res[0].Error != "" {
-		return "", fmt.Errorf("ovsdb %s: select %s where %s == %q failed: %+v", spec.Name, table, column, value, res)
-	}
-	for _, row := range res[0].Rows {
-		if u, ok := row["_uuid"].(ovsdb.UUID); ok {
-			return u.GoUUID, nil
+	op := ovsdb.Operation{Op: ovsdb.OperationSelect, Table: table,
+		Where: []ovsdb.Condition{{Column: column, Function: ovsdb.ConditionEqual, Value: value}}, Columns: []string{"_uuid"}}
+	var errs []string
+	for _, ep := range c.endpoints() {
+		conn, err := dialEndpoint(ctx, ep, tlsCfg)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
 		}
+		rpc := newRPCConn(conn, ep, nil)
+		raw, err := rpc.call(ctx, "transact", []any{spec.Name, op}, nil)
+		rpc.close()
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		var res []ovsdb.OperationResult
+		if err := json.Unmarshal(raw, &res); err != nil {
+			return "", fmt.Errorf("ovsdb %s: select %s: %w", spec.Name, table, err)
+		}
+		if len(res) != 1 || res[0].Error != "" {
+			return "", fmt.Errorf("ovsdb %s: select %s where %s == %q failed: %+v", spec.Name, table, column, value, res)
+		}
+		for _, row := range res[0].Rows {
+			if u, ok := row["_uuid"].(ovsdb.UUID); ok {
+				return u.GoUUID, nil
+			}
+		}
+		return "", nil
 	}
-	return "", nil
+	return "", fmt.Errorf("ovsdb %s: %s", spec.Name, strings.Join(errs, "; "))
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -312,10 +313,10 @@ func TestClusterMemberKilled(t *testing.T) {
 }
 
 func TestOutageBeyondBackoffLimit(t *testing.T) {
-	// libovsdb's own reconnect gives up (and panics) after its backoff's
-	// MaxElapsedTime, 15 minutes by default. Ours has no limit: with a
-	// short max interval, many more attempts than any finite limit would
-	// allow happen without a crash, and the client comes back.
+	// A reconnect loop with a limit (libovsdb's gives up, and panics,
+	// after 15 minutes by default) would leave the agent blind. Ours has
+	// none: with a short max interval, many more attempts than any finite
+	// limit would allow happen without a crash, and the client comes back.
 	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SBSchema})
 	sbFixture(t, s)
 	rec := &recorder{}
@@ -378,4 +379,47 @@ func TestLookupUUID(t *testing.T) {
 	require.Empty(t, u)
 	_, err = ovsdb.LookupUUID(ctx, ovsdb.Southbound, opts, sbdb.ChassisTable, "no_such_column", "x")
 	require.Error(t, err)
+}
+
+// TestProbeDetectsAHungServer stops the server (SIGSTOP: the connection
+// stays open, nothing answers). The client's echo probe notices within
+// its interval and reconnects once the server runs again; without the
+// probe the old connection would simply resume.
+func TestProbeDetectsAHungServer(t *testing.T) {
+	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SBSchema})
+	dp := sbFixture(t, s)
+	rec := &recorder{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := ovsdb.Connect(ctx, ovsdb.Southbound, ovsdb.Options{Remote: s.Remote(), Logger: testLogger(t),
+		OnEvent: rec.onEvent, OnResync: rec.onResync, ProbeInterval: 200 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, syscall.Kill(s.Pid(), syscall.SIGSTOP))
+	time.Sleep(time.Second) // several probe intervals
+	require.NoError(t, syscall.Kill(s.Pid(), syscall.SIGCONT))
+	waitFor(t, "a new generation after the hang", func() bool { return rec.resyncCount() >= 2 })
+	require.Equal(t, "reconnect", rec.resyncs[1].Reason)
+	u := addPB(t, s, dp, "after-hang", 9)
+	rec.waitEvent(t, "add after the hang", func(e ovsdb.Event) bool { return e.UUID == u && e.Op == ovsdb.OpAdd })
+}
+
+// TestServerEchoIsAnswered keeps a TCP connection idle, with the client's
+// own probes off, for longer than ovsdb-server's inactivity probe (5 s,
+// then 5 s more for the reply) on TCP remotes: the client must answer the
+// server's echo, or the server drops it.
+func TestServerEchoIsAnswered(t *testing.T) {
+	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SBSchema, TCP: true})
+	dp := sbFixture(t, s)
+	rec := &recorder{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := ovsdb.Connect(ctx, ovsdb.Southbound, ovsdb.Options{Remote: s.TCPRemote(), Logger: testLogger(t),
+		OnEvent: rec.onEvent, OnResync: rec.onResync, ProbeInterval: -1})
+	require.NoError(t, err)
+	defer c.Close()
+	time.Sleep(12 * time.Second)
+	u := addPB(t, s, dp, "after-idle", 9)
+	rec.waitEvent(t, "add after the idle time", func(e ovsdb.Event) bool { return e.UUID == u && e.Op == ovsdb.OpAdd })
+	require.Equal(t, 1, rec.resyncCount(), "the connection survived the server's probe")
 }

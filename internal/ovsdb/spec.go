@@ -1,7 +1,12 @@
-// Package ovsdb is ovnbgp's thin layer over libovsdb for the OVN southbound
-// and northbound databases and the chassis' local Open_vSwitch database.
+// Package ovsdb is ovnbgp's OVSDB client for the OVN southbound and
+// northbound databases and the chassis' local Open_vSwitch database: the
+// JSON-RPC connection, monitor_cond with server-side conditions, and a
+// cache of typed rows kept up to date from update2 notifications. It uses
+// libovsdb's ovsdb package for the schema, conditions and operations, not
+// its client or cache (docs/design.md: their update path was two thirds of
+// the agent's CPU per change at 100,000 ports).
 //
-// What it adds to libovsdb, and why (measured pitfalls in
+// What it provides, and why (measured pitfalls in
 // ../shared/docs/go-dependencies.md §1):
 //   - schema-adaptive minimal models: one binary for OVN 22.03 to 25.x;
 //   - an explicit column list on every monitor (a partial model monitored

@@ -9,7 +9,8 @@
 // take the write lock per row; readers take the read lock for a whole plan.
 //
 // Rows are values: a row given to Upsert must not be modified afterwards
-// (libovsdb gives a new row value for every change and never modifies one).
+// (the ovsdb client gives a new row value for every change and never
+// modifies one).
 // The indexes are computed when a row is upserted, and the incremental
 // planner keeps the previous version of a row to see what changed.
 package topology

@@ -1,7 +1,7 @@
 // Package sbdb holds the minimal OVN_Southbound models ovnbgp reads.
 //
-// Only the tables and columns the planner uses are declared, plus the columns
-// of every schema index (libovsdb needs them to key its cache). Columns that do
+// Only the tables and columns the planner uses are declared (and the columns
+// of the schema indexes, datapath and tunnel_key, for diagnostics). Columns that do
 // not exist in every supported OVN release are listed in OptionalColumns; the
 // ovsdb client drops them from the model and the monitor when the server's
 // schema lacks them, so the same binary serves OVN 22.03 to 25.x.
