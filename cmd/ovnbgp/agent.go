@@ -57,8 +57,10 @@ the configured BGP speaker. SIGTERM stops it leaving everything announced
 // gcPercent is the agent's GOGC unless the environment sets one: the heap
 // is mostly long-lived rows (two copies: the ovsdb cache and the topology),
 // so Go's default of 100 lets the RSS reach twice the live heap. Measured
-// at 100,000 ports (bench/results): steady RSS 235 MB with 100, 193 MB with
-// 50, for the same convergence time and event latency.
+// at 100,000 ports (go run ./bench -sizes 100000): RSS at convergence 136 MB
+// with 100, 128-141 MB with 50; peak over the whole run (after the bursts)
+// 194 MB with 100, 150-163 MB with 50; burst latency within the spread of
+// the runs.
 const gcPercent = 50
 
 func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *slog.Logger) error {
