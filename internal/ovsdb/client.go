@@ -435,7 +435,7 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 		if err != nil {
 			return err
 		}
-		c.apply(g, tu)
+		c.apply(g, tu, false)
 		return nil
 	})
 	if err != nil {
@@ -462,16 +462,22 @@ func (c *Client) update(g *generation, params json.RawMessage) {
 	if string(id) != `"`+monitorID+`"` {
 		return
 	}
-	for _, e := range c.apply(g, tu) {
+	for _, e := range c.apply(g, tu, true) {
 		c.forward(g, e)
 	}
 }
 
-// apply writes row updates into g's cache and returns their events. A row
-// whose cells cannot be read is skipped, logged and counted; the others
-// are applied.
-func (c *Client) apply(g *generation, tu tableUpdates2) []Event {
-	var events []Event
+// apply writes row updates into g's cache and returns their events (none
+// for the initial rows: the generation switch diffs them). A row whose
+// cells cannot be read is skipped, logged and counted; the others are
+// applied.
+func (c *Client) apply(g *generation, tu tableUpdates2, events bool) []Event {
+	var out []Event
+	emit := func(e Event) {
+		if events {
+			out = append(out, e)
+		}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for table, rows := range tu {
@@ -499,7 +505,7 @@ func (c *Client) apply(g *generation, tu tableUpdates2) []Event {
 			default: // delete
 				if old != nil {
 					delete(cache, uuid)
-					events = append(events, Event{Table: table, UUID: uuid, Op: OpDelete, old: old, oldAt: at})
+					emit(Event{Table: table, UUID: uuid, Op: OpDelete, old: old, oldAt: at})
 				}
 				continue
 			}
@@ -513,10 +519,10 @@ func (c *Client) apply(g *generation, tu tableUpdates2) []Event {
 			if old != nil {
 				op = OpUpdate
 			}
-			events = append(events, Event{Table: table, UUID: uuid, Op: op, old: old, new: row, oldAt: at, newAt: at})
+			emit(Event{Table: table, UUID: uuid, Op: op, old: old, new: row, oldAt: at, newAt: at})
 		}
 	}
-	return events
+	return out
 }
 
 // watch closes g.lost when the connection ends, and probes an idle
