@@ -76,9 +76,16 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 func connectSB(t *testing.T, remote string, rec *recorder, conds map[string][]ovsdb.Condition) *ovsdb.Client {
 	t.Helper()
+	return connectOpts(t, rec, ovsdb.Options{Remote: remote, Conditions: conds, MaxBackoff: 500 * time.Millisecond})
+}
+
+// connectOpts connects to the southbound with opts, the test's logger and
+// rec's callbacks (when rec is not nil); the client is closed at cleanup.
+func connectOpts(t *testing.T, rec *recorder, opts ovsdb.Options) *ovsdb.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	opts := ovsdb.Options{Remote: remote, Logger: testLogger(t), Conditions: conds, MaxBackoff: 500 * time.Millisecond}
+	opts.Logger = testLogger(t)
 	if rec != nil {
 		opts.OnEvent, opts.OnResync = rec.onEvent, rec.onResync
 	}
@@ -320,12 +327,7 @@ func TestOutageBeyondBackoffLimit(t *testing.T) {
 	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SBSchema})
 	sbFixture(t, s)
 	rec := &recorder{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := ovsdb.Connect(ctx, ovsdb.Southbound, ovsdb.Options{Remote: s.Remote(), Logger: testLogger(t),
-		OnEvent: rec.onEvent, OnResync: rec.onResync, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
-	require.NoError(t, err)
-	defer c.Close()
+	connectOpts(t, rec, ovsdb.Options{Remote: s.Remote(), MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
 	s.Kill()
 	time.Sleep(2 * time.Second) // ~100 failed attempts at 20 ms
 	s.Restart()
@@ -389,12 +391,7 @@ func TestProbeDetectsAHungServer(t *testing.T) {
 	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SBSchema})
 	dp := sbFixture(t, s)
 	rec := &recorder{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := ovsdb.Connect(ctx, ovsdb.Southbound, ovsdb.Options{Remote: s.Remote(), Logger: testLogger(t),
-		OnEvent: rec.onEvent, OnResync: rec.onResync, ProbeInterval: 200 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
-	require.NoError(t, err)
-	defer c.Close()
+	connectOpts(t, rec, ovsdb.Options{Remote: s.Remote(), ProbeInterval: 200 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	require.NoError(t, syscall.Kill(s.Pid(), syscall.SIGSTOP))
 	time.Sleep(time.Second) // several probe intervals
 	require.NoError(t, syscall.Kill(s.Pid(), syscall.SIGCONT))
@@ -412,12 +409,7 @@ func TestServerEchoIsAnswered(t *testing.T) {
 	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SBSchema, TCP: true})
 	dp := sbFixture(t, s)
 	rec := &recorder{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := ovsdb.Connect(ctx, ovsdb.Southbound, ovsdb.Options{Remote: s.TCPRemote(), Logger: testLogger(t),
-		OnEvent: rec.onEvent, OnResync: rec.onResync, ProbeInterval: -1})
-	require.NoError(t, err)
-	defer c.Close()
+	connectOpts(t, rec, ovsdb.Options{Remote: s.TCPRemote(), ProbeInterval: -1})
 	time.Sleep(12 * time.Second)
 	u := addPB(t, s, dp, "after-idle", 9)
 	rec.waitEvent(t, "add after the idle time", func(e ovsdb.Event) bool { return e.UUID == u && e.Op == ovsdb.OpAdd })
