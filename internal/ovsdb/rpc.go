@@ -155,19 +155,25 @@ func (c *rpcConn) call(ctx context.Context, method string, params any, onResult 
 		Method string `json:"method"`
 		Params any    `json:"params"`
 	}{id, method, params}); err != nil {
+		c.forget(id)
 		return nil, fmt.Errorf("ovsdb %s: %s: %w", c.endpoint, method, err)
 	}
 	select {
 	case <-call.done:
 		return call.result, call.err
 	case <-ctx.Done():
-		c.mu.Lock()
-		if c.pending != nil {
-			delete(c.pending, id)
-		}
-		c.mu.Unlock()
+		c.forget(id)
 		return nil, fmt.Errorf("ovsdb %s: %s: %w", c.endpoint, method, ctx.Err())
 	}
+}
+
+// forget drops a call whose caller no longer waits; a late reply is ignored.
+func (c *rpcConn) forget(id uint64) {
+	c.mu.Lock()
+	if c.pending != nil {
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
 }
 
 // read decodes messages until the connection ends.
