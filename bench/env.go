@@ -353,3 +353,40 @@ func procStats(pid int) (rss, hwm int64, cpu float64, err error) {
 	}
 	return rss, hwm, cpu, nil
 }
+
+// cpuByProcess returns the CPU seconds (user + system) each process of the
+// run has used so far, and the bench's own, keyed by a label: the command
+// name, with the database's directory for an ovsdb-server (sb, nb, ovs).
+// Processes that have exited are left out.
+func (e *env) cpuByProcess() map[string]float64 {
+	e.mu.Lock()
+	pids := append([]int{os.Getpid()}, e.pids...)
+	e.mu.Unlock()
+	out := map[string]float64{}
+	for _, pid := range pids {
+		_, _, cpu, err := procStats(pid)
+		if err != nil {
+			continue
+		}
+		out[procLabel(pid)] += cpu
+	}
+	return out
+}
+
+// procLabel names a process for the CPU table.
+func procLabel(pid int) string {
+	if pid == os.Getpid() {
+		return "bench"
+	}
+	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	name := strings.TrimSpace(string(comm))
+	if name == "ovsdb-server" {
+		// The first argument is the database file, in its own directory.
+		if cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
+			if args := strings.Split(string(cl), "\x00"); len(args) > 1 {
+				name += " (" + filepath.Base(filepath.Dir(args[1])) + ")"
+			}
+		}
+	}
+	return name
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // TestHistRange: the buckets of the median and the 99th percentile of the
@@ -54,5 +55,15 @@ func TestParseHistogram(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("bucket %d: %v, want %v", i, got[i], want[i])
 		}
+	}
+}
+
+func TestCPUShares(t *testing.T) {
+	got := cpuShares(map[string]float64{"ovnbgp": 1.5, "ovn-northd": 2.5, "idle": 0.01}, 5*time.Second)
+	if want := "ovn-northd 50, ovnbgp 30"; got != want {
+		t.Fatalf("cpuShares = %q, want %q", got, want)
+	}
+	if got := cpuShares(map[string]float64{"x": 1}, 0); got != "" {
+		t.Fatalf("no window: %q", got)
 	}
 }

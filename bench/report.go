@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 )
@@ -137,6 +138,9 @@ func report(rs []*result, o *options) string {
 		}
 		return strings.Join(out, ", ")
 	})
+	row("CPU during the bursts, % of one core (each process of the run, 2 cores = 200 %)", func(r *result) string {
+		return cpuShares(r.burstProcCPU, r.burstWall)
+	})
 	row("rate accepted by the SB in each burst (changes/s)", func(r *result) string {
 		var out []string
 		for _, x := range r.burstRates {
@@ -246,4 +250,24 @@ func envFlag(o *options) string {
 		return ""
 	}
 	return " -agent-env " + strings.Join(o.agentEnv, ",")
+}
+
+// cpuShares lists each process's CPU over a window as a share of one core,
+// largest first; processes under 1 % are left out.
+func cpuShares(cpu map[string]float64, wall time.Duration) string {
+	if wall <= 0 {
+		return ""
+	}
+	names := make([]string, 0, len(cpu))
+	for n := range cpu {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return cpu[names[i]] > cpu[names[j]] })
+	var out []string
+	for _, n := range names {
+		if share := 100 * cpu[n] / wall.Seconds(); share >= 1 {
+			out = append(out, fmt.Sprintf("%s %.0f", n, share))
+		}
+	}
+	return strings.Join(out, ", ")
 }

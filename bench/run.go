@@ -47,8 +47,10 @@ type result struct {
 	burstP99Write []time.Duration // p99 from the write, per burst
 	burstAgent    []string        // p50 / p99 inside the agent (ovnbgp_change_latency_seconds bucket bounds), per burst
 	burstDrain    time.Duration
-	eventsCPU     float64   // agent CPU seconds during the alone events
-	burstCPU      []float64 // agent CPU seconds per change of each burst (until its measured events are in)
+	eventsCPU     float64            // agent CPU seconds during the alone events
+	burstCPU      []float64          // agent CPU seconds per change of each burst (until its measured events are in)
+	burstProcCPU  map[string]float64 // CPU seconds of each process of the run over the bursts (same window)
+	burstWall     time.Duration      // the bursts' windows added up
 
 	periodic     []time.Duration
 	periodicErr  bool          // a full pass of the restarted agent reported a speaker error
@@ -328,6 +330,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		}
 		agentBefore := scrapeHistogram(hc, changeLatency)
 		_, _, cpu0, _ := procStats(a.pid)
+		procs0 := e.cpuByProcess()
 		bstart := time.Now()
 		nextEv, j := 0.0, 0
 		for k := 0; k < total; k++ {
@@ -393,6 +396,13 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		}
 		_, _, cpu1, _ := procStats(a.pid)
 		r.burstCPU = append(r.burstCPU, (cpu1-cpu0)/float64(total))
+		r.burstWall += time.Since(bstart)
+		if r.burstProcCPU == nil {
+			r.burstProcCPU = map[string]float64{}
+		}
+		for name, c := range e.cpuByProcess() {
+			r.burstProcCPU[name] += c - procs0[name]
+		}
 		inAgent := histRange(agentBefore, scrapeHistogram(hc, changeLatency))
 		r.burstAgent = append(r.burstAgent, inAgent)
 		// Restore: every local port up, the measured ports back where they were.
