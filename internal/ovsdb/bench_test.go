@@ -28,21 +28,19 @@ const (
 	benchLocalPorts = 1000
 )
 
-// fillSB writes the benchmark rows into the server through its socket, in
-// transactions of 10,000 rows.
-func fillSB(b *testing.B, sock string) {
-	b.Helper()
+// rawTransactor returns a function that runs one transaction of ops on the
+// southbound through its socket and returns the inserted rows' UUIDs.
+func rawTransactor(sock string) (transact func(ops []any) ([]string, error), closeConn func(), err error) {
 	conn, err := net.Dial("unix", sock)
 	if err != nil {
-		b.Fatal(err)
+		return nil, nil, err
 	}
-	defer conn.Close()
 	enc, dec := json.NewEncoder(conn), json.NewDecoder(bufio.NewReaderSize(conn, 1<<20))
 	id := 0
-	transact := func(ops []any) []string {
+	transact = func(ops []any) ([]string, error) {
 		id++
 		if err := enc.Encode(map[string]any{"id": id, "method": "transact", "params": append([]any{"OVN_Southbound"}, ops...)}); err != nil {
-			b.Fatal(err)
+			return nil, err
 		}
 		for {
 			var msg struct {
@@ -52,7 +50,7 @@ func fillSB(b *testing.B, sock string) {
 				Error  any               `json:"error"`
 			}
 			if err := dec.Decode(&msg); err != nil {
-				b.Fatal(err)
+				return nil, err
 			}
 			if msg.Method == "echo" || msg.ID == nil {
 				continue
@@ -65,15 +63,36 @@ func fillSB(b *testing.B, sock string) {
 				}
 				_ = json.Unmarshal(r, &res)
 				if res.Error != "" {
-					b.Fatalf("transact: %s", r)
+					return nil, fmt.Errorf("transact: %s", r)
 				}
 				if len(res.UUID) == 2 {
 					uuids = append(uuids, res.UUID[1])
 				}
 			}
-			return uuids
+			return uuids, nil
 		}
 	}
+	return transact, func() { _ = conn.Close() }, nil
+}
+
+// fillSB writes ports rows shaped like northd's (and their chassis and
+// networks, scaled from the benchmark's) into the server through its
+// socket, in transactions of 10,000 rows. It returns the ports' UUIDs.
+func fillSB(tb testing.TB, sock string, ports int) []string {
+	tb.Helper()
+	tx, closeConn, err := rawTransactor(sock)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer closeConn()
+	transact := func(ops []any) []string {
+		u, err := tx(ops)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return u
+	}
+	networks, nchassis := max(1, ports*benchNetworks/benchPorts), benchChassis
 	insert := func(table string, row map[string]any, name string) map[string]any {
 		op := map[string]any{"op": "insert", "table": table, "row": row}
 		if name != "" {
@@ -82,35 +101,36 @@ func fillSB(b *testing.B, sock string) {
 		return op
 	}
 	var ops []any
-	for c := 0; c < benchChassis; c++ {
+	for c := 0; c < nchassis; c++ {
 		ops = append(ops,
 			insert("Encap", map[string]any{"type": "geneve", "ip": fmt.Sprintf("10.1.%d.%d", c/250, c%250+1), "chassis_name": fmt.Sprintf("c%d", c)}, fmt.Sprintf("e%d", c)),
 			insert("Chassis", map[string]any{"name": fmt.Sprintf("c%d", c), "hostname": fmt.Sprintf("host%d", c),
 				"encaps": []any{"named-uuid", fmt.Sprintf("e%d", c)}}, ""))
 	}
-	for n := 0; n < benchNetworks; n++ {
+	for n := 0; n < networks; n++ {
 		ops = append(ops, insert("Datapath_Binding", map[string]any{"tunnel_key": n + 1,
 			"external_ids": []any{"map", [][]string{{"name", fmt.Sprintf("neutron-%08d-0000-4000-8000-000000000000", n)}}}}, ""))
 	}
 	u := transact(ops)
 	var chassis, dps []string
-	for i := 0; i < benchChassis; i++ {
+	for i := 0; i < nchassis; i++ {
 		chassis = append(chassis, u[2*i+1])
 	}
-	dps = u[2*benchChassis:]
+	dps = u[2*nchassis:]
 	ops = ops[:0]
-	for i := 0; i < benchPorts; i++ {
-		n := i % benchNetworks
-		ch := i % benchChassis
+	var pbs []string
+	for i := 0; i < ports; i++ {
+		n := i % networks
+		ch := i % nchassis
 		if i < benchLocalPorts {
 			ch = 0
 		} else if ch == 0 {
 			ch = 1
 		}
-		ip := fmt.Sprintf("10.%d.%d.%d", n%250, (i/benchNetworks)%250, i%250+1)
+		ip := fmt.Sprintf("10.%d.%d.%d", n%250, (i/networks)%250, i%250+1)
 		ops = append(ops, insert("Port_Binding", map[string]any{
 			"logical_port": fmt.Sprintf("%08x-1111-4222-8333-%012x", i, i),
-			"tunnel_key":   i/benchNetworks + 1,
+			"tunnel_key":   i/networks + 1,
 			"datapath":     []any{"uuid", dps[n]},
 			"chassis":      []any{"uuid", chassis[ch]},
 			"up":           true,
@@ -128,13 +148,14 @@ func fillSB(b *testing.B, sock string) {
 			}},
 		}, ""))
 		if len(ops) == 10000 {
-			transact(ops)
+			pbs = append(pbs, transact(ops)...)
 			ops = ops[:0]
 		}
 	}
 	if len(ops) > 0 {
-		transact(ops)
+		pbs = append(pbs, transact(ops)...)
 	}
+	return pbs
 }
 
 // pbColumns are the Port_Binding columns ovnbgp monitors on this schema.
@@ -214,7 +235,7 @@ func BenchmarkSouthbound100k(b *testing.B) {
 	dir := b.TempDir()
 	s := ovsdbserver.Start(b, ovsdbserver.Options{Schema: ovsdbserver.SBSchema})
 	fillStart := time.Now()
-	fillSB(b, s.Sock)
+	fillSB(b, s.Sock, benchPorts)
 	b.Logf("filled %d ports in %.1fs", benchPorts, time.Since(fillStart).Seconds())
 
 	bin := filepath.Join(dir, "ovnbgp")

@@ -144,6 +144,16 @@ type generation struct {
 	endpoint string
 	lost     chan struct{} // closed when the connection ends
 
+	// applyMu orders the updates: the monitor's reply (the initial rows)
+	// is applied by the dialing goroutine while the reader goes on reading
+	// and answering the server's echo (a large initial download takes
+	// seconds to apply, and ovsdb-server drops a client that does not
+	// answer its probe); update2 notifications that arrive before the
+	// initial rows are in wait in queued.
+	applyMu sync.Mutex
+	ready   bool
+	queued  []json.RawMessage
+
 	mu sync.RWMutex
 	// rows: table -> UUID -> row, a pointer to the table's dynamic struct.
 	// A cached row is never modified: a change replaces it.
@@ -405,7 +415,7 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 		}
 	}()
 
-	raw, err := g.rpc.call(ctx, "get_schema", []string{c.spec.Name}, nil)
+	raw, err := g.rpc.call(ctx, "get_schema", []string{c.spec.Name})
 	if err != nil {
 		return nil, fmt.Errorf("get_schema: %w", err)
 	}
@@ -430,17 +440,25 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 		}
 		reqs[t] = []monitorCondRequest{{Columns: at.columns, Where: wire}}
 	}
-	_, err = g.rpc.call(ctx, "monitor_cond", []any{c.spec.Name, monitorID, reqs}, func(res json.RawMessage) error {
-		tu, err := decodeUpdates(res)
-		if err != nil {
-			return err
-		}
-		c.apply(g, tu, false)
-		return nil
-	})
+	res, err := g.rpc.call(ctx, "monitor_cond", []any{c.spec.Name, monitorID, reqs})
 	if err != nil {
 		return nil, fmt.Errorf("monitor_cond: %w", err)
 	}
+	tu, err := decodeUpdates(res)
+	if err != nil {
+		return nil, fmt.Errorf("ovsdb %s: %s: monitor_cond reply: %w", c.spec.Name, ep, err)
+	}
+	res = nil
+	c.apply(g, tu, false) // without applyMu: until ready, the reader only queues
+	g.applyMu.Lock()
+	for _, params := range g.queued {
+		if !c.applyUpdate(g, params, false) {
+			g.applyMu.Unlock()
+			return nil, fmt.Errorf("ovsdb %s: %s: an update after the initial rows could not be read", c.spec.Name, ep)
+		}
+	}
+	g.queued, g.ready = nil, true
+	g.applyMu.Unlock()
 	ok = true
 	go c.watch(g)
 	return g, nil
@@ -449,22 +467,35 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 // monitorID names the one monitor of a connection.
 const monitorID = "ovnbgp"
 
-// update applies an update2 notification of generation g and passes its
-// events on. An update that cannot be read ends the connection: the next
-// generation's full download repairs the cache.
+// update applies an update2 notification of generation g, in order, and
+// passes its events on; before the initial rows are in it is queued.
 func (c *Client) update(g *generation, params json.RawMessage) {
+	g.applyMu.Lock()
+	defer g.applyMu.Unlock()
+	if !g.ready {
+		g.queued = append(g.queued, params)
+		return
+	}
+	c.applyUpdate(g, params, true)
+}
+
+// applyUpdate decodes and applies one update2 notification (g.applyMu
+// held). An update that cannot be read ends the connection, and false is
+// returned: the next generation's full download repairs the cache.
+func (c *Client) applyUpdate(g *generation, params json.RawMessage, forward bool) bool {
 	id, tu, err := decodeUpdate2Params(params)
 	if err != nil {
 		c.log.Warn("ovsdb: unreadable update; reconnecting to read every row again", "endpoint", g.endpoint, "error", err)
 		g.rpc.close()
-		return
+		return false
 	}
 	if string(id) != `"`+monitorID+`"` {
-		return
+		return true
 	}
-	for _, e := range c.apply(g, tu, true) {
+	for _, e := range c.apply(g, tu, forward) {
 		c.forward(g, e)
 	}
+	return true
 }
 
 // apply writes row updates into g's cache and returns their events (none
@@ -541,7 +572,7 @@ func (c *Client) watch(g *generation) {
 			return
 		case <-tick:
 			ctx, cancel := context.WithTimeout(context.Background(), c.opts.ProbeInterval)
-			_, err := g.rpc.call(ctx, "echo", []string{"ovnbgp"}, nil)
+			_, err := g.rpc.call(ctx, "echo", []string{"ovnbgp"})
 			cancel()
 			if err != nil && g.rpc.cause() == nil {
 				c.log.Warn("ovsdb echo probe failed; reconnecting", "endpoint", g.endpoint, "error", err)
@@ -798,7 +829,7 @@ func LookupUUID(ctx context.Context, spec DBSpec, opts Options, table, column, v
 			continue
 		}
 		rpc := newRPCConn(conn, ep, nil)
-		raw, err := rpc.call(ctx, "transact", []any{spec.Name, op}, nil)
+		raw, err := rpc.call(ctx, "transact", []any{spec.Name, op})
 		rpc.close()
 		if err != nil {
 			errs = append(errs, err.Error())

@@ -415,3 +415,55 @@ func TestServerEchoIsAnswered(t *testing.T) {
 	rec.waitEvent(t, "add after the idle time", func(e ovsdb.Event) bool { return e.UUID == u && e.Op == ovsdb.OpAdd })
 	require.Equal(t, 1, rec.resyncCount(), "the connection survived the server's probe")
 }
+
+// TestUpdatesDuringTheInitialDownload: rows change while a client loads
+// 20,000 ports, so updates arrive while its initial rows are still being
+// decoded and applied (they wait for them, in order). Once the writes stop,
+// every row the client holds must equal the row a new client reads.
+func TestUpdatesDuringTheInitialDownload(t *testing.T) {
+	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SBSchema})
+	pbs := fillSB(t, s.Sock, 20000)
+	tx, closeConn, err := rawTransactor(s.Sock)
+	require.NoError(t, err)
+	defer closeConn()
+	stop, written, failed := make(chan struct{}), make(chan int, 1), make(chan error, 1)
+	go func() {
+		n := 0
+		defer func() { written <- n }()
+		for ; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := tx([]any{map[string]any{"op": "update", "table": "Port_Binding",
+				"where": []any{[]any{"_uuid", "==", []any{"uuid", pbs[n%len(pbs)]}}},
+				"row":   map[string]any{"up": n%3 == 0, "external_ids": []any{"map", []any{[]any{"n", fmt.Sprint(n)}}}}}}); err != nil {
+				failed <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(20 * time.Millisecond) // writes under way
+	live := connectOpts(t, nil, ovsdb.Options{Remote: s.Remote(), Tables: []string{sbdb.PortBindingTable}})
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	n := <-written
+	select {
+	case err := <-failed:
+		t.Fatal(err)
+	default:
+	}
+	fresh := connectOpts(t, nil, ovsdb.Options{Remote: s.Remote(), Tables: []string{sbdb.PortBindingTable}})
+	waitFor(t, "the live client's rows equal to a fresh read", func() bool {
+		for _, u := range pbs {
+			a, _, _ := live.Get(sbdb.PortBindingTable, u)
+			b, _, _ := fresh.Get(sbdb.PortBindingTable, u)
+			if a == nil || b == nil || !equalPB(a.(*sbdb.PortBinding), b.(*sbdb.PortBinding)) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("%d transactions written while the client connected", n)
+}

@@ -36,13 +36,9 @@ type rpcConn struct {
 }
 
 type rpcCall struct {
-	// onResult runs on the reading goroutine before the caller wakes and
-	// before the next message is read: the monitor reply fills the cache
-	// this way, ahead of the first update that follows it.
-	onResult func(json.RawMessage) error
-	result   json.RawMessage
-	err      error
-	done     chan struct{}
+	result json.RawMessage
+	err    error
+	done   chan struct{}
 }
 
 // rpcMessage is a request, a reply or a notification.
@@ -136,10 +132,9 @@ func (c *rpcConn) write(m any) error {
 }
 
 // call sends a request and waits for its reply, ctx or the end of the
-// connection. onResult, when set, runs on the reading goroutine with a
-// successful result (see rpcCall).
-func (c *rpcConn) call(ctx context.Context, method string, params any, onResult func(json.RawMessage) error) (json.RawMessage, error) {
-	call := &rpcCall{onResult: onResult, done: make(chan struct{})}
+// connection.
+func (c *rpcConn) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	call := &rpcCall{done: make(chan struct{})}
 	c.mu.Lock()
 	if c.pending == nil {
 		err := c.err
@@ -236,9 +231,6 @@ func (c *rpcConn) reply(m rpcMessage) {
 		call.err = fmt.Errorf("ovsdb %s: %s", c.endpoint, m.Error)
 	} else {
 		call.result = m.Result
-		if call.onResult != nil {
-			call.err = call.onResult(m.Result)
-		}
 	}
 	close(call.done)
 }

@@ -31,7 +31,7 @@ func TestReaderKeepsBytesAfterALargeMessage(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		res, err := c.call(context.Background(), "get_big", []string{}, nil)
+		res, err := c.call(context.Background(), "get_big", []string{})
 		done <- result{res, err}
 	}()
 	var req struct {
