@@ -363,24 +363,36 @@ func (c *Client) tlsConfig() (*tls.Config, error) {
 	}, nil
 }
 
-// dial makes one generation on the first remote that accepts it.
-func (c *Client) dial(ctx context.Context, conds map[string][]Condition, prev *generation) (*generation, error) {
+// firstRemote runs try on each remote, in the configured order, until one
+// succeeds; its error lists every remote's failure.
+func (c *Client) firstRemote(ctx context.Context, try func(ep string, tlsCfg *tls.Config) error) error {
 	tlsCfg, err := c.tlsForRemotes()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var errs []string
 	for _, ep := range c.endpoints() {
-		g, err := c.dialOne(ctx, ep, tlsCfg, conds, prev)
+		err := try(ep, tlsCfg)
 		if err == nil {
-			return g, nil
+			return nil
 		}
 		errs = append(errs, err.Error())
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	return nil, fmt.Errorf("ovsdb %s: %s", c.spec.Name, strings.Join(errs, "; "))
+	return fmt.Errorf("ovsdb %s: %s", c.spec.Name, strings.Join(errs, "; "))
+}
+
+// dial makes one generation on the first remote that accepts it.
+func (c *Client) dial(ctx context.Context, conds map[string][]Condition, prev *generation) (*generation, error) {
+	var g *generation
+	err := c.firstRemote(ctx, func(ep string, tlsCfg *tls.Config) error {
+		var err error
+		g, err = c.dialOne(ctx, ep, tlsCfg, conds, prev)
+		return err
+	})
+	return g, err
 }
 
 // monitorCondRequest is one table's monitor_cond request (RFC 7047 as
@@ -815,39 +827,32 @@ func LookupUUID(ctx context.Context, spec DBSpec, opts Options, table, column, v
 		opts.Logger = slog.Default()
 	}
 	c := &Client{spec: spec, opts: opts, log: opts.Logger.With("db", spec.Name)}
-	tlsCfg, err := c.tlsForRemotes()
-	if err != nil {
-		return "", err
-	}
 	op := ovsdb.Operation{Op: ovsdb.OperationSelect, Table: table,
 		Where: []ovsdb.Condition{{Column: column, Function: ovsdb.ConditionEqual, Value: value}}, Columns: []string{"_uuid"}}
-	var errs []string
-	for _, ep := range c.endpoints() {
+	var raw json.RawMessage
+	if err := c.firstRemote(ctx, func(ep string, tlsCfg *tls.Config) error {
 		conn, err := dialEndpoint(ctx, ep, tlsCfg)
 		if err != nil {
-			errs = append(errs, err.Error())
-			continue
+			return err
 		}
 		rpc := newRPCConn(conn, ep, nil)
-		raw, err := rpc.call(ctx, "transact", []any{spec.Name, op})
-		rpc.close()
-		if err != nil {
-			errs = append(errs, err.Error())
-			continue
-		}
-		var res []ovsdb.OperationResult
-		if err := json.Unmarshal(raw, &res); err != nil {
-			return "", fmt.Errorf("ovsdb %s: select %s: %w", spec.Name, table, err)
-		}
-		if len(res) != 1 || res[0].Error != "" {
-			return "", fmt.Errorf("ovsdb %s: select %s where %s == %q failed: %+v", spec.Name, table, column, value, res)
-		}
-		for _, row := range res[0].Rows {
-			if u, ok := row["_uuid"].(ovsdb.UUID); ok {
-				return u.GoUUID, nil
-			}
-		}
-		return "", nil
+		defer rpc.close()
+		raw, err = rpc.call(ctx, "transact", []any{spec.Name, op})
+		return err
+	}); err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("ovsdb %s: %s", spec.Name, strings.Join(errs, "; "))
+	var res []ovsdb.OperationResult
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return "", fmt.Errorf("ovsdb %s: select %s: %w", spec.Name, table, err)
+	}
+	if len(res) != 1 || res[0].Error != "" {
+		return "", fmt.Errorf("ovsdb %s: select %s where %s == %q failed: %+v", spec.Name, table, column, value, res)
+	}
+	for _, row := range res[0].Rows {
+		if u, ok := row["_uuid"].(ovsdb.UUID); ok {
+			return u.GoUUID, nil
+		}
+	}
+	return "", nil
 }
