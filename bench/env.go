@@ -354,6 +354,45 @@ func procStats(pid int) (rss, hwm int64, cpu float64, err error) {
 	return rss, hwm, cpu, nil
 }
 
+// machineTimes are CPU seconds of the whole machine, all CPUs added up,
+// from the first line of /proc/stat: busy is user, nice, system, irq and
+// softirq (guest time is inside user), steal the time the hypervisor gave
+// this machine's CPUs to something else while they had work.
+type machineTimes struct{ busy, steal float64 }
+
+// machineCPU returns the machine's CPU times since boot (zero when
+// /proc/stat cannot be read: the report then shows n/a).
+func machineCPU() machineTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineTimes{}
+	}
+	t, err := parseProcStat(string(b))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+	}
+	return t
+}
+
+// parseProcStat reads the "cpu" line of /proc/stat: user nice system idle
+// iowait irq softirq steal ..., in USER_HZ (100) ticks.
+func parseProcStat(s string) (machineTimes, error) {
+	line, _, _ := strings.Cut(s, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return machineTimes{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var v [8]float64
+	for i := range v {
+		x, err := strconv.ParseUint(f[i+1], 10, 64)
+		if err != nil {
+			return machineTimes{}, fmt.Errorf("/proc/stat: field %d of %q: %w", i+1, line, err)
+		}
+		v[i] = float64(x) / 100
+	}
+	return machineTimes{busy: v[0] + v[1] + v[2] + v[5] + v[6], steal: v[7]}, nil
+}
+
 // cpuByProcess returns the CPU seconds (user + system) each process of the
 // run has used so far, and the bench's own, keyed by a label: the command
 // name, with the database's directory for an ovsdb-server (sb, nb, ovs).

@@ -67,3 +67,36 @@ func TestCPUShares(t *testing.T) {
 		t.Fatalf("no window: %q", got)
 	}
 }
+
+// TestParseProcStat: busy is user+nice+system+irq+softirq, steal its own
+// column, both in seconds of USER_HZ (100) ticks; a line that is not the
+// cpu line is an error.
+func TestParseProcStat(t *testing.T) {
+	got, err := parseProcStat("cpu  22456 10 7545 67991 286 5 301 14 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (machineTimes{busy: (22456 + 10 + 7545 + 5 + 301) / 100.0, steal: 0.14}); math.Abs(got.busy-want.busy) > 1e-9 || math.Abs(got.steal-want.steal) > 1e-9 {
+		t.Fatalf("parseProcStat = %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{"", "intr 1 2 3", "cpu 1 2 3", "cpu 1 2 x 4 5 6 7 8"} {
+		if _, err := parseProcStat(bad); err == nil {
+			t.Errorf("parseProcStat(%q): no error", bad)
+		}
+	}
+}
+
+// TestMachineLoad: shares of one core over the window; the part outside
+// the run never goes below zero; no reading is n/a.
+func TestMachineLoad(t *testing.T) {
+	before, after := machineTimes{busy: 100, steal: 1}, machineTimes{busy: 109, steal: 1.5}
+	if got, want := newMachineLoad(before, after, 8, 5*time.Second).String(), "180 / 20 / 10"; got != want {
+		t.Fatalf("load = %q, want %q", got, want)
+	}
+	if got, want := newMachineLoad(before, after, 9.1, 5*time.Second).String(), "180 / 0 / 10"; got != want {
+		t.Fatalf("run's processes above the machine's busy time: %q, want %q", got, want)
+	}
+	if got := newMachineLoad(before, machineTimes{}, 1, time.Second).String(); got != "n/a" {
+		t.Fatalf("unreadable /proc/stat: %q", got)
+	}
+}

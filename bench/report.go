@@ -41,7 +41,7 @@ func machine() []string {
 	}
 	commit := version("git", "rev-parse", "--short", "HEAD")
 	return []string{
-		fmt.Sprintf("- machine: %s, %d CPUs (`nproc`), %s RAM, kernel %s (shared with other jobs while measured)",
+		fmt.Sprintf("- machine: %s, %d CPUs (`nproc`), %s RAM, kernel %s (what else used its CPUs during the bursts: the row \"the machine's CPU in each burst\")",
 			cpu, runtime.NumCPU(), mem, version("uname", "-r")),
 		fmt.Sprintf("- bench at ovnbgp commit %s (the agent is the binary given by -agent, default bin/ovnbgp built from it), %s", commit, runtime.Version()),
 		fmt.Sprintf("- %s; %s; gobgpd %s; %s", version("ovsdb-server", "--version"), version("ovs-vswitchd", "--version"),
@@ -140,6 +140,13 @@ func report(rs []*result, o *options) string {
 	})
 	row("CPU during the bursts, % of one core (each process of the run, 2 cores = 200 %)", func(r *result) string {
 		return cpuShares(r.burstProcCPU, r.burstWall)
+	})
+	row("the machine's CPU in each burst, % of one core: busy / of it outside the run's processes / stolen by the hypervisor", func(r *result) string {
+		var out []string
+		for _, m := range r.burstMachine {
+			out = append(out, m.String())
+		}
+		return strings.Join(out, "; ")
 	})
 	row("rate accepted by the SB in each burst (changes/s)", func(r *result) string {
 		var out []string
@@ -241,6 +248,11 @@ const notesText = `Notes:
   10,000 routes it takes 35-80 % of a core while the events run: a real cost on a chassis with Debian 12's OVS
   3.1.0, and one more process on the 2 cores. Open vSwitch fixed it in 3.1.5, 3.2.3, 3.3.1 and 3.4 (changes
   outside the main and local tables, where ovnbgp's routes are, no longer trigger the re-read).
+- The machine's CPU in each burst comes from /proc/stat (all CPUs, USER_HZ ticks): busy is user, nice, system,
+  irq and softirq; "outside the run's processes" is busy less the CPU of every process of the run (agent,
+  ovsdb-servers, ovn-northd, ovs-vswitchd, gobgpd, the bench): kernel threads and interrupts, and whatever else ran
+  on the machine; "stolen" is the steal time, the hypervisor running something else on this machine's CPUs. A
+  burst measured while either was large shared the 2 cores with more than the run.
 - Steady CPU and RSS are read from /proc/<pid>/status and /proc/<pid>/stat of the agent; "peak RSS over the run"
   is the first agent process's VmHWM after cold start, events and burst.
 - Profiles of the missed targets, a measured fix and before/after figures: [PROFILE.md](PROFILE.md).`
@@ -250,6 +262,35 @@ func envFlag(o *options) string {
 		return ""
 	}
 	return " -agent-env " + strings.Join(o.agentEnv, ",")
+}
+
+// machineLoad is the whole machine's CPU over one window, in % of one core
+// (2 cores = 200 %): busy (every process and the kernel), the part of it
+// outside the run's processes (kernel threads and interrupts, and anything
+// else running on the machine), and the time the hypervisor stole.
+type machineLoad struct {
+	busy, outside, steal float64
+	ok                   bool
+}
+
+// newMachineLoad compares two readings of /proc/stat around a window in
+// which the run's processes used runCPU seconds.
+func newMachineLoad(before, after machineTimes, runCPU float64, wall time.Duration) machineLoad {
+	if wall <= 0 || after.busy == 0 {
+		return machineLoad{}
+	}
+	scale := 100 / wall.Seconds()
+	busy := after.busy - before.busy
+	// Tick-sampled machine times and the processes' times can differ by a
+	// tick or two: a negative remainder is none.
+	return machineLoad{busy: scale * busy, outside: scale * max(0, busy-runCPU), steal: scale * (after.steal - before.steal), ok: true}
+}
+
+func (m machineLoad) String() string {
+	if !m.ok {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f / %.0f / %.0f", m.busy, m.outside, m.steal)
 }
 
 // cpuShares lists each process's CPU over a window as a share of one core,

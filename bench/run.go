@@ -51,6 +51,7 @@ type result struct {
 	burstCPU      []float64          // agent CPU seconds per change of each burst (until its measured events are in)
 	burstProcCPU  map[string]float64 // CPU seconds of each process of the run over the bursts (same window)
 	burstWall     time.Duration      // the bursts' windows added up
+	burstMachine  []machineLoad      // the whole machine's CPU in each burst's window
 
 	periodic     []time.Duration
 	periodicErr  bool          // a full pass of the restarted agent reported a speaker error
@@ -331,6 +332,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		agentBefore := scrapeHistogram(hc, changeLatency)
 		_, _, cpu0, _ := procStats(a.pid)
 		procs0 := e.cpuByProcess()
+		mach0 := machineCPU()
 		bstart := time.Now()
 		nextEv, j := 0.0, 0
 		for k := 0; k < total; k++ {
@@ -396,13 +398,18 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		}
 		_, _, cpu1, _ := procStats(a.pid)
 		r.burstCPU = append(r.burstCPU, (cpu1-cpu0)/float64(total))
-		r.burstWall += time.Since(bstart)
+		mach1 := machineCPU()
+		win := time.Since(bstart)
+		r.burstWall += win
 		if r.burstProcCPU == nil {
 			r.burstProcCPU = map[string]float64{}
 		}
+		runCPU := 0.0
 		for name, c := range e.cpuByProcess() {
 			r.burstProcCPU[name] += c - procs0[name]
+			runCPU += c - procs0[name]
 		}
+		r.burstMachine = append(r.burstMachine, newMachineLoad(mach0, mach1, runCPU, win))
 		inAgent := histRange(agentBefore, scrapeHistogram(hc, changeLatency))
 		r.burstAgent = append(r.burstAgent, inAgent)
 		// Restore: every local port up, the measured ports back where they were.
