@@ -148,12 +148,16 @@ func report(rs []*result, o *options) string {
 		}
 		return strings.Join(out, "; ")
 	})
-	row("rate accepted by the SB in each burst (changes/s)", func(r *result) string {
+	rates := func(xs []float64) string {
 		var out []string
-		for _, x := range r.burstRates {
+		for _, x := range xs {
 			out = append(out, fmt.Sprintf("%.0f", x))
 		}
 		return strings.Join(out, ", ")
+	}
+	row("rate accepted by the SB in each burst (changes/s)", func(r *result) string { return rates(r.burstRates) })
+	row("rate applied by the agent in each burst (changes/s: every change of the burst, over the time until its last measured binding was in the kernel and the speaker)", func(r *result) string {
+		return rates(r.burstApplied)
 	})
 	row("measured events in the bursts", func(r *result) string { return fmt.Sprint(len(r.burst.both)) })
 	row("full periodic pass, median / max (ms)", func(r *result) string {

@@ -43,6 +43,7 @@ type result struct {
 	burst         lat
 	burstCommit   lat             // from the SB's reply to the transaction (its commit), excluding the SB's queue
 	burstRates    []float64       // changes per second accepted by the SB, per burst
+	burstApplied  []float64       // changes per second the agent applied, per burst (see lastIn)
 	burstP99      []time.Duration // p99 from the commit (kernel and speaker), per burst
 	burstP99Write []time.Duration // p99 from the write, per burst
 	burstAgent    []string        // p50 / p99 inside the agent (ovnbgp_change_latency_seconds bucket bounds), per burst
@@ -375,6 +376,7 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		rate := float64(total) / bdur.Seconds()
 		r.burstRates = append(r.burstRates, rate)
 		var one, oneCommit lat
+		var lastIn time.Time // the last measured binding in the kernel and the speaker
 		for _, x := range evs {
 			p := netip.PrefixFrom(portIP(x.i), 32)
 			at, err := waitAll(all, p, true, x.ts, 120*time.Second)
@@ -383,6 +385,11 @@ func runSize(e *env, o *options, n int) (*result, error) {
 				return fmt.Errorf("burst %d: %w\nkernel now: %q\n%s\n%s", rep+1, err, out, portRow(sb, tp, x.i), a.tail())
 			}
 			ak, as, ap := at[0], at[1], at[2]
+			for _, in := range []time.Time{ak, as} {
+				if in.After(lastIn) {
+					lastIn = in
+				}
+			}
 			tc := <-x.done
 			for _, l := range []*lat{&r.burst, &one} {
 				l.addSince(at, x.ts)
@@ -396,6 +403,9 @@ func runSize(e *env, o *options, n int) (*result, error) {
 					ap.Sub(tc).Round(100*time.Microsecond))
 			}
 		}
+		// The measured bindings are spread evenly over the burst, so the
+		// last one is in once the agent has applied about every change.
+		r.burstApplied = append(r.burstApplied, float64(total)/lastIn.Sub(bstart).Seconds())
 		_, _, cpu1, _ := procStats(a.pid)
 		r.burstCPU = append(r.burstCPU, (cpu1-cpu0)/float64(total))
 		mach1 := machineCPU()
@@ -453,8 +463,8 @@ func runSize(e *env, o *options, n int) (*result, error) {
 			saveProfile(o, hc, "allocs", fmt.Sprintf("allocs-%d", n))
 			saveMetrics(o, hc, fmt.Sprintf("metrics-burst-%d", n))
 		}
-		fmt.Printf("   burst %d: %d changes + %d bindings in %.2fs (%.0f/s), p50 %v p99 %v; all settled after %.2fs\n",
-			rep+1, o.burst, measured, bdur.Seconds(), rate, pct(one.both, .5), pct(one.both, .99), r.burstDrain.Seconds())
+		fmt.Printf("   burst %d: %d changes + %d bindings in %.2fs (%.0f/s; applied by the agent at %.0f/s), p50 %v p99 %v; all settled after %.2fs\n",
+			rep+1, o.burst, measured, bdur.Seconds(), rate, r.burstApplied[rep], pct(one.both, .5), pct(one.both, .99), r.burstDrain.Seconds())
 		fmt.Printf("   burst %d from the SB commit: p50 %v p99 %v; inside the agent (p50 / p99 of every change, bucket bounds) %s; agent CPU %.0f us per change\n",
 			rep+1, pct(oneCommit.both, .5), pct(oneCommit.both, .99), inAgent, 1e6*r.burstCPU[rep])
 		return nil
