@@ -52,7 +52,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/results", "directory of RESULTS.md and latency.png")
 	flag.IntVar(&o.interval, "periodic-interval", 5, "reconcile_interval (s) of the restarted agent whose periodic full passes are measured")
 	flag.StringVar(&o.perfDir, "perf", "", "record the agent with perf during the event phases into this directory")
-	flag.StringVar(&o.pprofDir, "pprof", "", "save the agent's Go heap profiles (steady, after the burst), allocation profile, CPU profile and execution trace of the first burst, and the bench's own CPU profile, into this directory (debug_pprof)")
+	flag.StringVar(&o.pprofDir, "pprof", "", "save the agent's Go heap profiles (steady, after the burst), allocation profiles (before the first burst, after it, after its restore), CPU profile and execution trace of the first burst, and the bench's own CPU profile, into this directory (debug_pprof)")
 	flag.IntVar(&o.northdMax, "northd-max", 10000, "sizes up to this are built through the northbound and ovn-northd; larger ones are written to the southbound directly")
 	agentEnv := flag.String("agent-env", "", "comma-separated KEY=VALUE added to the agent's environment (e.g. GOMEMLIMIT=150MiB)")
 	flag.Parse()

@@ -136,7 +136,8 @@ func startAgentInterval(e *env, o *options, interval int) (*agentProc, time.Time
 	if err := writeConfig(e, o, a.conf, interval); err != nil {
 		return nil, time.Time{}, err
 	}
-	out, err := os.Create(filepath.Join(e.dir, "ovnbgp.stderr"))
+	// Appended: the output of every agent process of the run is kept.
+	out, err := os.OpenFile(filepath.Join(e.dir, "ovnbgp.stderr"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -422,6 +423,11 @@ func runSize(e *env, o *options, n int) (*result, error) {
 		r.burstMachine = append(r.burstMachine, newMachineLoad(mach0, mach1, runCPU, win))
 		inAgent := histRange(agentBefore, scrapeHistogram(hc, changeLatency))
 		r.burstAgent = append(r.burstAgent, inAgent)
+		if rep == 0 && o.pprofDir != "" {
+			// What the burst allocated, without the restore below (compare
+			// with allocs-before-burst: go tool pprof -diff_base).
+			saveProfile(o, hc, "allocs", fmt.Sprintf("allocs-burst-%d", n))
+		}
 		// Restore: every local port up, the measured ports back where they were.
 		var ops []any
 		for _, li := range tp.local {
