@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -54,19 +53,18 @@ the configured BGP speaker. SIGTERM stops it leaving everything announced
 	rootCmd.AddCommand(cmd)
 }
 
-// gcPercent is the agent's GOGC unless the environment sets one: the heap
-// is mostly long-lived rows (two copies: the ovsdb cache and the topology),
-// so Go's default of 100 lets the RSS reach twice the live heap. Measured
-// at 100,000 ports (go run ./bench -sizes 100000): RSS at convergence 136 MB
-// with 100, 128-141 MB with 50; peak over the whole run (after the bursts)
-// 194 MB with 100, 150-163 MB with 50; burst latency within the spread of
-// the runs.
-const gcPercent = 50
+// The agent runs with Go's default GOGC (100) unless the environment sets
+// one. Until the agent had its own OVSDB client it ran with 50 to keep its
+// resident size down; at 100,000 southbound ports (10,000 on the chassis)
+// the live heap is now about 67 MB, and with 50 a collection's mark phase
+// (45-140 ms on 2 busy cores) came about once a second of a burst and was
+// behind every slow reconcile of it. Measured with go run ./bench -sizes
+// 100000, 15 bursts each in one hour (bench/results/PROFILE.md section 11):
+// per-burst p99 median 53 ms with 50, 39 with 75, 33 with 100 (worst 102,
+// 149, 85 ms); RSS at convergence 127-140, 137-148, 141-145 MB; peak over
+// the run 153-159, 163-182, 174-198 MB.
 
 func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *slog.Logger) error {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	sigs := make(chan os.Signal, 4)
