@@ -57,12 +57,13 @@ the configured BGP speaker. SIGTERM stops it leaving everything announced
 // one. Until the agent had its own OVSDB client it ran with 50 to keep its
 // resident size down; at 100,000 southbound ports (10,000 on the chassis)
 // the live heap is now about 67 MB, and with 50 a collection's mark phase
-// (45-140 ms on 2 busy cores) came about once a second of a burst and was
-// behind every slow reconcile of it. Measured with go run ./bench -sizes
-// 100000, 15 bursts each in one hour (bench/results/PROFILE.md section 11):
-// per-burst p99 median 53 ms with 50, 39 with 75, 33 with 100 (worst 102,
-// 149, 85 ms); RSS at convergence 127-140, 137-148, 141-145 MB; peak over
-// the run 153-159, 163-182, 174-198 MB.
+// (45-140 ms on 2 busy cores) came about once a second of a burst, and six
+// of the seven slow reconciles of a traced run ran during one. Measured
+// with go run ./bench -sizes 100000, 15 bursts each in one hour
+// (bench/results/PROFILE.md section 11): per-burst p99 median 53 ms with
+// 50, 39 with 75, 33 with 100 (worst 103, 149, 85 ms); RSS at
+// convergence 127-140, 137-148, 141-145 MB; peak over the run 153-159,
+// 163-182, 174-198 MB.
 
 func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(parent)
