@@ -531,19 +531,18 @@ func (c *Client) apply(g *generation, tu tableUpdates2, events bool) []Event {
 		cache := g.rows[table]
 		for uuid, ru := range rows {
 			old := cache[uuid]
-			cells, insert := ru["insert"]
-			if !insert {
-				cells, insert = ru["initial"]
+			cells := ru.Insert
+			if cells == nil {
+				cells = ru.Initial
 			}
-			diff, modify := ru["modify"]
 			var row any
 			var err error
 			switch {
-			case insert:
+			case cells != nil:
 				row, err = at.newRow(uuid, cells)
-			case modify && old != nil:
-				row, err = at.modifyRow(old, diff)
-			case modify:
+			case ru.Modify != nil && old != nil:
+				row, err = at.modifyRow(old, ru.Modify)
+			case ru.Modify != nil:
 				err = errors.New("modify of a row not in the cache")
 			default: // delete
 				if old != nil {

@@ -44,9 +44,18 @@ func newColumn(name string, field int, cs *ovsdb.ColumnSchema) *column {
 }
 
 // tableUpdates2 is an update2 notification's (or the monitor_cond reply's)
-// table-updates2: table -> row UUID -> "initial", "insert", "modify" or
-// "delete" -> column -> cell, with cells decoded generically.
-type tableUpdates2 map[string]map[string]map[string]map[string]any
+// table-updates2: table -> row UUID -> row update, with cells decoded
+// generically.
+type tableUpdates2 map[string]map[string]rowUpdate2
+
+// rowUpdate2 is one row's update: the columns of a row in the initial
+// download or inserted, or a modify's difference; none of them for a
+// delete ("delete": null).
+type rowUpdate2 struct {
+	Initial map[string]any `json:"initial"`
+	Insert  map[string]any `json:"insert"`
+	Modify  map[string]any `json:"modify"`
+}
 
 func decodeUpdates(b json.RawMessage) (tableUpdates2, error) {
 	var tu tableUpdates2
@@ -56,14 +65,17 @@ func decodeUpdates(b json.RawMessage) (tableUpdates2, error) {
 	return tu, nil
 }
 
-// decodeUpdate2Params reads update2's params: [monitor id, table-updates2].
+// decodeUpdate2Params reads update2's params: [monitor id, table-updates2],
+// in one pass straight into both (the decoder fills the values the
+// elements point to).
 func decodeUpdate2Params(b json.RawMessage) (json.RawMessage, tableUpdates2, error) {
-	var params []json.RawMessage
+	var id json.RawMessage
+	var tu tableUpdates2
+	params := []any{&id, &tu}
 	if err := json.Unmarshal(b, &params); err != nil || len(params) != 2 {
 		return nil, nil, fmt.Errorf("update2 params: want [monitor id, table updates], got %.100s", b)
 	}
-	tu, err := decodeUpdates(params[1])
-	return bytes.TrimSpace(params[0]), tu, err
+	return bytes.TrimSpace(id), tu, nil
 }
 
 // newRow builds a row from an initial or insert row update.

@@ -13,7 +13,7 @@ import (
 
 // portBindingTable fits the Port_Binding model to Debian's installed
 // southbound schema, as a connection does.
-func portBindingTable(t *testing.T) *adaptedTable {
+func portBindingTable(t testing.TB) *adaptedTable {
 	t.Helper()
 	b, err := os.ReadFile("/usr/share/ovn/ovn-sb.ovsschema")
 	require.NoError(t, err, "the OVN southbound schema (package ovn-common)")
@@ -88,4 +88,28 @@ func TestModifyNeverChangesTheCachedRow(t *testing.T) {
 	require.Equal(t, []string{"a", "b"}, o.MAC)
 	require.True(t, *o.Up)
 	require.Equal(t, map[string]string{"k1": "v1", "k2": "v2"}, o.Options)
+}
+
+// TestDecodeUpdate2Params: the monitor id and every kind of row update come
+// out of one decode; a delete carries no columns, an empty insert is still
+// an insert; params that are not [id, updates] are an error.
+func TestDecodeUpdate2Params(t *testing.T) {
+	id, tu, err := decodeUpdate2Params(json.RawMessage(`["ovnbgp", {"Port_Binding": {
+		"u1": {"modify": {"up": true}},
+		"u2": {"insert": {}},
+		"u3": {"delete": null},
+		"u4": {"initial": {"logical_port": "p4"}}}}]`))
+	require.NoError(t, err)
+	require.Equal(t, `"ovnbgp"`, string(id))
+	pb := tu["Port_Binding"]
+	require.Len(t, pb, 4)
+	require.Equal(t, map[string]any{"up": true}, pb["u1"].Modify)
+	require.NotNil(t, pb["u2"].Insert)
+	require.Empty(t, pb["u2"].Insert)
+	require.Equal(t, rowUpdate2{}, pb["u3"])
+	require.Equal(t, map[string]any{"logical_port": "p4"}, pb["u4"].Initial)
+	for _, bad := range []string{`["ovnbgp"]`, `["ovnbgp", {}, 3]`, `{"a": 1}`, `["ovnbgp", [1]]`, `[`} {
+		_, _, err := decodeUpdate2Params(json.RawMessage(bad))
+		require.Error(t, err, bad)
+	}
 }
