@@ -72,7 +72,10 @@ func decodeUpdate2Params(b json.RawMessage) (json.RawMessage, tableUpdates2, err
 	var id json.RawMessage
 	var tu tableUpdates2
 	params := []any{&id, &tu}
-	if err := json.Unmarshal(b, &params); err != nil || len(params) != 2 {
+	if err := json.Unmarshal(b, &params); err != nil {
+		return nil, nil, fmt.Errorf("update2 params %.100s: %w", b, err)
+	}
+	if len(params) != 2 {
 		return nil, nil, fmt.Errorf("update2 params: want [monitor id, table updates], got %.100s", b)
 	}
 	return bytes.TrimSpace(id), tu, nil
