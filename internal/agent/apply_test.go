@@ -135,13 +135,13 @@ func TestDirtySet(t *testing.T) {
 	var first [2]time.Time // around the first mark of key a
 	for i := 0; i < 3; i++ {
 		before := time.Now()
-		d.add(key{db: dbOVN, table: "Port_Binding", uuid: "a"}, change{row: i})
+		d.add(change{row: i}, key{db: dbOVN, table: "Port_Binding", uuid: "a"})
 		if i == 0 {
 			first = [2]time.Time{before, time.Now()}
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	d.add(key{db: dbOVS, table: "Interface", uuid: "b"}, change{gone: true})
+	d.add(change{gone: true}, key{db: dbOVS, table: "Interface", uuid: "b"})
 	if !d.pending() {
 		t.Error("nothing pending after add")
 	}
@@ -200,7 +200,7 @@ func TestRunBatches(t *testing.T) {
 	p := &gatePlanner{calls: make(chan int), release: make(chan struct{}), stop: make(chan struct{})}
 	src := NewSource(config.Default(), slog.New(slog.DiscardHandler), Identity{})
 	a := New(config.Default(), slog.New(slog.DiscardHandler), Deps{Source: src, Planner: p})
-	a.coalesce = 500 * time.Millisecond // far above the test's own delays
+	a.coalesce = time.Second // far above the test's own delays
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
@@ -213,11 +213,16 @@ func TestRunBatches(t *testing.T) {
 	_ = metricChangeLatency.Write(&m0)
 	before := m0.GetHistogram().GetSampleCount()
 	n := 0
+	// mark marks count keys at once: an idle controller woken by the first
+	// one must not drain before the last (a loaded machine preempts the
+	// test between two keys).
 	mark := func(count int) {
-		for i := 0; i < count; i++ {
+		ks := make([]key, count)
+		for i := range ks {
 			n++
-			src.dirty.add(key{db: dbOVN, table: "Port_Binding", uuid: fmt.Sprint(n)}, change{gone: true})
+			ks[i] = key{db: dbOVN, table: "Port_Binding", uuid: fmt.Sprint(n)}
 		}
+		src.dirty.add(change{gone: true}, ks...)
 	}
 	next := func() int {
 		select {
@@ -255,13 +260,14 @@ func TestRunBatches(t *testing.T) {
 	release()
 	// Busy again, but the batch of 5 took longer than the wait: the key
 	// marked meanwhile is taken at once when it ends, and the 3 marked
-	// 50 ms later by the reconcile after.
+	// 300 ms later (well within a wait, were one wrongly made) by the
+	// reconcile after.
 	mark(5)
 	got = append(got, next())
 	mark(1)
 	time.Sleep(a.coalesce + 100*time.Millisecond)
 	release()
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	mark(3)
 	got = append(got, next())
 	release()

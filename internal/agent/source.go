@@ -60,14 +60,18 @@ func newDirtySet() *dirtySet {
 	return &dirtySet{keys: map[key]change{}, kick: make(chan struct{}, 1)}
 }
 
-func (d *dirtySet) add(k key, c change) {
+// add marks the keys with the change, all under one lock: the controller
+// drains either none or all of them.
+func (d *dirtySet) add(c change, ks ...key) {
+	now := time.Now()
 	d.mu.Lock()
-	if old, ok := d.keys[k]; ok {
-		c.at = old.at
-	} else {
-		c.at = time.Now()
+	for _, k := range ks {
+		c.at = now
+		if old, ok := d.keys[k]; ok {
+			c.at = old.at
+		}
+		d.keys[k] = c
 	}
-	d.keys[k] = c
 	d.mu.Unlock()
 	select {
 	case d.kick <- struct{}{}:
@@ -402,7 +406,7 @@ func (s *Source) onEvent(db string) func(ovsdb.Event) {
 		} else {
 			c.row, c.err = e.New()
 		}
-		s.dirty.add(key{db: db, table: e.Table, uuid: e.UUID}, c)
+		s.dirty.add(c, key{db: db, table: e.Table, uuid: e.UUID})
 	}
 }
 
