@@ -131,13 +131,15 @@ func report(rs []*result, o *options) string {
 	row("inside the agent, every change of each burst: p50 / p99 (bucket bounds of ovnbgp_change_latency_seconds)", func(r *result) string {
 		return strings.Join(r.burstAgent, "; ")
 	})
-	row("agent CPU per change in each burst (us)", func(r *result) string {
+	// whole lists one figure per burst, scaled, without decimals.
+	whole := func(xs []float64, scale float64) string {
 		var out []string
-		for _, x := range r.burstCPU {
-			out = append(out, fmt.Sprintf("%.0f", 1e6*x))
+		for _, x := range xs {
+			out = append(out, fmt.Sprintf("%.0f", scale*x))
 		}
 		return strings.Join(out, ", ")
-	})
+	}
+	row("agent CPU per change in each burst (us)", func(r *result) string { return whole(r.burstCPU, 1e6) })
 	row("CPU during the bursts, % of one core (each process of the run, 2 cores = 200 %)", func(r *result) string {
 		return cpuShares(r.burstProcCPU, r.burstWall)
 	})
@@ -148,16 +150,9 @@ func report(rs []*result, o *options) string {
 		}
 		return strings.Join(out, "; ")
 	})
-	rates := func(xs []float64) string {
-		var out []string
-		for _, x := range xs {
-			out = append(out, fmt.Sprintf("%.0f", x))
-		}
-		return strings.Join(out, ", ")
-	}
-	row("rate accepted by the SB in each burst (changes/s)", func(r *result) string { return rates(r.burstRates) })
+	row("rate accepted by the SB in each burst (changes/s)", func(r *result) string { return whole(r.burstRates, 1) })
 	row("rate applied by the agent in each burst (changes/s: every change of the burst, over the time until its last measured binding was in the kernel and the speaker)", func(r *result) string {
-		return rates(r.burstApplied)
+		return whole(r.burstApplied, 1)
 	})
 	row("measured events in the bursts", func(r *result) string { return fmt.Sprint(len(r.burst.both)) })
 	row("full periodic pass, median / max (ms)", func(r *result) string {

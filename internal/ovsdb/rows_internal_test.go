@@ -115,5 +115,4 @@ func TestDecodeUpdate2Params(t *testing.T) {
 	// The decoder's own error says what did not fit.
 	_, _, err = decodeUpdate2Params(json.RawMessage(`["ovnbgp", {"Port_Binding": {"u1": {"modify": 3}}}]`))
 	require.ErrorContains(t, err, "cannot unmarshal number")
-
 }
