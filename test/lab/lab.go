@@ -7,7 +7,9 @@
 // Every lab has a short unique prefix: its namespaces are "<prefix>-<name>"
 // and its files live in /tmp/ovnbgp-lab/<prefix>, with the owning process id
 // in owner.pid. Teardown (t.Cleanup) kills every daemon of the lab and
-// deletes its namespaces; New also sweeps the leftovers of labs whose owner
+// deletes its namespaces (a kept lab, Keep, keeps them: its daemons are
+// detached from the test process and nothing registered by t.Cleanup kills
+// them); New also sweeps the leftovers of labs whose owner
 // died (a killed earlier run) and never touches a lab whose owner is alive,
 // so test packages can run in parallel.
 //
@@ -41,8 +43,12 @@ type Lab struct {
 	kept   bool
 }
 
-// keepMark in owner.pid marks a lab that outlives its test (Keep).
+// keepMark in owner.pid marks a lab that outlives its test: "keep <tag>",
+// the tag saying who kept it (Keep; "inspect" for OVNBGP_LAB_KEEP).
 const keepMark = "keep"
+
+// InspectTag is the tag of a lab kept by OVNBGP_LAB_KEEP after a failure.
+const InspectTag = "inspect"
 
 // NeedRoot stops a test that needs root (network namespaces, daemons) when
 // it runs without: a skip that says why, or a failure when CI is set (CI
@@ -86,7 +92,7 @@ func Sweep() {
 		dir := filepath.Join(Base, e.Name())
 		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
 		if err == nil {
-			if strings.TrimSpace(string(b)) == keepMark {
+			if _, kept := keptTag(b); kept {
 				continue
 			}
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && alive(pid) {
@@ -97,11 +103,28 @@ func Sweep() {
 	}
 }
 
-// Keep makes the lab outlive its test (`make demo`): the teardown leaves it
-// running, Sweep ignores it, and DestroyKept removes it.
-func (l *Lab) Keep() {
+// keptTag parses owner.pid: the tag of a kept lab ("keep" alone, as an
+// older lab wrote it, is InspectTag).
+func keptTag(ownerPid []byte) (string, bool) {
+	f := strings.Fields(string(ownerPid))
+	if len(f) == 0 || f[0] != keepMark {
+		return "", false
+	}
+	if len(f) == 1 {
+		return InspectTag, true
+	}
+	return f[1], true
+}
+
+// Keep makes the lab outlive its test (`make demo`, tag "demo"): the
+// teardown leaves it and its daemons running, Sweep ignores it, and
+// DestroyKept removes it.
+func (l *Lab) Keep(tag string) {
 	l.T.Helper()
-	if err := os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark), 0o644); err != nil {
+	if tag == "" || strings.ContainsAny(tag, " \n") {
+		l.T.Fatalf("lab: bad keep tag %q", tag)
+	}
+	if err := os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark+" "+tag), 0o644); err != nil {
 		l.T.Fatalf("lab: %v", err)
 	}
 	l.kept = true
@@ -110,15 +133,42 @@ func (l *Lab) Keep() {
 // Kept reports whether Keep was called.
 func (l *Lab) Kept() bool { return l.kept }
 
-// DestroyKept removes every kept lab and returns their prefixes.
-func DestroyKept() []string {
-	var out []string
-	entries, _ := os.ReadDir(Base)
+// KeptLab is a lab that outlives its test.
+type KeptLab struct {
+	Prefix string
+	Tag    string
+	Dir    string
+}
+
+// ListKept returns the kept labs, by prefix.
+func ListKept() []KeptLab { return listKept(Base) }
+
+func listKept(base string) []KeptLab {
+	var out []KeptLab
+	entries, _ := os.ReadDir(base)
 	for _, e := range entries {
-		dir := filepath.Join(Base, e.Name())
-		if b, err := os.ReadFile(filepath.Join(dir, "owner.pid")); err == nil && strings.TrimSpace(string(b)) == keepMark {
-			destroy(e.Name(), dir)
-			out = append(out, e.Name())
+		dir := filepath.Join(base, e.Name())
+		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
+		if err != nil {
+			continue
+		}
+		if tag, ok := keptTag(b); ok {
+			out = append(out, KeptLab{Prefix: e.Name(), Tag: tag, Dir: dir})
+		}
+	}
+	return out
+}
+
+// DestroyKept removes the kept labs that match (a tag, a prefix, or "all")
+// with their daemons and namespaces, and returns them.
+func DestroyKept(match string) []KeptLab { return destroyKept(Base, match) }
+
+func destroyKept(base, match string) []KeptLab {
+	var out []KeptLab
+	for _, k := range listKept(base) {
+		if match == "all" || k.Tag == match || k.Prefix == match {
+			destroy(k.Prefix, k.Dir)
+			out = append(out, k)
 		}
 	}
 	return out
@@ -129,8 +179,8 @@ func (l *Lab) teardown() {
 		return
 	}
 	if os.Getenv("OVNBGP_LAB_KEEP") != "" && l.T.Failed() {
-		_ = os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark), 0o644)
-		l.T.Logf("lab %s kept for inspection (OVNBGP_LAB_KEEP; remove it with `go run ./test/labctl down`): %s", l.Prefix, l.Dir)
+		_ = os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark+" "+InspectTag), 0o644)
+		l.T.Logf("lab %s kept for inspection (OVNBGP_LAB_KEEP; remove it with `go run ./test/labctl down %s`): %s", l.Prefix, l.Prefix, l.Dir)
 		return
 	}
 	destroy(l.Prefix, l.Dir)
