@@ -8,25 +8,30 @@ import (
 )
 
 // TestDestroyKept: `labctl down demo` (make demo, make demo-down) removes
-// only the labs kept by the demo; a lab OVNBGP_LAB_KEEP kept (also in the
-// older "keep" form), a lab of a running test and one kept with another
-// tag stay. The labs here are directories only (prefixes no namespace has).
+// only the labs kept by the demo; a lab OVNBGP_LAB_KEEP kept (no tag file),
+// a lab of a running test and one kept with another tag stay. The labs here
+// are directories only (prefixes no namespace has).
 func TestDestroyKept(t *testing.T) {
 	base := t.TempDir()
-	owners := map[string]string{
-		"obtest01": "keep demo",
-		"obtest02": "keep inspect",
-		"obtest03": "keep",
-		"obtest04": "12345",
-		"obtest05": "keep demo-test",
-		"obtest06": "keep demo",
+	owners := map[string][2]string{ // owner.pid, keep.tag ("" = none)
+		"obtest01": {"keep", "demo"},
+		"obtest02": {"keep", "inspect"},
+		"obtest03": {"keep", ""},
+		"obtest04": {"12345", ""},
+		"obtest05": {"keep", "demo-test"},
+		"obtest06": {"keep", "demo"},
 	}
-	for prefix, owner := range owners {
+	for prefix, o := range owners {
 		if err := os.MkdirAll(filepath.Join(base, prefix), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(base, prefix, "owner.pid"), []byte(owner), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(base, prefix, "owner.pid"), []byte(o[0]), 0o644); err != nil {
 			t.Fatal(err)
+		}
+		if o[1] != "" {
+			if err := os.WriteFile(filepath.Join(base, prefix, keepTagFile), []byte(o[1]), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	prefixes := func(ks []KeptLab) (out []string) {

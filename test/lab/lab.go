@@ -43,9 +43,14 @@ type Lab struct {
 	kept   bool
 }
 
-// keepMark in owner.pid marks a lab that outlives its test: "keep <tag>",
-// the tag saying who kept it (Keep; "inspect" for OVNBGP_LAB_KEEP).
-const keepMark = "keep"
+// keepMark in owner.pid marks a lab that outlives its test; keepTagFile
+// beside it says who kept it (Keep's tag; none is InspectTag). owner.pid
+// holds "keep" alone, so that the Sweep of an older checkout running at the
+// same time leaves a tagged lab alone too.
+const (
+	keepMark    = "keep"
+	keepTagFile = "keep.tag"
+)
 
 // InspectTag is the tag of a lab kept by OVNBGP_LAB_KEEP after a failure.
 const InspectTag = "inspect"
@@ -92,7 +97,7 @@ func Sweep() {
 		dir := filepath.Join(Base, e.Name())
 		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
 		if err == nil {
-			if _, kept := keptTag(b); kept {
+			if _, kept := keptTag(dir, b); kept {
 				continue
 			}
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && alive(pid) {
@@ -103,17 +108,17 @@ func Sweep() {
 	}
 }
 
-// keptTag parses owner.pid: the tag of a kept lab ("keep" alone, as an
-// older lab wrote it, is InspectTag).
-func keptTag(ownerPid []byte) (string, bool) {
-	f := strings.Fields(string(ownerPid))
-	if len(f) == 0 || f[0] != keepMark {
+// keptTag reads the tag of a kept lab from its directory; ok is false when
+// owner.pid does not mark the lab kept.
+func keptTag(dir string, ownerPid []byte) (tag string, ok bool) {
+	if strings.TrimSpace(string(ownerPid)) != keepMark {
 		return "", false
 	}
-	if len(f) == 1 {
-		return InspectTag, true
+	b, _ := os.ReadFile(filepath.Join(dir, keepTagFile))
+	if tag = strings.TrimSpace(string(b)); tag == "" {
+		tag = InspectTag
 	}
-	return f[1], true
+	return tag, true
 }
 
 // Keep makes the lab outlive its test (`make demo`, tag "demo"): the
@@ -121,10 +126,13 @@ func keptTag(ownerPid []byte) (string, bool) {
 // DestroyKept removes it.
 func (l *Lab) Keep(tag string) {
 	l.T.Helper()
-	if tag == "" || strings.ContainsAny(tag, " \n") {
+	if tag == "" || strings.ContainsAny(tag, " \n/") {
 		l.T.Fatalf("lab: bad keep tag %q", tag)
 	}
-	if err := os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark+" "+tag), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(l.Dir, keepTagFile), []byte(tag), 0o644); err != nil {
+		l.T.Fatalf("lab: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark), 0o644); err != nil {
 		l.T.Fatalf("lab: %v", err)
 	}
 	l.kept = true
@@ -152,7 +160,7 @@ func listKept(base string) []KeptLab {
 		if err != nil {
 			continue
 		}
-		if tag, ok := keptTag(b); ok {
+		if tag, ok := keptTag(dir, b); ok {
 			out = append(out, KeptLab{Prefix: e.Name(), Tag: tag, Dir: dir})
 		}
 	}
@@ -179,7 +187,7 @@ func (l *Lab) teardown() {
 		return
 	}
 	if os.Getenv("OVNBGP_LAB_KEEP") != "" && l.T.Failed() {
-		_ = os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark+" "+InspectTag), 0o644)
+		_ = os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark), 0o644)
 		l.T.Logf("lab %s kept for inspection (OVNBGP_LAB_KEEP; remove it with `go run ./test/labctl down %s`): %s", l.Prefix, l.Prefix, l.Dir)
 		return
 	}
