@@ -51,7 +51,7 @@ func TestDemoOutlivesItsProcess(t *testing.T) {
 	if !strings.Contains(out.String(), cmds.text()) {
 		t.Fatalf("the demo's output lacks the commands it should suggest:\n%s\nwant:\n%s", out.String(), cmds.text())
 	}
-	if alive(cmd.Process.Pid) {
+	if lab.Alive(cmd.Process.Pid) {
 		t.Fatalf("the demo's process %d still runs", cmd.Process.Pid)
 	}
 
@@ -68,13 +68,13 @@ func TestDemoOutlivesItsProcess(t *testing.T) {
 	// 2. The agent killed: no route moves. Restarted: it reports the port.
 	oldPid := readPid(t, d.AgentPid)
 	sh(t, cmds.KillAgent)
-	lab.Eventually(t, 10*time.Second, "the killed agent gone", func() bool { return !alive(oldPid) })
+	lab.Eventually(t, 10*time.Second, "the killed agent gone", func() bool { return !lab.Alive(oldPid) })
 	if after := bgpPaths(sh(t, cmds.ToRRoutes)); after != before {
 		t.Fatalf("the ToR's routes moved when the agent died:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	sh(t, cmds.RestartAgent)
 	eventuallySh(t, cmds.Status, func(out string) bool { return hasAll(out, append(demoPrefixes, demoNewPrefix)) })
-	if newPid := readPid(t, d.AgentPid); newPid == oldPid || !alive(newPid) {
+	if newPid := readPid(t, d.AgentPid); newPid == oldPid || !lab.Alive(newPid) {
 		t.Fatalf("the restarted agent's pid file holds %d (killed: %d), not a running agent", newPid, oldPid)
 	}
 	if after := bgpPaths(sh(t, cmds.ToRRoutes)); after != before {
@@ -149,15 +149,4 @@ func readPid(t *testing.T, path string) int {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return pid
-}
-
-// alive reports whether pid runs and is not a zombie (an orphan's zombie
-// waits for PID 1, which reaps late on some machines).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	return i > 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
 }

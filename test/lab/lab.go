@@ -100,7 +100,7 @@ func Sweep() {
 			if _, kept := keptTag(dir, b); kept {
 				continue
 			}
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && alive(pid) {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && Alive(pid) {
 				continue
 			}
 		}
@@ -225,15 +225,16 @@ func destroy(prefix, dir string) {
 	_ = os.RemoveAll(dir)
 }
 
-// alive reports whether pid runs and is not a zombie (this machine's PID 1
-// reaps orphans late).
-func alive(pid int) bool {
+// Alive reports whether pid runs and is not a zombie (an orphan's zombie
+// waits for PID 1, which reaps late on this machine).
+func Alive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
 	}
-	f := strings.Fields(string(b))
-	return len(f) > 2 && f[2] != "Z"
+	// "pid (comm) state ...": comm may hold spaces and parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	return i > 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
 }
 
 // Subdir creates and returns a directory inside the lab directory.
