@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
@@ -84,11 +83,7 @@ func TestNBGuardRefusesHostilePrefixes(t *testing.T) {
 			tc.build(f)
 			f.t.RLock()
 			defer f.t.RUnlock()
-			d := plan.NewNBDriver(f.cfg, f.t, plan.NBIdentity{})
-			d.Guard().SetProtected(tc.protected)
-			st, ws := plan.Full(d, "c1")
-			require.Equal(t, sorted(tc.want), announced(st))
-			require.Equal(t, sorted(tc.warn), warned(ws))
+			guardCase{protected: tc.protected, want: tc.want, warn: tc.warn}.check(t, plan.NewNBDriver(f.cfg, f.t, plan.NBIdentity{}))
 		})
 	}
 }
@@ -101,12 +96,6 @@ func TestNBRefusesBadVLANTags(t *testing.T) {
 		f.sw("good", "physnet2", 100)
 		f.vm("good", "vm-good", "host1", "fa:16:3e:00:01:11 172.24.6.10", "172.24.6.10/24")
 		st, ws := f.planAs(t, plan.NBIdentity{})
-		require.Equal(t, []string{"172.24.6.10/32"}, announced(st), "tag %d", tag)
-		require.Contains(t, warned(ws), "provnet-bad bad-vlan-tag", "tag %d", tag)
-		for _, b := range st.Wiring.Bridges {
-			if b.Bridge == "br-vlan" {
-				require.Equal(t, []int{100}, b.VLANs, "tag %d", tag)
-			}
-		}
+		checkVLANRefused(t, st, ws, tag)
 	}
 }
