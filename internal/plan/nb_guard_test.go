@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"testing"
 
-
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
 )
