@@ -100,6 +100,7 @@ type NBDriver struct {
 	mappings []topology.BridgeMapping
 	physnets map[string]topology.BridgeMapping
 	warnings []Warning
+	guard    *Guard
 
 	// Dependency records of the last plan of each source.
 	cur      Source
@@ -111,12 +112,15 @@ type NBDriver struct {
 
 // NewNBDriver returns the northbound driver for this chassis.
 func NewNBDriver(cfg *config.Config, t *topology.Topology, id NBIdentity) *NBDriver {
-	return &NBDriver{cfg: cfg, t: t, id: id,
+	return &NBDriver{cfg: cfg, t: t, id: id, guard: NewGuard(cfg),
 		deps: map[string]map[Source]struct{}{}, srcKeys: map[Source][]string{}, memberOf: map[string]map[string]bool{},
 		fp: map[string]string{}}
 }
 
 var _ Driver = (*NBDriver)(nil)
+
+// Guard is the address guard every contribution passes through.
+func (d *NBDriver) Guard() *Guard { return d.guard }
 
 // Reset refreshes the chassis-wide context.
 func (d *NBDriver) Reset() bool {
@@ -213,6 +217,7 @@ func (d *NBDriver) Plan(src Source) Contribution {
 			d.planLB(&c, lb)
 		}
 	}
+	d.guard.filter(src.Table, &c, d.warn)
 	return c
 }
 
@@ -566,6 +571,10 @@ func (d *NBDriver) provider(ls *nbdb.LogicalSwitch) (w wire, mapped, isProvider 
 		isProvider = true
 		m, ok := d.physnets[ln.Options["network_name"]]
 		if !ok {
+			continue
+		}
+		if ln.Tag != nil && !validVLAN(*ln.Tag) {
+			d.warn(nbdb.LogicalSwitchPortTable, ln.Name, "bad-vlan-tag", fmt.Sprintf("tag %d is outside 1-4094: the network is not served here", *ln.Tag))
 			continue
 		}
 		w.bridge = m.Bridge

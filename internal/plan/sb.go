@@ -94,6 +94,7 @@ type SBDriver struct {
 
 	mem      map[string]*sbdb.PortBinding // the row as last planned (rows are never modified in place)
 	warnings []Warning
+	guard    *Guard
 
 	// Bridges() cache: valid while the localnets and mappings are unchanged
 	// (recomputing it sorted every localnet on every re-plan).
@@ -129,8 +130,9 @@ func (d *SBDriver) sw(dp string) *switchInfo {
 		return si
 	}
 	si := &switchInfo{}
-	si.bridge, si.vlan, si.prov = d.providerUncached(dp)
-	if !si.prov {
+	var refused bool // a provider network with only bad VLAN tags: not a tenant network either
+	si.bridge, si.vlan, si.prov, refused = d.providerUncached(dp)
+	if !si.prov && !refused {
 		d.t.ForEachPatch(dp, func(rif *sbdb.PortBinding) {
 			lrp := d.t.PortBinding(rif.Options["peer"])
 			if lrp == nil || lrp.Datapath == dp || lrp.Type != "patch" || d.isGatewayPort(lrp) {
@@ -179,7 +181,7 @@ func summarize(pb *sbdb.PortBinding) pbMem {
 // NewSBDriver returns the southbound driver for chassis (the OVS system-id,
 // which is the SB Chassis name).
 func NewSBDriver(cfg *config.Config, t *topology.Topology, chassis string) *SBDriver {
-	d := &SBDriver{cfg: cfg, t: t, chassis: chassis, mem: map[string]*sbdb.PortBinding{},
+	d := &SBDriver{cfg: cfg, t: t, chassis: chassis, mem: map[string]*sbdb.PortBinding{}, guard: NewGuard(cfg),
 		swMemo: map[string]*switchInfo{}, gwMemo: map[string]*gw{}, netMemo: map[string][]netip.Prefix{}}
 	if len(cfg.AddressScopes) > 0 {
 		d.scopes = map[string]bool{}
@@ -191,6 +193,9 @@ func NewSBDriver(cfg *config.Config, t *topology.Topology, chassis string) *SBDr
 }
 
 var _ Driver = (*SBDriver)(nil)
+
+// Guard is the address guard every contribution passes through.
+func (d *SBDriver) Guard() *Guard { return d.guard }
 
 func (d *SBDriver) warn(table, row, reason, detail string) {
 	metricInvalid.WithLabelValues(table, reason).Inc()
@@ -297,6 +302,7 @@ func (d *SBDriver) planPB(pb *sbdb.PortBinding) Contribution {
 	d.remember(pb)
 	if d.self != "" {
 		d.port(pb, &c)
+		d.guard.filter(sbdb.PortBindingTable, &c, d.warn)
 	}
 	return c
 }
@@ -305,6 +311,7 @@ func (d *SBDriver) planLB(lb *sbdb.LoadBalancer) Contribution {
 	var c Contribution
 	if d.self != "" {
 		d.loadBalancer(lb, &c)
+		d.guard.filter(sbdb.LoadBalancerTable, &c, d.warn)
 	}
 	return c
 }
@@ -452,10 +459,15 @@ func (d *SBDriver) provider(datapath string) (bridge string, vlan int, ok bool) 
 	return si.bridge, si.vlan, si.prov
 }
 
-func (d *SBDriver) providerUncached(datapath string) (bridge string, vlan int, ok bool) {
+func (d *SBDriver) providerUncached(datapath string) (bridge string, vlan int, ok, refused bool) {
 	var best *sbdb.PortBinding
 	d.t.ForEachLocalnet(datapath, func(ln *sbdb.PortBinding) {
 		if _, mapped := d.physnets[ln.Options["network_name"]]; !mapped {
+			return
+		}
+		if ln.Tag != nil && !validVLAN(*ln.Tag) {
+			refused = true
+			d.warn(sbdb.PortBindingTable, ln.LogicalPort, "bad-vlan-tag", fmt.Sprintf("tag %d is outside 1-4094: the network is not served here", *ln.Tag))
 			return
 		}
 		if best == nil || ln.LogicalPort < best.LogicalPort {
@@ -463,12 +475,12 @@ func (d *SBDriver) providerUncached(datapath string) (bridge string, vlan int, o
 		}
 	})
 	if best == nil {
-		return "", 0, false
+		return "", 0, false, refused
 	}
 	if best.Tag != nil {
 		vlan = *best.Tag
 	}
-	return d.physnets[best.Options["network_name"]].Bridge, vlan, true
+	return d.physnets[best.Options["network_name"]].Bridge, vlan, true, false
 }
 
 // networkName is the Neutron network name of a datapath (Datapath_Binding

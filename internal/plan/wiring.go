@@ -15,7 +15,7 @@ import (
 type physnetVLANs map[string]map[int]bool
 
 func (p physnetVLANs) add(options map[string]string, tag *int) {
-	if tag == nil || *tag <= 0 {
+	if tag == nil || !validVLAN(*tag) {
 		return
 	}
 	n := options["network_name"]
