@@ -127,3 +127,58 @@ func TestClusterMemberCutOffIsNotUsed(t *testing.T) {
 		require.NotEqual(t, ovsdb.OpDelete, e.Op, "delete of %s %s", e.Table, e.UUID)
 	}
 }
+
+// A relay (_Server model "relay") is used once it has its source's data;
+// before that (its source down when it starts) it is refused. (A relay of
+// OVS 3.1 goes on reporting connected=true after losing its source: the
+// disconnected rule is in TestMemberRefusal.)
+func TestRelayUsedOnceConnectedToItsSource(t *testing.T) {
+	src := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SBSchema})
+	dp := sbFixture(t, src)
+	a := addPB(t, src, dp, "lpA", 1)
+	src.Kill()
+	relay := ovsdbserver.StartRelay(t, ovsdbserver.SBSchema, src.Remote())
+
+	before := refusals(t, "not_joined")
+	rec := &recorder{}
+	var c *ovsdb.Client
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c = connectSB(t, relay.Remote(), rec, nil)
+	}()
+	waitFor(t, "the relay refused", func() bool { return refusals(t, "not_joined") > before })
+	src.Restart()
+	<-done
+	_, ok, err := c.Get(sbdb.PortBindingTable, a)
+	require.NoError(t, err)
+	require.True(t, ok, "row through the relay")
+	b := addPB(t, src, dp, "lpB", 2)
+	rec.waitEvent(t, "add through the relay", func(e ovsdb.Event) bool { return e.UUID == b && e.Op == ovsdb.OpAdd })
+}
+
+// The member in use loses its quorum (the two others die): it is left as
+// soon as its _Server row says it is disconnected, the rows are kept, and
+// the client uses it again once the cluster is back.
+func TestClusterMemberLosingQuorumIsLeft(t *testing.T) {
+	cl := ovsdbserver.StartCluster(t, ovsdbserver.SBSchema, 3)
+	m0, m1, m2 := cl.Members[0], cl.Members[1], cl.Members[2]
+	dp := sbFixture(t, m0)
+	a := createPB(t, m0, dp, "lpA", 1)
+	rec := &recorder{}
+	c := connectSB(t, m0.Remote(), rec, nil)
+	gen := c.Generation()
+
+	before := refusals(t, "disconnected")
+	m1.Kill()
+	m2.Kill()
+	waitFor(t, "the member left", func() bool { return refusals(t, "disconnected") > before })
+	require.Equal(t, gen, c.Generation())
+	_, ok, err := c.Get(sbdb.PortBindingTable, a)
+	require.NoError(t, err)
+	require.True(t, ok, "row kept")
+
+	m1.Restart()
+	waitFor(t, "the member used again", func() bool { return c.Generation() > gen })
+	require.Equal(t, 1, c.Count(sbdb.PortBindingTable))
+}

@@ -214,5 +214,5 @@ func (c *Client) judge(g *generation, db *serverDB) error {
 	}
 	log("ovsdb: leaving a database member that cannot be used; trying another one later",
 		"endpoint", g.endpoint, "reason", text)
-	return fmt.Errorf("ovsdb %s: %s: %w: %s", c.spec.Name, g.endpoint, errRefused, text)
+	return fmt.Errorf("%s: %w: %s", g.endpoint, errRefused, text)
 }
