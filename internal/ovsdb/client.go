@@ -436,7 +436,7 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 		}
 	}()
 
-	if err := c.checkServer(ctx, g); err != nil {
+	if err := c.checkServer(ctx, g.rpc, ep); err != nil {
 		return nil, err
 	}
 	raw, err := g.rpc.call(ctx, "get_schema", []string{c.spec.Name})
@@ -848,6 +848,9 @@ func LookupUUID(ctx context.Context, spec DBSpec, opts Options, table, column, v
 		}
 		rpc := newRPCConn(conn, ep, nil)
 		defer rpc.close()
+		if err := c.checkServer(ctx, rpc, ep); err != nil {
+			return err
+		}
 		raw, err = rpc.call(ctx, "transact", []any{spec.Name, op})
 		return err
 	}); err != nil {

@@ -109,6 +109,11 @@ func TestClusterMemberCutOffIsNotUsed(t *testing.T) {
 	require.Contains(t, logs.String(), "disconnected from the cluster")
 	time.Sleep(time.Second) // several more attempts, all refused
 	require.Equal(t, gen, c.Generation(), "no generation from the cut-off member")
+	// The one-shot select that finds the chassis' own row refuses it too
+	// (it would answer "no such row").
+	_, err = ovsdb.LookupUUID(ctx, ovsdb.Southbound, ovsdb.Options{Remote: m0.Remote(), Logger: testLogger(t)},
+		sbdb.PortBindingTable, "logical_port", "lpB")
+	require.ErrorContains(t, err, "disconnected from the cluster")
 	for _, u := range []string{a, b} {
 		_, ok, err := c.Get(sbdb.PortBindingTable, u)
 		require.NoError(t, err)

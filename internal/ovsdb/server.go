@@ -142,27 +142,27 @@ func (c *Client) serverRows(tu json.RawMessage) (db *serverDB, found bool, err e
 // errRefused marks a member left because of its _Server state.
 var errRefused = errors.New("member not acceptable")
 
-// checkServer monitors the server's _Server Database table on g's
-// connection and returns an error wrapping errRefused when the member
+// checkServer monitors the server's _Server Database table on the
+// connection to ep and returns an error wrapping errRefused when the member
 // cannot be used; it is called before the data monitor, so a refused
 // member's rows never reach the cache. A server without _Server (before
 // OVS 2.9) is a standalone one and is accepted.
-func (c *Client) checkServer(ctx context.Context, g *generation) error {
+func (c *Client) checkServer(ctx context.Context, rpc *rpcConn, ep string) error {
 	req := map[string]any{"Database": map[string]any{
 		"columns": []string{"name", "model", "connected", "leader", "schema", "index"}}}
-	res, err := g.rpc.call(ctx, "monitor", []any{"_Server", serverMonitorID, req})
+	res, err := rpc.call(ctx, "monitor", []any{"_Server", serverMonitorID, req})
 	if err != nil {
-		if g.rpc.cause() != nil || ctx.Err() != nil {
+		if rpc.cause() != nil || ctx.Err() != nil {
 			return fmt.Errorf("monitor _Server: %w", err)
 		}
-		c.log.Debug("ovsdb: no _Server database; accepting the server as standalone", "endpoint", g.endpoint, "error", err)
+		c.log.Debug("ovsdb: no _Server database; accepting the server as standalone", "endpoint", ep, "error", err)
 		return nil
 	}
 	db, _, err := c.serverRows(res)
 	if err != nil {
-		return fmt.Errorf("ovsdb %s: %s: %w", c.spec.Name, g.endpoint, err)
+		return fmt.Errorf("ovsdb %s: %s: %w", c.spec.Name, ep, err)
 	}
-	return c.judge(g, db)
+	return c.judge(ep, db)
 }
 
 // serverUpdate handles an update of g's _Server monitor: a member that is
@@ -183,16 +183,16 @@ func (c *Client) serverUpdate(g *generation, params json.RawMessage) {
 	if !found {
 		return
 	}
-	if c.judge(g, db) != nil {
+	if c.judge(g.endpoint, db) != nil {
 		g.rpc.close()
 	}
 }
 
-// judge applies memberRefusal to g's member: a refusal is logged (a
+// judge applies memberRefusal to the member at ep: a refusal is logged (a
 // warning when the member's reason changes), counted in
 // ovnbgp_ovsdb_member_refused_total and returned; an acceptable clustered
 // member's index becomes the lowest acceptable one.
-func (c *Client) judge(g *generation, db *serverDB) error {
+func (c *Client) judge(ep string, db *serverDB) error {
 	c.srvMu.Lock()
 	defer c.srvMu.Unlock()
 	reason, text := memberRefusal(db, c.minIndex, leaderOnly)
@@ -200,7 +200,7 @@ func (c *Client) judge(g *generation, db *serverDB) error {
 		if db != nil && db.model == "clustered" && db.hasIndex && db.index > c.minIndex {
 			c.minIndex = db.index
 		}
-		delete(c.refusedAs, g.endpoint)
+		delete(c.refusedAs, ep)
 		return nil
 	}
 	metricMemberRefused.WithLabelValues(c.spec.Name, reason).Inc()
@@ -208,11 +208,11 @@ func (c *Client) judge(g *generation, db *serverDB) error {
 		c.refusedAs = map[string]string{}
 	}
 	log := c.log.Debug
-	if c.refusedAs[g.endpoint] != reason {
+	if c.refusedAs[ep] != reason {
 		log = c.log.Warn
-		c.refusedAs[g.endpoint] = reason
+		c.refusedAs[ep] = reason
 	}
 	log("ovsdb: leaving a database member that cannot be used; trying another one later",
-		"endpoint", g.endpoint, "reason", text)
-	return fmt.Errorf("%s: %w: %s", g.endpoint, errRefused, text)
+		"endpoint", ep, "reason", text)
+	return fmt.Errorf("%s: %w: %s", ep, errRefused, text)
 }
