@@ -188,6 +188,8 @@ func buildOptions() []option {
 		restart(boolOpt(B, "debug_pprof", func(c *Config) *bool { return &c.OVNBGP.DebugPprof })),
 		boolOpt(B, "withdraw_on_stop", func(c *Config) *bool { return &c.OVNBGP.WithdrawOnStop }),
 		restart(typed("str (path)", strOpt(B, "state_dir", func(c *Config) *string { return &c.OVNBGP.StateDir }, checkAbsPath))),
+		restart(typed("int (MiB)", intOpt(B, "ovsdb_max_message_mb", func(c *Config) *int { return &c.OVNBGP.OVSDBMaxMessageMB }, checkRange(1, 65536)))),
+		restart(typed("int (MiB)", intOpt(B, "ovsdb_max_queued_mb", func(c *Config) *int { return &c.OVNBGP.OVSDBMaxQueuedMB }, checkRange(1, 65536)))),
 		restart(intOpt(B, "gobgp_listen_port", func(c *Config) *int { return &c.OVNBGP.GoBGPListenPort }, checkRange(-1, 65535))),
 		restart(typed("str (IPv4)", strOpt(B, "gobgp_router_id", func(c *Config) *string { return &c.OVNBGP.GoBGPRouterID }, checkIPv4OrEmpty))),
 		restart(typed("str (host:port)", strOpt(B, "gobgp_api_address", func(c *Config) *string { return &c.OVNBGP.GoBGPAPIAddress }, checkHostPortOrEmpty))),

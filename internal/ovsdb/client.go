@@ -117,7 +117,24 @@ type Options struct {
 	// server on an idle connection, and a missed disconnect notification
 	// (default 5 s; 0 keeps the default, negative disables).
 	ProbeInterval time.Duration
+	// MaxMessageBytes bounds one message from the server (the monitor's
+	// reply holds every initial row), MaxQueuedBytes the update2
+	// notifications that wait while the initial rows are applied.
+	// Exceeding either drops the connection (ErrLimit, counted in
+	// ovnbgp_ovsdb_limit_exceeded_total) and it is retried with backoff;
+	// the cache of the last generation is served meanwhile. Defaults
+	// DefaultMaxMessageBytes and DefaultMaxQueuedBytes.
+	MaxMessageBytes, MaxQueuedBytes int64
 }
+
+// Default limits: far above a 100,000-port cloud's largest message (the
+// unconditional northbound download, about 150 MB; the southbound with
+// this chassis' conditions is about 8.5 MB) and its updates during a
+// download of a few seconds.
+const (
+	DefaultMaxMessageBytes = 1 << 30
+	DefaultMaxQueuedBytes  = 256 << 20
+)
 
 // Client is a monitored, cached connection to one database.
 type Client struct {
@@ -153,6 +170,7 @@ type generation struct {
 	applyMu sync.Mutex
 	ready   bool
 	queued  []json.RawMessage
+	qbytes  int64 // the size of queued
 
 	mu sync.RWMutex
 	// rows: table -> UUID -> row, a pointer to the table's dynamic struct.
@@ -191,6 +209,12 @@ func Connect(ctx context.Context, spec DBSpec, opts Options) (*Client, error) {
 	}
 	if opts.ProbeInterval == 0 {
 		opts.ProbeInterval = 5 * time.Second
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if opts.MaxQueuedBytes <= 0 {
+		opts.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
 	if len(opts.Tables) == 0 {
 		for t := range spec.Tables {
@@ -261,7 +285,7 @@ func (c *Client) run(ctx context.Context) {
 			reason = "reconnect"
 			metricConnected.WithLabelValues(c.spec.Name).Set(0)
 			metricDisconnects.WithLabelValues(c.spec.Name).Inc()
-			c.log.Warn("ovsdb connection lost; serving the last known rows while reconnecting", "endpoint", g.endpoint)
+			c.log.Warn("ovsdb connection lost; serving the last known rows while reconnecting", "endpoint", g.endpoint, "error", g.rpc.cause())
 		case reason = <-c.wake:
 		}
 		if err := c.retry(ctx, reason); err != nil {
@@ -428,7 +452,7 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 		if method == "update2" {
 			c.update(g, params)
 		}
-	})
+	}, rpcLimits{db: c.spec.Name, maxMessage: c.opts.MaxMessageBytes})
 	ok := false
 	defer func() {
 		if !ok {
@@ -472,13 +496,17 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 	res = nil
 	c.apply(g, prev, tu, false) // without applyMu: until ready, the reader only queues
 	g.applyMu.Lock()
+	if err := g.rpc.cause(); err != nil {
+		g.applyMu.Unlock()
+		return nil, fmt.Errorf("ovsdb %s: %s: %w", c.spec.Name, ep, err)
+	}
 	for _, params := range g.queued {
 		if !c.applyUpdate(g, prev, params, false) {
 			g.applyMu.Unlock()
 			return nil, fmt.Errorf("ovsdb %s: %s: an update after the initial rows could not be read", c.spec.Name, ep)
 		}
 	}
-	g.queued, g.ready = nil, true
+	g.queued, g.qbytes, g.ready = nil, 0, true
 	g.applyMu.Unlock()
 	ok = true
 	go c.watch(g)
@@ -494,6 +522,16 @@ func (c *Client) update(g *generation, params json.RawMessage) {
 	g.applyMu.Lock()
 	defer g.applyMu.Unlock()
 	if !g.ready {
+		if g.rpc.cause() != nil {
+			return
+		}
+		g.qbytes += int64(len(params))
+		if g.qbytes > c.opts.MaxQueuedBytes {
+			metricLimits.WithLabelValues(c.spec.Name, "queue").Inc()
+			g.queued = nil
+			g.rpc.fail(fmt.Errorf("%w: more than %d bytes of updates arrived during the initial download (ovsdb_max_queued_mb)", ErrLimit, c.opts.MaxQueuedBytes))
+			return
+		}
 		g.queued = append(g.queued, params)
 		return
 	}
@@ -925,7 +963,7 @@ func LookupUUID(ctx context.Context, spec DBSpec, opts Options, table, column, v
 		if err != nil {
 			return err
 		}
-		rpc := newRPCConn(conn, ep, nil)
+		rpc := newRPCConn(conn, ep, nil, rpcLimits{db: spec.Name, maxMessage: opts.MaxMessageBytes})
 		defer rpc.close()
 		raw, err = rpc.call(ctx, "transact", []any{spec.Name, op})
 		return err
