@@ -16,7 +16,7 @@ import (
 // delete event; that a readable version replaces it; and that it goes
 // when the row leaves the conditions or is deleted.
 func TestMalformedRowKeepsLastGoodVersionAcrossResyncs(t *testing.T) {
-	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: skewedSBSchema(t)})
+	s := ovsdbserver.Start(t, ovsdbserver.Options{Schema: ovsdbserver.SkewedSBSchema(t)})
 	dp := sbFixture(t, s)
 	ch1 := addChassis(s, "a", "10.0.0.1")
 	ch2 := addChassis(s, "b", "10.0.0.2")
