@@ -68,6 +68,9 @@ the configured BGP speaker. SIGTERM stops it leaving everything announced
 func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	for _, w := range config.TCPWarnings(cfg) {
+		log.Warn("configuration: " + w)
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)

@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -99,15 +101,15 @@ func printPlanJSON(w io.Writer, st *plan.State) error {
 
 func printPlanTable(w io.Writer, st *plan.State) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "chassis %s: %d announcements\n", st.Chassis, len(st.Announcements))
+	fmt.Fprintf(tw, "chassis %s: %d announcements\n", safe(st.Chassis), len(st.Announcements))
 	fmt.Fprintln(tw, "PREFIX\tKIND\tPORT\tNETWORK\tVRF\tWIRING\tREASON")
 	exp := map[plan.Key]plan.Exposure{}
 	for _, e := range st.Wiring.Exposures {
 		exp[e.Key()] = e
 	}
 	for _, a := range st.Announcements {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Prefix, a.Kind, a.Port, dash(a.Network), dash(a.VRF),
-			describeExposure(exp[a.Key()]), a.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Prefix, a.Kind, safe(a.Port), dash(a.Network), dash(a.VRF),
+			describeExposure(exp[a.Key()]), safe(a.Reason))
 	}
 	tw.Flush()
 	if len(st.Wiring.Bridges) > 0 {
@@ -119,7 +121,7 @@ func printPlanTable(w io.Writer, st *plan.State) {
 			for _, v := range b.VLANs {
 				vl = append(vl, fmt.Sprint(v))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", b.Bridge, b.Physnet, b.Index, dash(strings.Join(vl, ",")))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", safe(b.Bridge), safe(b.Physnet), b.Index, dash(strings.Join(vl, ",")))
 		}
 		tw.Flush()
 	}
@@ -128,7 +130,7 @@ func printPlanTable(w io.Writer, st *plan.State) {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "FLOW BRIDGE\tPATCH PORT\tOFPORT\tDST MAC")
 		for _, f := range st.Wiring.Flows {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", f.Bridge, f.Port, f.OFPort, f.DstMAC)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", safe(f.Bridge), safe(f.Port), f.OFPort, safe(f.DstMAC))
 		}
 		tw.Flush()
 	}
@@ -138,7 +140,7 @@ func describeExposure(e plan.Exposure) string {
 	if e.Bridge == "" {
 		return "-"
 	}
-	s := e.Bridge
+	s := safe(e.Bridge)
 	if e.VLAN != 0 {
 		s += fmt.Sprintf(" vlan %d", e.VLAN)
 	}
@@ -146,7 +148,7 @@ func describeExposure(e plan.Exposure) string {
 		s += " via " + e.Via.String()
 	}
 	if e.MAC != "" {
-		s += " lladdr " + e.MAC
+		s += " lladdr " + safe(e.MAC)
 	}
 	if len(e.ProxyNDP) > 0 {
 		s += fmt.Sprintf(" ndp-proxy %v", e.ProxyNDP)
@@ -154,9 +156,23 @@ func describeExposure(e plan.Exposure) string {
 	return s
 }
 
+// dash is safe(s), or "-" for an empty s.
 func dash(s string) string {
 	if s == "" {
 		return "-"
+	}
+	return safe(s)
+}
+
+// safe returns a name from OVSDB (or a text that quotes one) fit for a
+// terminal: as it is when every character is printable, otherwise quoted
+// (strconv.Quote), so that a tenant's name cannot carry terminal escapes,
+// line breaks or tabs (a tab would shift the table's columns).
+func safe(s string) string {
+	for _, r := range s {
+		if r == '\t' || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
 	}
 	return s
 }

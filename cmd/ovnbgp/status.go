@@ -61,26 +61,26 @@ func init() {
 
 func printStatus(w io.Writer, s *agent.Snapshot) {
 	fmt.Fprintf(w, "chassis %s (hostname %s), driver %s, ready %v, last full reconcile %s\n",
-		s.Chassis, s.Hostname, s.Driver, s.Ready, s.LastFull.Format(time.RFC3339))
-	fmt.Fprintf(w, "OVN database %s (generation %d), local OVS %s\n", s.OVN.Endpoint, s.OVN.Generation, s.OVS.Endpoint)
+		safe(s.Chassis), safe(s.Hostname), s.Driver, s.Ready, s.LastFull.Format(time.RFC3339))
+	fmt.Fprintf(w, "OVN database %s (generation %d), local OVS %s\n", safe(s.OVN.Endpoint), s.OVN.Generation, safe(s.OVS.Endpoint))
 	if s.LastError != "" {
-		fmt.Fprintf(w, "last error (%s): %s\n", s.LastErrAt.Format(time.RFC3339), s.LastError)
+		fmt.Fprintf(w, "last error (%s): %s\n", s.LastErrAt.Format(time.RFC3339), safe(s.LastError))
 	}
 	for _, x := range s.Warnings {
-		fmt.Fprintln(w, "warning:", x)
+		fmt.Fprintln(w, "warning:", safe(x))
 	}
 	if sp := s.Speaker; sp != nil {
 		fmt.Fprintf(w, "\nspeaker %s, AS %d, router-id %s, %d prefixes advertised, %d restarts repaired\n",
-			sp.Speaker, sp.AS, sp.RouterID, len(sp.Prefixes), sp.Restarts)
+			sp.Speaker, sp.AS, safe(sp.RouterID), len(sp.Prefixes), sp.Restarts)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "PEER\tAS\tSTATE\tUPTIME\tSENT\tRECEIVED\tBFD")
 		for _, p := range sp.Peers {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t%s\n", p.Address, p.RemoteAS, p.State, p.Uptime.Round(time.Second),
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t%s\n", safe(p.Address), p.RemoteAS, safe(p.State), p.Uptime.Round(time.Second),
 				p.PrefixesSent, p.PrefixesRecvd, dash(p.BFD))
 		}
 		tw.Flush()
 	} else if s.SpeakerErr != "" {
-		fmt.Fprintln(w, "speaker:", s.SpeakerErr)
+		fmt.Fprintln(w, "speaker:", safe(s.SpeakerErr))
 	}
 	if s.State != nil {
 		fmt.Fprintln(w)

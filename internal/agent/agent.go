@@ -75,11 +75,13 @@ type Agent struct {
 	count map[plan.Kind]int
 
 	coalesce time.Duration // coalesceWait (tests change it)
+
+	status *statusCache // /status snapshots
 }
 
 // New returns a controller; Run drives it.
 func New(cfg *config.Config, log *slog.Logger, deps Deps) *Agent {
-	return &Agent{cfg: cfg, log: log, deps: deps, coalesce: coalesceWait}
+	return &Agent{cfg: cfg, log: log, deps: deps, coalesce: coalesceWait, status: newStatusCache()}
 }
 
 // coalesceWait is how long an incremental reconcile waits for more changes

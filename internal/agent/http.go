@@ -64,7 +64,11 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, current f
 			http.Error(w, "starting: the controller is not running yet", http.StatusServiceUnavailable)
 			return
 		}
-		s := a.Snapshot(r.Context())
+		s, err := a.CachedSnapshot(r.Context())
+		if err != nil {
+			http.Error(w, "status: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -167,6 +167,9 @@ func (s *Source) Start(ctx context.Context) error {
 		return err
 	}
 	remote, tlsFiles := s.ovnRemote()
+	for _, w := range identityTCPWarnings(s.cfg, s.ID, s.nb) {
+		s.log.Warn(w)
+	}
 	if remote == "" {
 		if s.nb {
 			return errors.New("no northbound remote: set [ovn] ovn_nb_connection or external_ids:ovn-nb-remote in the local OVS database")

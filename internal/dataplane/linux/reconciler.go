@@ -469,6 +469,12 @@ func (r *Reconciler) deriveDevices() {
 // dummy enslaved to it) when missing, and sets both up. Existing devices
 // of the wrong kind are reported, not replaced.
 func (r *Reconciler) ensureVRF() (created bool, err error) {
+	// An existing bgp_nic that is not a dummy (bgp_nic = eth1 by mistake)
+	// is refused before anything is touched: it would be enslaved to the
+	// VRF and its addresses managed as ovnbgp's.
+	if nic, ok := r.links[r.o.BGPNic]; ok && nic.kind != "dummy" {
+		return false, fmt.Errorf("bgp_nic %s exists and is not a dummy (kind %q): refusing to enslave it to %s and manage its addresses; name a free device or a dummy", r.o.BGPNic, nic.kind, r.o.BGPVRF)
+	}
 	vrf, ok := r.links[r.o.BGPVRF]
 	if !ok {
 		l := &netlink.Vrf{LinkAttrs: netlink.LinkAttrs{Name: r.o.BGPVRF}, Table: uint32(r.o.BGPVRFTableID)}

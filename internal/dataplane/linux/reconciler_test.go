@@ -526,6 +526,32 @@ func TestConnectedWithoutVRFModule(t *testing.T) {
 	}
 }
 
+// TestConnectedRefusesNonDummyBGPNic: bgp_nic naming an existing device
+// that is not a dummy (a veth here, eth1 by mistake in production) is
+// refused with a clear error, and the device keeps its addresses and stays
+// out of any VRF.
+func TestConnectedRefusesNonDummyBGPNic(t *testing.T) {
+	n := newTestNS(t, "br-ex")
+	if err := n.h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "bgp-nic"}, PeerName: "bgp-nic-p"}); err != nil {
+		t.Fatal(err)
+	}
+	nic := n.link(t, "bgp-nic")
+	if err := n.h.AddrAdd(nic, &netlink.Addr{IPNet: ipnet("192.0.2.1/24")}); err != nil {
+		t.Fatal(err)
+	}
+	r := n.reconciler(t, AnnounceConnected)
+	err := r.Wire(context.Background(), baseState())
+	if err == nil || !strings.Contains(err.Error(), "bgp_nic bgp-nic exists and is not a dummy") {
+		t.Fatalf("want the non-dummy bgp_nic refused, got %v", err)
+	}
+	if !n.addrs(t, "bgp-nic")["192.0.2.1/24"] {
+		t.Errorf("bgp-nic lost its address: %v", n.addrs(t, "bgp-nic"))
+	}
+	if m := n.link(t, "bgp-nic").Attrs().MasterIndex; m != 0 {
+		t.Errorf("bgp-nic was enslaved (master %d)", m)
+	}
+}
+
 // TestRuleModesRoute: the kernel's own route lookup sends an exposed
 // address into the bridge, and leaves other addresses alone, in both rule
 // modes.

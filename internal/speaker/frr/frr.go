@@ -307,14 +307,14 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 		cur = withoutAnnounce(s.prev)
 	}
 	script := Text(Removals(s.prev, cur, s.operatorLines())) + Text(cur)
-	s.log.Debug("frr: applying", "reason", reason, "script", script)
+	s.log.Debug("frr: applying", "reason", reason, "script", s.redact(script))
 	start := time.Now()
 	out, err = s.vtyshFile(ctx, script)
 	d := time.Since(start)
 	metricApplySeconds.Observe(d.Seconds())
 	if err != nil {
 		metricUp.Set(0)
-		return err
+		return errors.New(s.redact(err.Error()))
 	}
 	metricUp.Set(1)
 	s.prev = cur
@@ -324,7 +324,7 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 		s.log.Warn("frr: cannot save the applied rendering", "file", s.opts.StateFile, "err", err)
 	}
 	s.visible = s.visibleLines(ctx, cur)
-	s.log.Info("frr: applied", "reason", reason, "took", d.Round(time.Millisecond), "output", strings.TrimSpace(out))
+	s.log.Info("frr: applied", "reason", reason, "took", d.Round(time.Millisecond), "output", s.redact(strings.TrimSpace(out)))
 	return nil
 }
 
@@ -584,16 +584,19 @@ func (s *Speaker) vtysh(ctx context.Context, cmd string) (string, error) {
 // errLine matches the lines vtysh -f prints for a command it rejects.
 var errLine = regexp.MustCompile(`(?m)^(line \d+: )?% .*$`)
 
-// vtyshFile applies a script. With Options.UseFile it is `vtysh -f FILE`
-// (not `copy FILE running-config`, which crashed FRR 9's mgmtd upstream);
-// by default it is one vtysh session with `-c 'configure terminal' -c
-// LINE ...`, which stops at the first rejected line and, unlike -f, does
-// not put bgpd into its config-pending hold (new peers idle for seconds).
+// vtyshFile applies a script. With Options.UseFile, or when the script
+// holds a secret (a neighbor password), it is `vtysh -f FILE` with FILE a
+// fresh 0600 temporary file, so that the secret never reaches vtysh's
+// argv (/proc/PID/cmdline is readable by every local user); not `copy FILE
+// running-config`, which crashed FRR 9's mgmtd upstream. Otherwise it is
+// one vtysh session with `-c 'configure terminal' -c LINE ...`, which
+// stops at the first rejected line and, unlike -f, does not put bgpd into
+// its config-pending hold (new peers idle for a second or so).
 func (s *Speaker) vtyshFile(ctx context.Context, script string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	args := s.vtyshArgs()
-	if s.opts.UseFile {
+	if s.opts.UseFile || hasSecret(script) {
 		f, err := os.CreateTemp("", "ovnbgp-frr-*.conf")
 		if err != nil {
 			return "", fmt.Errorf("frr: %w", err)
@@ -649,7 +652,11 @@ func (s *Speaker) saveState() error {
 		return err
 	}
 	tmp := s.opts.StateFile + ".tmp"
+	// It holds the peer password: 0600 even over an older, wider file.
 	if err := os.WriteFile(tmp, []byte(Text(s.prev)), 0o600); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, s.opts.StateFile)

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/ovnbgp/ovnbgp/internal/agent"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
+)
+
+// hostile names a tenant can give a port, a network or a chassis in OVSDB:
+// terminal escapes, a line break that fakes a table row, a tab that
+// shifts the columns.
+const (
+	esc   = "vm\x1b]0;owned\x07\x1b[2J"
+	nl    = "net\n172.16.0.1/32  fip  fake"
+	tab   = "lr\tshift"
+	plain = "provider-ü"
+)
+
+func checkNeutralised(t *testing.T, out string, lines int) {
+	t.Helper()
+	if strings.ContainsAny(out, "\x1b\x07\t") {
+		t.Errorf("output holds a raw escape or tab:\n%q", out)
+	}
+	if strings.Contains(out, "\nnet\n") || strings.Contains(out, "\n172.16.0.1/32  fip  fake") {
+		t.Errorf("a name's line break made a row:\n%s", out)
+	}
+	if n := strings.Count(out, "\n"); n != lines {
+		t.Errorf("%d lines, want %d:\n%s", n, lines, out)
+	}
+	for _, want := range []string{`"vm\x1b]0;owned\a\x1b[2J"`, `"net\n172.16.0.1/32  fip  fake"`, `"lr\tshift"`, plain} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+func hostileState() *plan.State {
+	return &plan.State{
+		Chassis: esc,
+		Announcements: []plan.Announcement{{
+			Prefix: netip.MustParsePrefix("172.24.4.10/32"), Kind: plan.KindFIP, Port: esc, Network: nl, VRF: tab, Reason: plain,
+		}},
+		Wiring: plan.Wiring{
+			Bridges: []plan.BridgeWiring{{Bridge: tab, Physnet: nl, Index: 1}},
+			Flows:   []plan.Flow{{Bridge: esc, Port: nl, OFPort: 2, DstMAC: tab}},
+		},
+	}
+}
+
+func TestPrintPlanQuotesNames(t *testing.T) {
+	var b bytes.Buffer
+	printPlanTable(&b, hostileState())
+	// chassis line, header, one row; blank, header, one bridge; blank,
+	// header, one flow.
+	checkNeutralised(t, b.String(), 9)
+}
+
+func TestPrintStatusQuotesNames(t *testing.T) {
+	var b bytes.Buffer
+	printStatus(&b, &agent.Snapshot{Chassis: esc, Hostname: nl, Warnings: []string{tab}, LastError: plain + " " + esc, State: hostileState()})
+	// chassis, databases, last error, warning, blank, then the plan's 9.
+	checkNeutralised(t, b.String(), 14)
+}
+
+func TestSafe(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"br-ex", "br-ex"},
+		{"", ""},
+		{plain, plain},
+		{"a\x1b[31m", `"a\x1b[31m"`},
+		{"a\nb", `"a\nb"`},
+		{"a\u202eb", `"a\u202eb"`},
+	} {
+		if got := safe(tc.in); got != tc.want {
+			t.Errorf("safe(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
