@@ -244,7 +244,7 @@ func replanBench(b *testing.B, w *scaleWorld, a, c *sbdb.PortBinding) {
 	w.t.RLock()
 	inc.Full()
 	w.t.RUnlock()
-	src := []plan.Source{{Table: sbdb.PortBindingTable, UUID: a.UUID}}
+	src := []plan.RowRef{{Table: sbdb.PortBindingTable, UUID: a.UUID}}
 	rows := [2]*sbdb.PortBinding{c, a}
 	b.ReportAllocs()
 	b.ResetTimer()

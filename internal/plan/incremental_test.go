@@ -255,22 +255,22 @@ func (w *world) slots() map[string]func() any {
 // one of Sources.
 type plainDriver struct{ plan.Driver }
 
-var dbgHook func(w *world, step int, dirty []plan.Source, d *plan.SBDriver)
+var dbgHook func(w *world, step int, dirty []plan.RowRef, d *plan.SBDriver)
 
-func rowSource(row any) plan.Source {
+func rowSource(row any) plan.RowRef {
 	switch r := row.(type) {
 	case *sbdb.PortBinding:
-		return plan.Source{Table: sbdb.PortBindingTable, UUID: r.UUID}
+		return plan.RowRef{Table: sbdb.PortBindingTable, UUID: r.UUID}
 	case *sbdb.LoadBalancer:
-		return plan.Source{Table: sbdb.LoadBalancerTable, UUID: r.UUID}
+		return plan.RowRef{Table: sbdb.LoadBalancerTable, UUID: r.UUID}
 	case *sbdb.LogicalDPGroup:
-		return plan.Source{Table: sbdb.LogicalDPGroupTable, UUID: r.UUID}
+		return plan.RowRef{Table: sbdb.LogicalDPGroupTable, UUID: r.UUID}
 	case *sbdb.DatapathBinding:
-		return plan.Source{Table: sbdb.DatapathBindingTable, UUID: r.UUID}
+		return plan.RowRef{Table: sbdb.DatapathBindingTable, UUID: r.UUID}
 	case *sbdb.Chassis:
-		return plan.Source{Table: sbdb.ChassisTable, UUID: r.UUID}
+		return plan.RowRef{Table: sbdb.ChassisTable, UUID: r.UUID}
 	case *vswitch.OpenVSwitch:
-		return plan.Source{Table: vswitch.OpenVSwitchTable, UUID: r.UUID}
+		return plan.RowRef{Table: vswitch.OpenVSwitchTable, UUID: r.UUID}
 	}
 	panic(fmt.Sprintf("unknown row %T", row))
 }
@@ -318,7 +318,7 @@ func runIncrementalProperty(t *testing.T, cfg *config.Config, seed uint64) {
 	// sort for determinism of the seed
 	sortStrings(names)
 	current := map[string]any{}
-	apply := func(name string) plan.Source {
+	apply := func(name string) plan.RowRef {
 		if old := current[name]; old != nil && w.r.IntN(4) == 0 {
 			src := rowSource(old)
 			w.t.Delete(src.Table, src.UUID)
@@ -350,7 +350,7 @@ func runIncrementalProperty(t *testing.T, cfg *config.Config, seed uint64) {
 	w.t.RUnlock()
 	applied := first
 	for step := range 60 {
-		var dirty []plan.Source
+		var dirty []plan.RowRef
 		var what []string
 		for range 1 + w.r.IntN(3) {
 			n := names[w.r.IntN(len(names))]

@@ -102,9 +102,9 @@ type NBDriver struct {
 	warnings []Warning
 
 	// Dependency records of the last plan of each source.
-	cur      Source
-	deps     map[string]map[Source]struct{} // key read -> sources that read it
-	srcKeys  map[Source][]string            // source -> keys it read
+	cur      RowRef
+	deps     map[string]map[RowRef]struct{} // key read -> sources that read it
+	srcKeys  map[RowRef][]string            // source -> keys it read
 	memberOf map[string]map[string]bool     // member uuid -> containers seen when its plan read them
 	fp       map[string]string              // switch/router uuid -> context fingerprint its dependents saw
 }
@@ -112,7 +112,7 @@ type NBDriver struct {
 // NewNBDriver returns the northbound driver for this chassis.
 func NewNBDriver(cfg *config.Config, t *topology.Topology, id NBIdentity) *NBDriver {
 	return &NBDriver{cfg: cfg, t: t, id: id,
-		deps: map[string]map[Source]struct{}{}, srcKeys: map[Source][]string{}, memberOf: map[string]map[string]bool{},
+		deps: map[string]map[RowRef]struct{}{}, srcKeys: map[RowRef][]string{}, memberOf: map[string]map[string]bool{},
 		fp: map[string]string{}}
 }
 
@@ -168,20 +168,20 @@ func (d *NBDriver) Reset() bool {
 // router ports, NATs and load balancers. It starts a full plan: the caller
 // must then Plan every source it returns (the driver forgets the context
 // fingerprints its dependency records compare against).
-func (d *NBDriver) Sources() []Source {
+func (d *NBDriver) Sources() []RowRef {
 	d.fp = map[string]string{} // a full plan reads every context afresh
-	var out []Source
+	var out []RowRef
 	d.t.NBPorts(func(p *nbdb.LogicalSwitchPort) {
 		switch p.Type {
 		case "", "virtual", "router":
-			out = append(out, Source{nbdb.LogicalSwitchPortTable, p.UUID})
+			out = append(out, RowRef{nbdb.LogicalSwitchPortTable, p.UUID})
 		}
 	})
 	d.t.NBRouterPortsAll(func(p *nbdb.LogicalRouterPort) {
-		out = append(out, Source{nbdb.LogicalRouterPortTable, p.UUID})
+		out = append(out, RowRef{nbdb.LogicalRouterPortTable, p.UUID})
 	})
-	d.t.NBNATs(func(n *nbdb.NAT) { out = append(out, Source{nbdb.NATTable, n.UUID}) })
-	d.t.NBLoadBalancers(func(lb *nbdb.LoadBalancer) { out = append(out, Source{nbdb.LoadBalancerTable, lb.UUID}) })
+	d.t.NBNATs(func(n *nbdb.NAT) { out = append(out, RowRef{nbdb.NATTable, n.UUID}) })
+	d.t.NBLoadBalancers(func(lb *nbdb.LoadBalancer) { out = append(out, RowRef{nbdb.LoadBalancerTable, lb.UUID}) })
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Table != out[j].Table {
 			return out[i].Table < out[j].Table
@@ -192,7 +192,7 @@ func (d *NBDriver) Sources() []Source {
 }
 
 // Plan returns what src contributes now.
-func (d *NBDriver) Plan(src Source) Contribution {
+func (d *NBDriver) Plan(src RowRef) Contribution {
 	d.begin(src)
 	var c Contribution
 	switch src.Table {
@@ -218,14 +218,14 @@ func (d *NBDriver) Plan(src Source) Contribution {
 
 // Affected lists the sources whose contribution may change because src
 // changed.
-func (d *NBDriver) Affected(src Source) ([]Source, bool) {
+func (d *NBDriver) Affected(src RowRef) ([]RowRef, bool) {
 	switch src.Table {
 	case vswitch.OpenVSwitchTable:
 		return nil, true
 	case nbdb.NBGlobalTable:
 		return nil, false // fip-distributed is checked by Reset
 	}
-	out := map[Source]struct{}{}
+	out := map[RowRef]struct{}{}
 	add := func(key string) {
 		for s := range d.deps[key] {
 			out[s] = struct{}{}
@@ -235,7 +235,7 @@ func (d *NBDriver) Affected(src Source) ([]Source, bool) {
 	gained := func(table string, members []string) {
 		for _, m := range members {
 			if seen, ok := d.memberOf[m]; ok && !seen[src.UUID] {
-				out[Source{table, m}] = struct{}{}
+				out[RowRef{table, m}] = struct{}{}
 			}
 		}
 	}
@@ -287,7 +287,7 @@ func (d *NBDriver) Affected(src Source) ([]Source, bool) {
 		}
 	}
 	delete(out, src)
-	list := make([]Source, 0, len(out))
+	list := make([]RowRef, 0, len(out))
 	for s := range out {
 		list = append(list, s)
 	}
@@ -316,7 +316,7 @@ func (d *NBDriver) warn(table, row, reason, detail string) {
 
 func nameKey(table, name string) string { return "name:" + table + ":" + name }
 
-func (d *NBDriver) begin(src Source) {
+func (d *NBDriver) begin(src RowRef) {
 	for _, k := range d.srcKeys[src] {
 		if s := d.deps[k]; s != nil {
 			delete(s, src)
@@ -406,7 +406,7 @@ func (d *NBDriver) dep(key string) {
 	}
 	s := d.deps[key]
 	if s == nil {
-		s = map[Source]struct{}{}
+		s = map[RowRef]struct{}{}
 		d.deps[key] = s
 	}
 	if _, ok := s[d.cur]; ok {

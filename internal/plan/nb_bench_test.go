@@ -91,7 +91,7 @@ func BenchmarkNBPortUpdate(b *testing.B) {
 	plan.Full(d, "c1")
 	f.t.RUnlock()
 	p := *f.t.NBPortByName("vm-0-3")
-	src := plan.Source{Table: nbdb.LogicalSwitchPortTable, UUID: p.UUID}
+	src := plan.RowRef{Table: nbdb.LogicalSwitchPortTable, UUID: p.UUID}
 	dirty := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -22,7 +22,7 @@ type nbIncr struct {
 	f       *nbFx
 	id      plan.NBIdentity
 	d       *plan.NBDriver
-	contrib map[plan.Source]plan.Contribution
+	contrib map[plan.RowRef]plan.Contribution
 	replans int // sources re-planned by the last batch
 }
 
@@ -38,7 +38,7 @@ func newNBIncr(t *testing.T, f *nbFx, id plan.NBIdentity) *nbIncr {
 }
 
 func (h *nbIncr) all() {
-	h.contrib = map[plan.Source]plan.Contribution{}
+	h.contrib = map[plan.RowRef]plan.Contribution{}
 	for _, src := range h.d.Sources() {
 		h.contrib[src] = h.d.Plan(src)
 	}
@@ -52,7 +52,7 @@ func (h *nbIncr) sync(step string) {
 	if h.d.Reset() {
 		h.all()
 	} else {
-		dirty := map[plan.Source]bool{}
+		dirty := map[plan.RowRef]bool{}
 		all := false
 		for _, src := range h.f.log {
 			dirty[src] = true

@@ -24,30 +24,30 @@ type nbFx struct {
 	cfg *config.Config
 	ls  map[string]*nbdb.LogicalSwitch
 	lr  map[string]*nbdb.LogicalRouter
-	log []plan.Source // rows changed since the last incremental check
+	log []plan.RowRef // rows changed since the last incremental check
 }
 
 // up upserts a row and logs it as changed.
 func (f *nbFx) up(row any) {
 	f.t.Upsert(row)
-	var src plan.Source
+	var src plan.RowRef
 	switch r := row.(type) {
 	case *nbdb.LogicalSwitch:
-		src = plan.Source{Table: nbdb.LogicalSwitchTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.LogicalSwitchTable, UUID: r.UUID}
 	case *nbdb.LogicalSwitchPort:
-		src = plan.Source{Table: nbdb.LogicalSwitchPortTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.LogicalSwitchPortTable, UUID: r.UUID}
 	case *nbdb.LogicalRouter:
-		src = plan.Source{Table: nbdb.LogicalRouterTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.LogicalRouterTable, UUID: r.UUID}
 	case *nbdb.LogicalRouterPort:
-		src = plan.Source{Table: nbdb.LogicalRouterPortTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.LogicalRouterPortTable, UUID: r.UUID}
 	case *nbdb.NAT:
-		src = plan.Source{Table: nbdb.NATTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.NATTable, UUID: r.UUID}
 	case *nbdb.LoadBalancer:
-		src = plan.Source{Table: nbdb.LoadBalancerTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.LoadBalancerTable, UUID: r.UUID}
 	case *nbdb.NBGlobal:
-		src = plan.Source{Table: nbdb.NBGlobalTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.NBGlobalTable, UUID: r.UUID}
 	case *vswitch.OpenVSwitch:
-		src = plan.Source{Table: vswitch.OpenVSwitchTable, UUID: r.UUID}
+		src = plan.RowRef{Table: vswitch.OpenVSwitchTable, UUID: r.UUID}
 	default:
 		return
 	}
@@ -57,7 +57,7 @@ func (f *nbFx) up(row any) {
 // del deletes a row and logs it as changed.
 func (f *nbFx) del(table, uuid string) {
 	f.t.Delete(table, uuid)
-	f.log = append(f.log, plan.Source{Table: table, UUID: uuid})
+	f.log = append(f.log, plan.RowRef{Table: table, UUID: uuid})
 }
 
 func newNBFx() *nbFx {

@@ -236,11 +236,11 @@ func (d *SBDriver) Reset() bool {
 
 // Sources lists every Port_Binding and Load_Balancer. It starts a full plan,
 // so it also forgets the remembered rows.
-func (d *SBDriver) Sources() []Source {
+func (d *SBDriver) Sources() []RowRef {
 	d.mem = map[string]*sbdb.PortBinding{}
-	out := make([]Source, 0, d.t.NumPortBindings()+d.t.NumLoadBalancers())
-	d.t.PortBindingUUIDs(func(u string) { out = append(out, Source{Table: sbdb.PortBindingTable, UUID: u}) })
-	d.t.LoadBalancerUUIDs(func(u string) { out = append(out, Source{Table: sbdb.LoadBalancerTable, UUID: u}) })
+	out := make([]RowRef, 0, d.t.NumPortBindings()+d.t.NumLoadBalancers())
+	d.t.PortBindingUUIDs(func(u string) { out = append(out, RowRef{Table: sbdb.PortBindingTable, UUID: u}) })
+	d.t.LoadBalancerUUIDs(func(u string) { out = append(out, RowRef{Table: sbdb.LoadBalancerTable, UUID: u}) })
 	return out
 }
 
@@ -249,9 +249,9 @@ func (d *SBDriver) Sources() []Source {
 // can contribute: the rows that are not VM ports, the VM ports bound here,
 // and the VM ports of the tenant switches attached to routers whose gateway
 // is here. Every other VM port contributes nothing (see port).
-func (d *SBDriver) PlanAll(fn func(Source, Contribution)) {
+func (d *SBDriver) PlanAll(fn func(RowRef, Contribution)) {
 	d.mem = map[string]*sbdb.PortBinding{}
-	pbSrc := func(pb *sbdb.PortBinding) Source { return Source{Table: sbdb.PortBindingTable, UUID: pb.UUID} }
+	pbSrc := func(pb *sbdb.PortBinding) RowRef { return RowRef{Table: sbdb.PortBindingTable, UUID: pb.UUID} }
 	d.t.ForEachNonVMPort(func(pb *sbdb.PortBinding) { fn(pbSrc(pb), d.planPB(pb)) })
 	if d.self == "" {
 		return
@@ -288,7 +288,7 @@ func (d *SBDriver) PlanAll(fn func(Source, Contribution)) {
 		})
 	}
 	d.t.LoadBalancers(func(lb *sbdb.LoadBalancer) {
-		fn(Source{Table: sbdb.LoadBalancerTable, UUID: lb.UUID}, d.planLB(lb))
+		fn(RowRef{Table: sbdb.LoadBalancerTable, UUID: lb.UUID}, d.planLB(lb))
 	})
 }
 
@@ -310,7 +310,7 @@ func (d *SBDriver) planLB(lb *sbdb.LoadBalancer) Contribution {
 }
 
 // Plan returns what one row contributes.
-func (d *SBDriver) Plan(src Source) Contribution {
+func (d *SBDriver) Plan(src RowRef) Contribution {
 	var c Contribution
 	switch src.Table {
 	case sbdb.PortBindingTable:

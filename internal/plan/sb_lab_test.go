@@ -188,12 +188,12 @@ func TestSBIncrementalFromRealEvents(t *testing.T) {
 	}
 
 	var mu sync.Mutex
-	var dirty []plan.Source
+	var dirty []plan.RowRef
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cli, err := ovsdb.Connect(ctx, ovsdb.Southbound, ovsdb.Options{Remote: c.SBRemote(), OnEvent: func(e ovsdb.Event) {
 		mu.Lock()
-		dirty = append(dirty, plan.Source{Table: e.Table, UUID: e.UUID})
+		dirty = append(dirty, plan.RowRef{Table: e.Table, UUID: e.UUID})
 		mu.Unlock()
 	}})
 	require.NoError(t, err)

@@ -41,7 +41,7 @@ func (x *incFixture) update(t *testing.T, name string, mod func(p *sbdb.PortBind
 	p.ExternalIDs = clone(old.ExternalIDs)
 	mod(&p)
 	x.t.Upsert(&p)
-	return x.replan(t, plan.Source{Table: sbdb.PortBindingTable, UUID: p.UUID})
+	return x.replan(t, plan.RowRef{Table: sbdb.PortBindingTable, UUID: p.UUID})
 }
 
 func (x *incFixture) del(t *testing.T, name string) *plan.Delta {
@@ -49,10 +49,10 @@ func (x *incFixture) del(t *testing.T, name string) *plan.Delta {
 	p := x.t.PortBinding(name)
 	require.NotNil(t, p, name)
 	x.t.Delete(sbdb.PortBindingTable, p.UUID)
-	return x.replan(t, plan.Source{Table: sbdb.PortBindingTable, UUID: p.UUID})
+	return x.replan(t, plan.RowRef{Table: sbdb.PortBindingTable, UUID: p.UUID})
 }
 
-func (x *incFixture) replan(t *testing.T, src ...plan.Source) *plan.Delta {
+func (x *incFixture) replan(t *testing.T, src ...plan.RowRef) *plan.Delta {
 	t.Helper()
 	x.t.RLock()
 	defer x.t.RUnlock()
@@ -208,10 +208,10 @@ func TestSBUpstreamRowsIncremental(t *testing.T) {
 		d := x.del(t, "rif-t1")
 		require.Equal(t, []string{"172.24.4.201/32"}, prefixes(d.Withdraw))
 		f.iface("r", "t1b", "", "", "10.0.1.1/24")
-		d = x.replan(t, plan.Source{Table: sbdb.PortBindingTable, UUID: "pb-lrp-if-t1b"}, plan.Source{Table: sbdb.PortBindingTable, UUID: "pb-rif-t1b"})
+		d = x.replan(t, plan.RowRef{Table: sbdb.PortBindingTable, UUID: "pb-lrp-if-t1b"}, plan.RowRef{Table: sbdb.PortBindingTable, UUID: "pb-rif-t1b"})
 		require.True(t, d.Empty())
 		x.t.Delete(sbdb.LoadBalancerTable, "lb-lb1")
-		d = x.replan(t, plan.Source{Table: sbdb.LoadBalancerTable, UUID: "lb-lb1"})
+		d = x.replan(t, plan.RowRef{Table: sbdb.LoadBalancerTable, UUID: "lb-lb1"})
 		require.True(t, d.Empty())
 	})
 
@@ -249,7 +249,7 @@ func TestSBUpstreamRowsIncremental(t *testing.T) {
 		d := x.del(t, "provnet-pub")
 		require.Equal(t, []string{"172.24.4.10/32"}, prefixes(d.Withdraw))
 		f.localnet("pub", "physnet2", 300)
-		d = x.replan(t, plan.Source{Table: sbdb.PortBindingTable, UUID: "pb-provnet-pub"})
+		d = x.replan(t, plan.RowRef{Table: sbdb.PortBindingTable, UUID: "pb-provnet-pub"})
 		require.Equal(t, []string{"172.24.4.10/32"}, prefixesE(d.Wire))
 		require.Equal(t, "br-vlan", d.Wire[0].Bridge)
 		require.Equal(t, 300, d.Wire[0].VLAN)

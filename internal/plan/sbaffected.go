@@ -8,13 +8,13 @@ import (
 
 // affectedSet collects sources without duplicates.
 type affectedSet struct {
-	seen map[Source]struct{}
-	out  []Source
+	seen map[RowRef]struct{}
+	out  []RowRef
 	// routers and switches already expanded
 	routers, switches map[string]bool
 }
 
-func (s *affectedSet) add(src Source) {
+func (s *affectedSet) add(src RowRef) {
 	if _, ok := s.seen[src]; ok {
 		return
 	}
@@ -22,14 +22,14 @@ func (s *affectedSet) add(src Source) {
 	s.out = append(s.out, src)
 }
 
-func (s *affectedSet) pb(uuid string) { s.add(Source{Table: sbdb.PortBindingTable, UUID: uuid}) }
-func (s *affectedSet) lb(uuid string) { s.add(Source{Table: sbdb.LoadBalancerTable, UUID: uuid}) }
+func (s *affectedSet) pb(uuid string) { s.add(RowRef{Table: sbdb.PortBindingTable, UUID: uuid}) }
+func (s *affectedSet) lb(uuid string) { s.add(RowRef{Table: sbdb.LoadBalancerTable, UUID: uuid}) }
 
 // Affected lists the rows whose contribution may change when src changed.
 // It looks at both the remembered version of the row (before the change)
 // and the row as it is now, so that deleted rows and changed relations
 // (a new peer, another datapath) are followed on both sides.
-func (d *SBDriver) Affected(src Source) ([]Source, bool) {
+func (d *SBDriver) Affected(src RowRef) ([]RowRef, bool) {
 	switch src.Table {
 	case sbdb.PortBindingTable:
 		return d.affectedPB(src.UUID), false
@@ -57,10 +57,10 @@ func (d *SBDriver) Affected(src Source) ([]Source, bool) {
 }
 
 func (d *SBDriver) newAffected() *affectedSet {
-	return &affectedSet{seen: map[Source]struct{}{}, routers: map[string]bool{}, switches: map[string]bool{}}
+	return &affectedSet{seen: map[RowRef]struct{}{}, routers: map[string]bool{}, switches: map[string]bool{}}
 }
 
-func (d *SBDriver) affectedPB(uuid string) []Source {
+func (d *SBDriver) affectedPB(uuid string) []RowRef {
 	s := d.newAffected()
 	oldRow, hadOld := d.mem[uuid]
 	var old, cur pbMem
