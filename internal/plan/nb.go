@@ -892,7 +892,7 @@ func (d *NBDriver) tenantSubnets(ls *nbdb.LogicalSwitch, only *nbdb.LogicalSwitc
 // tenantAllowed applies expose_ipv6_gua_tenant_networks, address_scopes
 // and require_snat_disabled_for_tenant_networks to a tenant subnet.
 func (d *NBDriver) tenantAllowed(rif *nbdb.LogicalSwitchPort, lr *nbdb.LogicalRouter, n netip.Prefix) bool {
-	if !d.cfg.ExposeTenantNetworks && !(n.Addr().Is6() && isGlobal6(n.Addr())) {
+	if !d.cfg.ExposeTenantNetworks && !(n.Addr().Is6() && IsGlobal6(n.Addr())) {
 		return false
 	}
 	if len(d.cfg.AddressScopes) > 0 {
@@ -923,20 +923,6 @@ func (d *NBDriver) tenantAllowed(rif *nbdb.LogicalSwitchPort, lr *nbdb.LogicalRo
 			if lip.Bits() <= n.Bits() && lip.Masked().Contains(n.Addr()) {
 				return false
 			}
-		}
-	}
-	return true
-}
-
-// isGlobal6 approximates Python's ipaddress.is_global for IPv6: global
-// unicast outside ULA (fc00::/7) and documentation (2001:db8::/32).
-func isGlobal6(a netip.Addr) bool {
-	if !a.IsGlobalUnicast() || a.Is4In6() {
-		return false
-	}
-	for _, p := range []netip.Prefix{netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("2001:db8::/32")} {
-		if p.Contains(a) {
-			return false
 		}
 	}
 	return true

@@ -668,15 +668,6 @@ func (d *SBDriver) tenantNets(r string) []netip.Prefix {
 	return nets
 }
 
-func inAny(nets []netip.Prefix, a netip.Addr) bool {
-	for _, n := range nets {
-		if n.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
 // tenantEnabled: expose_tenant_networks or expose_ipv6_gua_tenant_networks.
 func (d *SBDriver) tenantEnabled() bool {
 	return d.cfg.ExposeTenantNetworks || d.cfg.ExposeIPv6GUATenantNetworks
@@ -733,15 +724,6 @@ func lrpNetworks(lrp *sbdb.PortBinding) []netip.Prefix {
 		}
 	}
 	return out
-}
-
-func hasFamily(nets []netip.Prefix, a netip.Addr) bool {
-	for _, n := range nets {
-		if n.Addr().Is4() == a.Is4() {
-			return true
-		}
-	}
-	return false
 }
 
 // isLBVIPPort: the port ovn-octavia creates for a VIP (named or
@@ -992,88 +974,3 @@ func (d *SBDriver) computeBridges() []BridgeWiring {
 
 // Flows lists the MAC-rewrite flows of the mapped bridges.
 func (d *SBDriver) Flows() []Flow { return providerFlows(d.t, d.mappings) }
-
-// parseAddr parses "IP" or "IP/len" (a router port's network) into a prefix
-// that keeps the address and length.
-func parseAddr(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		return p, nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-func prefixesFromCIDRs(s string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, f := range strings.Fields(s) {
-		if p, err := parseAddr(f); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// hostPrefix is the /32 or /128 of an address.
-func hostPrefix(p netip.Prefix) netip.Prefix {
-	a := p.Addr().Unmap()
-	return netip.PrefixFrom(a, a.BitLen())
-}
-
-// ndpProxies are the addresses to answer NDP for on behalf of IPv6
-// networks: each network's subnet-router anycast address (upstream proxies
-// the network address of each IPv6 CIDR).
-func ndpProxies(nets []netip.Prefix) []netip.Addr {
-	var out []netip.Addr
-	for _, n := range nets {
-		if n.Addr().Is6() && !n.Addr().Is4In6() && n.Bits() < 128 {
-			out = append(out, n.Masked().Addr())
-		}
-	}
-	return out
-}
-
-// ndpFor attaches the NDP proxies to IPv6 exposures only.
-func ndpFor(p netip.Prefix, ndp []netip.Addr) []netip.Addr {
-	if !p.Addr().Is6() {
-		return nil
-	}
-	return ndp
-}
-
-// nonGlobal6 are the IPv6 ranges Python's ipaddress does not call global
-// (besides link-local, loopback, multicast, unspecified): unique local,
-// documentation, IETF protocol assignments, discard, NAT64 local use,
-// ORCHID, 6to4 and benchmarking are treated as not global here.
-var nonGlobal6 = []netip.Prefix{
-	netip.MustParsePrefix("fc00::/7"),
-	netip.MustParsePrefix("2001:db8::/32"),
-	netip.MustParsePrefix("2001::/23"),
-	netip.MustParsePrefix("100::/64"),
-	netip.MustParsePrefix("64:ff9b:1::/48"),
-	netip.MustParsePrefix("2002::/16"),
-	netip.MustParsePrefix("3fff::/20"),
-	netip.MustParsePrefix("5f00::/16"),
-	netip.MustParsePrefix("::ffff:0:0/96"),
-}
-
-// IsGlobal6 reports whether an IPv6 address is a global unicast address in
-// the sense of upstream's expose_ipv6_gua_tenant_networks (Python
-// ipaddress.is_global).
-func IsGlobal6(a netip.Addr) bool {
-	if !a.Is6() || !a.IsGlobalUnicast() {
-		return false
-	}
-	for _, p := range nonGlobal6 {
-		if p.Contains(a) {
-			return false
-		}
-	}
-	return true
-}
