@@ -219,3 +219,32 @@ func lessExposure(a, b Exposure) bool {
 	}
 	return false
 }
+
+// add appends one announcement and its exposure (which takes the
+// announcement's prefix and VRF) to a contribution.
+func add(c *Contribution, a Announcement, e Exposure) {
+	e.Prefix, e.VRF, e.Announce = a.Prefix, a.VRF, true
+	c.Announcements = append(c.Announcements, a)
+	c.Exposures = append(c.Exposures, e)
+}
+
+// addAnn appends one announcement and its exposure to a contribution, once
+// per prefix.
+func addAnn(c *Contribution, a Announcement, e Exposure) {
+	for _, old := range c.Announcements {
+		if old.Key() == a.Key() {
+			return
+		}
+	}
+	add(c, a, e)
+}
+
+// kindRank is k's place in Kinds (the merge order).
+func kindRank(k Kind) int {
+	for i, x := range Kinds {
+		if x == k {
+			return i
+		}
+	}
+	return len(Kinds)
+}

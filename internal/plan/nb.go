@@ -1258,19 +1258,6 @@ func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr,
 	}
 }
 
-// addAnn appends one announcement and its exposure to a contribution, once
-// per prefix.
-func addAnn(c *Contribution, a Announcement, e Exposure) {
-	for _, old := range c.Announcements {
-		if old.Key() == a.Key() {
-			return
-		}
-	}
-	e.Prefix, e.VRF, e.Announce = a.Prefix, a.VRF, true
-	c.Announcements = append(c.Announcements, a)
-	c.Exposures = append(c.Exposures, e)
-}
-
 // --- chassis-wide wiring ---
 
 // Bridges lists the per-bridge wiring of every valid mapping, with the VLAN

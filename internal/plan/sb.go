@@ -6,47 +6,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 )
-
-var metricInvalid = prometheus.NewCounterVec(prometheus.CounterOpts{
-	Name: "ovnbgp_plan_invalid_rows_total",
-	Help: "Rows the planner skipped because a value could not be parsed, by table and reason.",
-}, []string{"table", "reason"})
-
-// Collectors returns the package's metrics for registration.
-func Collectors() []prometheus.Collector { return []prometheus.Collector{metricInvalid} }
-
-// Warning is a row the planner skipped or could only partly use.
-type Warning struct {
-	Table  string
-	Row    string // logical port or other name
-	Reason string // short, stable: the metric label
-	Detail string
-}
-
-func (w Warning) String() string {
-	return fmt.Sprintf("%s %s: %s: %s", w.Table, w.Row, w.Reason, w.Detail)
-}
-
-// Planner computes desired states. It holds no state of its own beyond the
-// configuration: the same topology always gives the same plan.
-type Planner struct {
-	cfg *config.Config
-}
-
-// New returns a planner for the configuration.
-func New(cfg *config.Config) *Planner { return &Planner{cfg: cfg} }
-
-// FullSB computes the whole desired state of chassis (its system-id) with the
-// southbound driver (ovn_bgp_driver). The caller holds t's read lock.
-func (p *Planner) FullSB(t *topology.Topology, chassis string) (*State, []Warning) {
-	return Full(NewSBDriver(p.cfg, t, chassis), chassis)
-}
 
 // SBDriver is the southbound driver (`ovn_bgp_driver`): it plans one
 // Port_Binding or Load_Balancer row at a time from the row itself and
@@ -339,12 +302,6 @@ func (d *SBDriver) remember(pb *sbdb.PortBinding) {
 		return
 	}
 	d.mem[pb.UUID] = pb
-}
-
-func add(c *Contribution, a Announcement, e Exposure) {
-	e.Prefix, e.VRF, e.Announce = a.Prefix, a.VRF, true
-	c.Announcements = append(c.Announcements, a)
-	c.Exposures = append(c.Exposures, e)
 }
 
 // port plans one Port_Binding.
@@ -943,15 +900,6 @@ func (d *SBDriver) NeededDatapaths() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func kindRank(k Kind) int {
-	for i, x := range Kinds {
-		if x == k {
-			return i
-		}
-	}
-	return len(Kinds)
 }
 
 // Bridges lists the per-bridge wiring of every valid mapping, with the VLAN

@@ -85,7 +85,7 @@ func (f *fixture) plan(t *testing.T) (*plan.State, []plan.Warning) {
 	f.settle()
 	f.t.RLock()
 	defer f.t.RUnlock()
-	return plan.New(config.Default()).FullSB(f.t, "c1")
+	return plan.Full(plan.NewSBDriver(config.Default(), f.t, "c1"), "c1")
 }
 
 type want struct {
