@@ -1,15 +1,16 @@
 package plan
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 )
 
 // Address helpers shared by the drivers.
 
-// parseAddr parses "IP" or "IP/len" (a router port's network) into a prefix
+// ParseAddr parses "IP" or "IP/len" (a router port's network) into a prefix
 // that keeps the address and length.
-func parseAddr(s string) (netip.Prefix, error) {
+func ParseAddr(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
@@ -24,26 +25,26 @@ func parseAddr(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-func prefixesFromCIDRs(s string) []netip.Prefix {
+func PrefixesFromCIDRs(s string) []netip.Prefix {
 	var out []netip.Prefix
 	for _, f := range strings.Fields(s) {
-		if p, err := parseAddr(f); err == nil {
+		if p, err := ParseAddr(f); err == nil {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// hostPrefix is the /32 or /128 of an address.
-func hostPrefix(p netip.Prefix) netip.Prefix {
+// HostPrefix is the /32 or /128 of an address.
+func HostPrefix(p netip.Prefix) netip.Prefix {
 	a := p.Addr().Unmap()
 	return netip.PrefixFrom(a, a.BitLen())
 }
 
-// ndpProxies are the addresses to answer NDP for on behalf of IPv6
+// NDPProxies are the addresses to answer NDP for on behalf of IPv6
 // networks: each network's subnet-router anycast address (upstream proxies
 // the network address of each IPv6 CIDR).
-func ndpProxies(nets []netip.Prefix) []netip.Addr {
+func NDPProxies(nets []netip.Prefix) []netip.Addr {
 	var out []netip.Addr
 	for _, n := range nets {
 		if n.Addr().Is6() && !n.Addr().Is4In6() && n.Bits() < 128 {
@@ -53,15 +54,15 @@ func ndpProxies(nets []netip.Prefix) []netip.Addr {
 	return out
 }
 
-// ndpFor attaches the NDP proxies to IPv6 exposures only.
-func ndpFor(p netip.Prefix, ndp []netip.Addr) []netip.Addr {
+// NDPFor attaches the NDP proxies to IPv6 exposures only.
+func NDPFor(p netip.Prefix, ndp []netip.Addr) []netip.Addr {
 	if !p.Addr().Is6() {
 		return nil
 	}
 	return ndp
 }
 
-func inAny(nets []netip.Prefix, a netip.Addr) bool {
+func InAny(nets []netip.Prefix, a netip.Addr) bool {
 	for _, n := range nets {
 		if n.Contains(a) {
 			return true
@@ -70,7 +71,7 @@ func inAny(nets []netip.Prefix, a netip.Addr) bool {
 	return false
 }
 
-func hasFamily(nets []netip.Prefix, a netip.Addr) bool {
+func HasFamily(nets []netip.Prefix, a netip.Addr) bool {
 	for _, n := range nets {
 		if n.Addr().Is4() == a.Is4() {
 			return true
@@ -130,4 +131,17 @@ func IsGlobal6(a netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// ParseVIP parses a load balancer VIP key: IP, IP:port or [IP]:port.
+func ParseVIP(k string) (netip.Addr, error) {
+	k = strings.TrimSpace(k)
+	if ap, err := netip.ParseAddrPort(k); err == nil {
+		return ap.Addr().Unmap(), nil
+	}
+	a, err := netip.ParseAddr(strings.Trim(k, "[]"))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("vip %q: not IP, IP:port or [IP]:port", k)
+	}
+	return a.Unmap(), nil
 }

@@ -220,23 +220,23 @@ func lessExposure(a, b Exposure) bool {
 	return false
 }
 
-// add appends one announcement and its exposure (which takes the
+// Add appends one announcement and its exposure (which takes the
 // announcement's prefix and VRF) to a contribution.
-func add(c *Contribution, a Announcement, e Exposure) {
+func Add(c *Contribution, a Announcement, e Exposure) {
 	e.Prefix, e.VRF, e.Announce = a.Prefix, a.VRF, true
 	c.Announcements = append(c.Announcements, a)
 	c.Exposures = append(c.Exposures, e)
 }
 
-// addAnn appends one announcement and its exposure to a contribution, once
+// AddOnce appends one announcement and its exposure to a contribution, once
 // per prefix.
-func addAnn(c *Contribution, a Announcement, e Exposure) {
+func AddOnce(c *Contribution, a Announcement, e Exposure) {
 	for _, old := range c.Announcements {
 		if old.Key() == a.Key() {
 			return
 		}
 	}
-	add(c, a, e)
+	Add(c, a, e)
 }
 
 // kindRank is k's place in Kinds (the merge order).

@@ -205,7 +205,7 @@ func (p *Incremental) replanAll() *Delta {
 		}
 	}
 	if !had || !slices.EqualFunc(oldBridges, p.bridges, bridgeEqual) {
-		d.BridgesChanged, d.Bridges = true, cloneBridges(p.bridges)
+		d.BridgesChanged, d.Bridges = true, CloneBridges(p.bridges)
 	}
 	if !had || !slices.Equal(oldFlows, p.flows) {
 		d.FlowsChanged, d.Flows = true, slices.Clone(p.flows)
@@ -218,7 +218,7 @@ func (p *Incremental) replanAll() *Delta {
 func (p *Incremental) wiringDelta(d *Delta) {
 	if b := p.d.Bridges(); !slices.EqualFunc(b, p.bridges, bridgeEqual) {
 		p.bridges = b
-		d.BridgesChanged, d.Bridges = true, cloneBridges(b)
+		d.BridgesChanged, d.Bridges = true, CloneBridges(b)
 	}
 	if f := p.d.Flows(); !slices.Equal(f, p.flows) {
 		p.flows = f
@@ -238,7 +238,7 @@ func (p *Incremental) State() *State {
 		e.ProxyNDP = slices.Clone(e.ProxyNDP)
 		st.Wiring.Exposures = append(st.Wiring.Exposures, e)
 	}
-	st.Wiring.Bridges = cloneBridges(p.bridges)
+	st.Wiring.Bridges = CloneBridges(p.bridges)
 	st.Wiring.Flows = slices.Clone(p.flows)
 	st.Sort()
 	return st
@@ -276,7 +276,7 @@ func (s *State) Apply(d *Delta) {
 		s.Wiring.Exposures = append(s.Wiring.Exposures, e)
 	}
 	if d.BridgesChanged {
-		s.Wiring.Bridges = cloneBridges(d.Bridges)
+		s.Wiring.Bridges = CloneBridges(d.Bridges)
 	}
 	if d.FlowsChanged {
 		s.Wiring.Flows = slices.Clone(d.Flows)
@@ -307,7 +307,7 @@ func bridgeEqual(a, b BridgeWiring) bool {
 	return a.Bridge == b.Bridge && a.Physnet == b.Physnet && a.Index == b.Index && slices.Equal(a.VLANs, b.VLANs)
 }
 
-func cloneBridges(b []BridgeWiring) []BridgeWiring {
+func CloneBridges(b []BridgeWiring) []BridgeWiring {
 	if b == nil {
 		return nil
 	}

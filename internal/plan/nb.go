@@ -308,8 +308,7 @@ func (d *NBDriver) Warnings() []Warning {
 }
 
 func (d *NBDriver) warn(table, row, reason, detail string) {
-	metricInvalid.WithLabelValues(table, reason).Inc()
-	d.warnings = append(d.warnings, Warning{Table: table, Row: row, Reason: reason, Detail: detail})
+	d.warnings = Warn(d.warnings, table, row, reason, detail)
 }
 
 // --- dependency recording ---
@@ -643,7 +642,7 @@ func (d *NBDriver) hostedGateway(p *nbdb.LogicalRouterPort, warn bool) (*gateway
 		d.warn(nbdb.LogicalRouterPortTable, p.Name, "bad-mac", fmt.Sprintf("mac %q: %v", p.MAC, err))
 	}
 	for _, n := range p.Networks {
-		pfx, err := parseAddr(n)
+		pfx, err := ParseAddr(n)
 		if err != nil {
 			if warn {
 				d.warn(nbdb.LogicalRouterPortTable, p.Name, "bad-network", err.Error())
@@ -718,14 +717,14 @@ func (d *NBDriver) portAddrs(p *nbdb.LogicalSwitchPort, warn bool) (mac string, 
 			d.warn(nbdb.LogicalSwitchPortTable, p.Name, "bad-mac", fmt.Sprintf("address %q: %v", entries[i], err))
 		}
 		for _, a := range f[1:] {
-			pfx, err := parseAddr(a)
+			pfx, err := ParseAddr(a)
 			if err != nil {
 				if warn {
 					d.warn(nbdb.LogicalSwitchPortTable, p.Name, "bad-address", err.Error())
 				}
 				continue
 			}
-			if h := hostPrefix(pfx); !seen[h] {
+			if h := HostPrefix(pfx); !seen[h] {
 				seen[h] = true
 				ips = append(ips, h)
 			}
@@ -733,7 +732,7 @@ func (d *NBDriver) portAddrs(p *nbdb.LogicalSwitchPort, warn bool) (mac string, 
 	}
 	if len(ips) == 0 {
 		for _, pfx := range d.cidrs(p, warn) {
-			if h := hostPrefix(pfx); !seen[h] {
+			if h := HostPrefix(pfx); !seen[h] {
 				seen[h] = true
 				ips = append(ips, h)
 			}
@@ -746,7 +745,7 @@ func (d *NBDriver) portAddrs(p *nbdb.LogicalSwitchPort, warn bool) (mac string, 
 func (d *NBDriver) cidrs(p *nbdb.LogicalSwitchPort, warn bool) []netip.Prefix {
 	var out []netip.Prefix
 	for _, a := range strings.Fields(p.ExternalIDs["neutron:cidrs"]) {
-		pfx, err := parseAddr(a)
+		pfx, err := ParseAddr(a)
 		if err != nil {
 			if warn {
 				d.warn(nbdb.LogicalSwitchPortTable, p.Name, "bad-cidr", err.Error())
@@ -788,12 +787,12 @@ func (d *NBDriver) planLSP(c *Contribution, p *nbdb.LogicalSwitchPort) {
 		mac, ips := d.portAddrs(p, true)
 		var ndp []netip.Addr
 		for _, pfx := range d.cidrs(p, false) {
-			ndp = append(ndp, ndpProxies([]netip.Prefix{pfx})...)
+			ndp = append(ndp, NDPProxies([]netip.Prefix{pfx})...)
 		}
 		for _, ip := range ips {
-			addAnn(c, Announcement{Prefix: ip, Kind: KindProviderPort, Port: p.Name, Network: w.network,
+			AddOnce(c, Announcement{Prefix: ip, Kind: KindProviderPort, Port: p.Name, Network: w.network,
 				Reason: "bound to this chassis on a provider network"},
-				Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: mac, ProxyNDP: ndpFor(ip, ndp)})
+				Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: mac, ProxyNDP: NDPFor(ip, ndp)})
 		}
 		return
 	}
@@ -811,7 +810,7 @@ func (d *NBDriver) planLSP(c *Contribution, p *nbdb.LogicalSwitchPort) {
 			if !s.prefix.Contains(ip.Addr()) {
 				continue
 			}
-			addAnn(c, Announcement{Prefix: ip, Kind: KindTenantPort, Port: p.Name, Network: s.network,
+			AddOnce(c, Announcement{Prefix: ip, Kind: KindTenantPort, Port: p.Name, Network: s.network,
 				Reason: "tenant port behind router gateway " + s.gw.lrp.Name + " hosted on this chassis"},
 				Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
 			break
@@ -868,7 +867,7 @@ func (d *NBDriver) tenantSubnets(ls *nbdb.LogicalSwitch, only *nbdb.LogicalSwitc
 		nets := d.cidrs(rif, rif == only)
 		if len(nets) == 0 && lrp != nil {
 			for _, n := range lrp.Networks {
-				if pfx, err := parseAddr(n); err == nil {
+				if pfx, err := ParseAddr(n); err == nil {
 					nets = append(nets, pfx)
 				}
 			}
@@ -916,7 +915,7 @@ func (d *NBDriver) tenantAllowed(rif *nbdb.LogicalSwitchPort, lr *nbdb.LogicalRo
 			if nat.Type != "snat" {
 				continue
 			}
-			lip, err := parseAddr(nat.LogicalIP)
+			lip, err := ParseAddr(nat.LogicalIP)
 			if err != nil {
 				continue
 			}
@@ -938,7 +937,7 @@ func (d *NBDriver) planSubnets(c *Contribution, rif *nbdb.LogicalSwitchPort) {
 		return
 	}
 	for _, s := range d.tenantSubnets(ls, rif) {
-		addAnn(c, Announcement{Prefix: s.prefix, Kind: KindTenantSubnet, Port: rif.Name, Network: s.network,
+		AddOnce(c, Announcement{Prefix: s.prefix, Kind: KindTenantSubnet, Port: rif.Name, Network: s.network,
 			Reason: "tenant subnet behind router gateway " + s.gw.lrp.Name + " hosted on this chassis"},
 			Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
 	}
@@ -954,12 +953,12 @@ func (d *NBDriver) planLRP(c *Contribution, p *nbdb.LogicalRouterPort) {
 	if !ok {
 		return
 	}
-	ndp := ndpProxies(g.nets)
+	ndp := NDPProxies(g.nets)
 	for _, n := range g.nets {
-		ip := hostPrefix(n)
-		addAnn(c, Announcement{Prefix: ip, Kind: KindCRLRP, Port: p.Name, Network: g.w.network,
+		ip := HostPrefix(n)
+		AddOnce(c, Announcement{Prefix: ip, Kind: KindCRLRP, Port: p.Name, Network: g.w.network,
 			Reason: "router gateway hosted on this chassis"},
-			Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac, ProxyNDP: ndpFor(ip, ndp)})
+			Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac, ProxyNDP: NDPFor(ip, ndp)})
 	}
 }
 
@@ -1006,7 +1005,7 @@ func (d *NBDriver) natGateway(n *nbdb.NAT, ext netip.Addr) *nbdb.LogicalRouterPo
 			first = p
 		}
 		for _, nw := range p.Networks {
-			if pfx, err := parseAddr(nw); err == nil && pfx.Masked().Contains(ext) {
+			if pfx, err := ParseAddr(nw); err == nil && pfx.Masked().Contains(ext) {
 				return p
 			}
 		}
@@ -1039,7 +1038,7 @@ func (d *NBDriver) planNAT(c *Contribution, n *nbdb.NAT) {
 		d.warn(nbdb.NATTable, n.UUID, "bad-external-ip", fmt.Sprintf("external_ip %q: %v", n.ExternalIP, err))
 		return
 	}
-	ip := hostPrefix(netip.PrefixFrom(ext, ext.BitLen()))
+	ip := HostPrefix(netip.PrefixFrom(ext, ext.BitLen()))
 	var lport string
 	if n.LogicalPort != nil {
 		lport = *n.LogicalPort
@@ -1072,7 +1071,7 @@ func (d *NBDriver) planNAT(c *Contribution, n *nbdb.NAT) {
 		if !ok {
 			return
 		}
-		addAnn(c, Announcement{Prefix: ip, Kind: KindFIP, Port: name, Network: w.network,
+		AddOnce(c, Announcement{Prefix: ip, Kind: KindFIP, Port: name, Network: w.network,
 			Reason: "distributed floating IP of " + lport + ", bound to this chassis"},
 			Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: extMAC})
 		return
@@ -1093,7 +1092,7 @@ func (d *NBDriver) planNAT(c *Contribution, n *nbdb.NAT) {
 	if vip {
 		kind, why = KindLBFIP, "floating IP of load-balancer VIP port "+lport+" on router gateway "+gwp.Name+" hosted here"
 	}
-	addAnn(c, Announcement{Prefix: ip, Kind: kind, Port: name, Network: w.network, Reason: why},
+	AddOnce(c, Announcement{Prefix: ip, Kind: kind, Port: name, Network: w.network, Reason: why},
 		Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: g.mac})
 }
 
@@ -1146,7 +1145,7 @@ func (d *NBDriver) vipIPs(lb *nbdb.LoadBalancer) []netip.Addr {
 	seen := map[netip.Addr]bool{}
 	var out []netip.Addr
 	for k := range lb.Vips {
-		a, err := parseVIP(k)
+		a, err := ParseVIP(k)
 		if err != nil {
 			d.warn(nbdb.LoadBalancerTable, lb.Name, "bad-vip", err.Error())
 			continue
@@ -1158,18 +1157,6 @@ func (d *NBDriver) vipIPs(lb *nbdb.LoadBalancer) []netip.Addr {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
 	return out
-}
-
-func parseVIP(k string) (netip.Addr, error) {
-	k = strings.TrimSpace(k)
-	if ap, err := netip.ParseAddrPort(k); err == nil {
-		return ap.Addr().Unmap(), nil
-	}
-	a, err := netip.ParseAddr(strings.Trim(k, "[]"))
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("vip %q: not IP, IP:port or [IP]:port", k)
-	}
-	return a.Unmap(), nil
 }
 
 func (d *NBDriver) planLB(c *Contribution, lb *nbdb.LoadBalancer) {
@@ -1187,7 +1174,7 @@ func (d *NBDriver) planLB(c *Contribution, lb *nbdb.LoadBalancer) {
 	if strings.HasPrefix(lb.Name, "pf-floatingip-") {
 		for _, a := range ips {
 			g := pickGateway(gws, a)
-			addAnn(c, Announcement{Prefix: hostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: KindPFFIP, Port: lb.Name,
+			AddOnce(c, Announcement{Prefix: HostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: KindPFFIP, Port: lb.Name,
 				Network: g.w.network, Reason: "port-forwarding floating IP on router gateway " + g.lrp.Name + " hosted here"},
 				Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac})
 		}
@@ -1209,7 +1196,7 @@ func (d *NBDriver) planLB(c *Contribution, lb *nbdb.LoadBalancer) {
 			d.warn(nbdb.LoadBalancerTable, lb.Name, "bad-vip", fmt.Sprintf("neutron:vip_fip %q: %v", v, err))
 		} else if a = a.Unmap(); has[a] {
 			g := pickGateway(gws, a)
-			addAnn(c, Announcement{Prefix: hostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: KindLBFIP, Port: lb.Name,
+			AddOnce(c, Announcement{Prefix: HostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: KindLBFIP, Port: lb.Name,
 				Network: g.w.network, Reason: "floating IP of load balancer " + lb.Name + " on router gateway " + g.lrp.Name + " hosted here"},
 				Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac})
 		}
@@ -1220,7 +1207,7 @@ func (d *NBDriver) planLB(c *Contribution, lb *nbdb.LoadBalancer) {
 // that network's bridge; on a tenant network it is routed via the gateway
 // when tenant networks are exposed.
 func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr, gws []*gateway) {
-	ip := hostPrefix(netip.PrefixFrom(a, a.BitLen()))
+	ip := HostPrefix(netip.PrefixFrom(a, a.BitLen()))
 	var ls *nbdb.LogicalSwitch
 	if vp := lb.ExternalIDs["neutron:vip_port_id"]; vp != "" {
 		if lsp := d.lspByName(vp); lsp != nil {
@@ -1230,7 +1217,7 @@ func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr,
 	if ls == nil {
 		// No VIP port: a VIP inside a gateway's network is on the provider network.
 		if g := pickGateway(gws, a); g.contains(a) {
-			addAnn(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: g.w.network,
+			AddOnce(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: g.w.network,
 				Reason: "load-balancer VIP on a provider network, router gateway " + g.lrp.Name + " hosted here"},
 				Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan})
 		}
@@ -1239,7 +1226,7 @@ func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr,
 	w, mapped, isProvider := d.provider(ls)
 	if isProvider {
 		if mapped {
-			addAnn(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: w.network,
+			AddOnce(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: w.network,
 				Reason: "load-balancer VIP on a provider network, router gateway hosted here"},
 				Exposure{Bridge: w.bridge, VLAN: w.vlan})
 		}
@@ -1250,7 +1237,7 @@ func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr,
 	}
 	for _, s := range d.tenantSubnets(ls, nil) {
 		if s.prefix.Contains(a) {
-			addAnn(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: s.network,
+			AddOnce(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: s.network,
 				Reason: "load-balancer VIP on a tenant network behind router gateway " + s.gw.lrp.Name + " hosted here"},
 				Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
 			return
@@ -1263,12 +1250,12 @@ func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr,
 // Bridges lists the per-bridge wiring of every valid mapping, with the VLAN
 // tags of the northbound localnet ports on its physnet.
 func (d *NBDriver) Bridges() []BridgeWiring {
-	vlans := physnetVLANs{}
+	vlans := PhysnetVLANs{}
 	for _, ln := range d.t.NBAllLocalnets() {
-		vlans.add(ln.Options, ln.Tag)
+		vlans.Add(ln.Options, ln.Tag)
 	}
-	return bridgeWirings(d.mappings, vlans)
+	return BridgeWirings(d.mappings, vlans)
 }
 
 // Flows lists the MAC-rewrite flows of the mapped bridges.
-func (d *NBDriver) Flows() []Flow { return providerFlows(d.t, d.mappings) }
+func (d *NBDriver) Flows() []Flow { return ProviderFlows(d.t, d.mappings) }

@@ -156,8 +156,7 @@ func NewSBDriver(cfg *config.Config, t *topology.Topology, chassis string) *SBDr
 var _ Driver = (*SBDriver)(nil)
 
 func (d *SBDriver) warn(table, row, reason, detail string) {
-	metricInvalid.WithLabelValues(table, reason).Inc()
-	d.warnings = append(d.warnings, Warning{Table: table, Row: row, Reason: reason, Detail: detail})
+	d.warnings = Warn(d.warnings, table, row, reason, detail)
 }
 
 // Warnings returns and clears the collected warnings.
@@ -317,11 +316,11 @@ func (d *SBDriver) port(pb *sbdb.PortBinding, c *Contribution) {
 			// where no router sits on the provider network (upstream's NB
 			// driver does this for every port, its SB driver only for
 			// virtual ones, which leaves IPv6 egress broken).
-			ndp := ndpProxies(prefixesFromCIDRs(pb.ExternalIDs["neutron:cidrs"]))
+			ndp := NDPProxies(PrefixesFromCIDRs(pb.ExternalIDs["neutron:cidrs"]))
 			for _, pfx := range d.portPrefixes(pb) {
-				add(c, Announcement{Prefix: hostPrefix(pfx), Kind: KindProviderPort, Port: pb.LogicalPort,
+				Add(c, Announcement{Prefix: HostPrefix(pfx), Kind: KindProviderPort, Port: pb.LogicalPort,
 					Network: d.networkName(pb.Datapath), Reason: "bound to this chassis on a provider network"},
-					Exposure{Bridge: br, VLAN: vlan, ProxyNDP: ndpFor(pfx, ndp)})
+					Exposure{Bridge: br, VLAN: vlan, ProxyNDP: NDPFor(pfx, ndp)})
 			}
 			return
 		}
@@ -331,11 +330,11 @@ func (d *SBDriver) port(pb *sbdb.PortBinding, c *Contribution) {
 			return
 		}
 		if gw := d.gateway(pb, true); gw != nil {
-			ndp := ndpProxies(gw.nets)
+			ndp := NDPProxies(gw.nets)
 			for _, pfx := range gw.nets {
-				add(c, Announcement{Prefix: hostPrefix(pfx), Kind: KindCRLRP, Port: pb.LogicalPort,
+				Add(c, Announcement{Prefix: HostPrefix(pfx), Kind: KindCRLRP, Port: pb.LogicalPort,
 					Network: gw.network, Reason: "router gateway hosted on this chassis"},
-					Exposure{Bridge: gw.bridge, VLAN: gw.vlan, MAC: gw.mac, ProxyNDP: ndpFor(pfx, ndp)})
+					Exposure{Bridge: gw.bridge, VLAN: gw.vlan, MAC: gw.mac, ProxyNDP: NDPFor(pfx, ndp)})
 			}
 		}
 	case "patch":
@@ -377,7 +376,7 @@ func (d *SBDriver) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 			continue
 		}
 		for _, a := range f[1:] {
-			pfx, err := parseAddr(a)
+			pfx, err := ParseAddr(a)
 			if err != nil {
 				d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-address", err.Error())
 				continue
@@ -388,7 +387,7 @@ func (d *SBDriver) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 	if len(out) == 0 {
 		if c := pb.ExternalIDs["neutron:cidrs"]; c != "" {
 			for _, a := range strings.Fields(c) {
-				pfx, err := parseAddr(a)
+				pfx, err := ParseAddr(a)
 				if err != nil {
 					d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-cidr", err.Error())
 					continue
@@ -493,7 +492,7 @@ func (d *SBDriver) gateway(pb *sbdb.PortBinding, warn bool) *gw {
 	}
 	g := &gw{port: pb.LogicalPort, mac: f[0], bridge: br, vlan: vlan, network: d.networkName(dp)}
 	for _, a := range f[1:] {
-		pfx, err := parseAddr(a)
+		pfx, err := ParseAddr(a)
 		if err != nil {
 			if warn {
 				d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-address", err.Error())
@@ -589,15 +588,15 @@ func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
 			if strings.HasPrefix(a, "is_chassis_resident") {
 				break
 			}
-			pfx, err := parseAddr(a)
+			pfx, err := ParseAddr(a)
 			if err != nil {
 				d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-nat-addresses", err.Error())
 				continue
 			}
-			if inAny(tenantNets, pfx.Addr().Unmap()) {
+			if InAny(tenantNets, pfx.Addr().Unmap()) {
 				continue
 			}
-			add(c, Announcement{Prefix: hostPrefix(pfx), Kind: KindFIP, Port: resident,
+			Add(c, Announcement{Prefix: HostPrefix(pfx), Kind: KindFIP, Port: resident,
 				Network: d.networkName(pb.Datapath), Reason: "floating IP resident on " + resident},
 				Exposure{Bridge: br, VLAN: vlan})
 		}
@@ -676,7 +675,7 @@ func lrpNetworks(lrp *sbdb.PortBinding) []netip.Prefix {
 	f := strings.Fields(lrp.MAC[0])
 	var out []netip.Prefix
 	for _, a := range f[min(1, len(f)):] {
-		if p, err := parseAddr(a); err == nil {
+		if p, err := ParseAddr(a); err == nil {
 			out = append(out, p)
 		}
 	}
@@ -720,14 +719,14 @@ func (d *SBDriver) tenantPort(pb *sbdb.PortBinding, c *Contribution) {
 		nets := lrpNetworks(lrp)
 		for _, pfx := range prefixes {
 			a := pfx.Addr().Unmap()
-			if !hasFamily(nets, a) || !d.tenantAllowed(a, rif) {
+			if !HasFamily(nets, a) || !d.tenantAllowed(a, rif) {
 				continue
 			}
 			via, ok := g.via(a)
 			if !ok {
 				continue
 			}
-			add(c, Announcement{Prefix: hostPrefix(pfx), Kind: kind, Port: pb.LogicalPort,
+			Add(c, Announcement{Prefix: HostPrefix(pfx), Kind: kind, Port: pb.LogicalPort,
 				Network: d.networkName(pb.Datapath), Reason: reason},
 				Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
 		}
@@ -759,7 +758,7 @@ func (d *SBDriver) tenantSubnet(lrp *sbdb.PortBinding, c *Contribution) {
 		if !ok {
 			continue
 		}
-		add(c, Announcement{Prefix: n.Masked(), Kind: KindTenantSubnet, Port: lrp.LogicalPort,
+		Add(c, Announcement{Prefix: n.Masked(), Kind: KindTenantSubnet, Port: lrp.LogicalPort,
 			Network: d.networkName(rif.Datapath), Reason: "tenant subnet behind a router gateway hosted on this chassis"},
 			Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
 	}
@@ -815,7 +814,7 @@ func (d *SBDriver) loadBalancer(lb *sbdb.LoadBalancer, c *Contribution) {
 	}
 	var vips []netip.Addr
 	for k := range lb.Vips {
-		a, err := parseVIP(k)
+		a, err := ParseVIP(k)
 		if err != nil {
 			d.warn(sbdb.LoadBalancerTable, lb.Name, "bad-vip", err.Error())
 			continue
@@ -838,7 +837,7 @@ func (d *SBDriver) loadBalancer(lb *sbdb.LoadBalancer, c *Contribution) {
 				case fip != "" && fip == a.String():
 					kind, reason = KindLBFIP, "floating IP of a load-balancer VIP behind a router gateway hosted here"
 				}
-				add(c, Announcement{Prefix: pfx, Kind: kind, Port: lb.Name, Network: g.network, Reason: reason},
+				Add(c, Announcement{Prefix: pfx, Kind: kind, Port: lb.Name, Network: g.network, Reason: reason},
 					Exposure{Bridge: g.bridge, VLAN: g.vlan})
 				continue
 			}
@@ -856,7 +855,7 @@ func (d *SBDriver) loadBalancer(lb *sbdb.LoadBalancer, c *Contribution) {
 				for _, n := range lrpNetworks(lrp) {
 					if n.Masked().Contains(a) && d.tenantAllowed(a, rif) {
 						if via, ok := g.via(a); ok {
-							add(c, Announcement{Prefix: pfx, Kind: KindLBVIP, Port: lb.Name, Network: d.networkName(rif.Datapath),
+							Add(c, Announcement{Prefix: pfx, Kind: KindLBVIP, Port: lb.Name, Network: d.networkName(rif.Datapath),
 								Reason: "load-balancer VIP on a tenant network behind a router gateway hosted here"},
 								Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
 						}
@@ -909,16 +908,16 @@ func (d *SBDriver) Bridges() []BridgeWiring {
 		d.bridges = d.computeBridges()
 		d.bridgesOK, d.bridgesVer, d.bridgesRaw = true, v, d.rawMappings
 	}
-	return cloneBridges(d.bridges)
+	return CloneBridges(d.bridges)
 }
 
 func (d *SBDriver) computeBridges() []BridgeWiring {
-	vlans := physnetVLANs{}
+	vlans := PhysnetVLANs{}
 	for _, ln := range d.t.AllLocalnets() {
-		vlans.add(ln.Options, ln.Tag)
+		vlans.Add(ln.Options, ln.Tag)
 	}
-	return bridgeWirings(d.mappings, vlans)
+	return BridgeWirings(d.mappings, vlans)
 }
 
 // Flows lists the MAC-rewrite flows of the mapped bridges.
-func (d *SBDriver) Flows() []Flow { return providerFlows(d.t, d.mappings) }
+func (d *SBDriver) Flows() []Flow { return ProviderFlows(d.t, d.mappings) }

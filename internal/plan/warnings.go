@@ -25,3 +25,10 @@ type Warning struct {
 func (w Warning) String() string {
 	return fmt.Sprintf("%s %s: %s: %s", w.Table, w.Row, w.Reason, w.Detail)
 }
+
+// Warn counts a skipped row in the invalid-rows metric and appends its
+// Warning to ws (the drivers collect their warnings this way).
+func Warn(ws []Warning, table, row, reason, detail string) []Warning {
+	metricInvalid.WithLabelValues(table, reason).Inc()
+	return append(ws, Warning{Table: table, Row: row, Reason: reason, Detail: detail})
+}
