@@ -11,6 +11,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/agent"
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 )
 
 // configFlags are the oslo.config-style options every command that reads
@@ -82,6 +83,6 @@ func newPlanner(cfg *config.Config, src *agent.Source) (p agent.Planner, need fu
 		d := plan.NewNBDriver(cfg, src.Topo, plan.NBIdentity{Hostname: src.ID.Hostname, ChassisName: src.ID.SystemID})
 		return plan.NewIncremental(d, src.ID.SystemID), nil
 	}
-	d := plan.NewSBDriver(cfg, src.Topo, src.ID.SystemID)
+	d := southbound.New(cfg, src.Topo, src.ID.SystemID)
 	return plan.NewIncremental(d, src.ID.SystemID), d.NeededDatapaths
 }

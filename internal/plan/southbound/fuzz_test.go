@@ -1,4 +1,4 @@
-package plan_test
+package southbound_test
 
 import (
 	"testing"

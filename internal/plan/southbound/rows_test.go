@@ -1,4 +1,4 @@
-package plan_test
+package southbound_test
 
 import (
 	"testing"
@@ -8,6 +8,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 )
 
 // incFixture drives an Incremental over a fixture: every change is given
@@ -15,7 +16,7 @@ import (
 type incFixture struct {
 	*fixture
 	inc *plan.Incremental
-	drv *plan.SBDriver
+	drv *southbound.Driver
 	cfg *config.Config
 }
 
@@ -24,7 +25,7 @@ func newInc(t *testing.T, f *fixture, cfg *config.Config) *incFixture {
 	f.settle()
 	f.t.RLock()
 	defer f.t.RUnlock()
-	drv := plan.NewSBDriver(cfg, f.t, "c1")
+	drv := southbound.New(cfg, f.t, "c1")
 	inc := plan.NewIncremental(drv, "c1")
 	inc.Full()
 	return &incFixture{fixture: f, inc: inc, drv: drv, cfg: cfg}
@@ -58,7 +59,7 @@ func (x *incFixture) replan(t *testing.T, src ...plan.RowRef) *plan.Delta {
 	defer x.t.RUnlock()
 	d, _ := x.inc.Replan(src)
 	// Whatever the change, the incremental state equals a full plan.
-	want, _ := plan.Full(plan.NewSBDriver(x.cfg, x.t, "c1"), "c1")
+	want, _ := plan.Full(southbound.New(x.cfg, x.t, "c1"), "c1")
 	require.Equal(t, render(want), render(x.inc.State()))
 	return d
 }

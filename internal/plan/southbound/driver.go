@@ -1,4 +1,4 @@
-package plan
+package southbound
 
 import (
 	"fmt"
@@ -8,10 +8,11 @@ import (
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 )
 
-// SBDriver is the southbound driver (`ovn_bgp_driver`): it plans one
+// Driver is the southbound driver (`ovn_bgp_driver`): it plans one
 // Port_Binding or Load_Balancer row at a time from the row itself and
 // indexed lookups in the topology.
 //
@@ -43,7 +44,7 @@ import (
 // require_snat_disabled_for_tenant_networks (SNAT rules are NB NAT rows; the
 // SB only carries their external IPs), which upstream also implements in the
 // NB driver only.
-type SBDriver struct {
+type Driver struct {
 	cfg     *config.Config
 	t       *topology.Topology
 	chassis string
@@ -56,14 +57,14 @@ type SBDriver struct {
 	scopes      map[string]bool
 
 	mem      map[string]*sbdb.PortBinding // the row as last planned (rows are never modified in place)
-	warnings []Warning
+	warnings []plan.Warning
 
 	// Bridges() cache: valid while the localnets and mappings are unchanged
 	// (recomputing it sorted every localnet on every re-plan).
 	bridgesOK  bool
 	bridgesVer uint64
 	bridgesRaw string
-	bridges    []BridgeWiring
+	bridges    []plan.BridgeWiring
 
 	// Per-batch memo, cleared by Reset: the topology does not change
 	// between a Reset and the end of the plan or re-plan that follows.
@@ -87,7 +88,7 @@ type routerIf struct {
 	g        *gw
 }
 
-func (d *SBDriver) sw(dp string) *switchInfo {
+func (d *Driver) sw(dp string) *switchInfo {
 	if si, ok := d.swMemo[dp]; ok {
 		return si
 	}
@@ -139,10 +140,10 @@ func summarize(pb *sbdb.PortBinding) pbMem {
 	return m
 }
 
-// NewSBDriver returns the southbound driver for chassis (the OVS system-id,
+// New returns the southbound driver for chassis (the OVS system-id,
 // which is the SB Chassis name).
-func NewSBDriver(cfg *config.Config, t *topology.Topology, chassis string) *SBDriver {
-	d := &SBDriver{cfg: cfg, t: t, chassis: chassis, mem: map[string]*sbdb.PortBinding{},
+func New(cfg *config.Config, t *topology.Topology, chassis string) *Driver {
+	d := &Driver{cfg: cfg, t: t, chassis: chassis, mem: map[string]*sbdb.PortBinding{},
 		swMemo: map[string]*switchInfo{}, gwMemo: map[string]*gw{}, netMemo: map[string][]netip.Prefix{}}
 	if len(cfg.AddressScopes) > 0 {
 		d.scopes = map[string]bool{}
@@ -153,21 +154,21 @@ func NewSBDriver(cfg *config.Config, t *topology.Topology, chassis string) *SBDr
 	return d
 }
 
-var _ Driver = (*SBDriver)(nil)
+var _ plan.Driver = (*Driver)(nil)
 
-func (d *SBDriver) warn(table, row, reason, detail string) {
-	d.warnings = Warn(d.warnings, table, row, reason, detail)
+func (d *Driver) warn(table, row, reason, detail string) {
+	d.warnings = plan.Warn(d.warnings, table, row, reason, detail)
 }
 
 // Warnings returns and clears the collected warnings.
-func (d *SBDriver) Warnings() []Warning {
+func (d *Driver) Warnings() []plan.Warning {
 	w := d.warnings
 	d.warnings = nil
 	return w
 }
 
 // Reset refreshes the own Chassis uuid and the bridge mappings.
-func (d *SBDriver) Reset() bool {
+func (d *Driver) Reset() bool {
 	self := d.t.ChassisUUID(d.chassis)
 	raw := ""
 	if o := d.t.OpenVSwitch(); o != nil {
@@ -198,11 +199,11 @@ func (d *SBDriver) Reset() bool {
 
 // Sources lists every Port_Binding and Load_Balancer. It starts a full plan,
 // so it also forgets the remembered rows.
-func (d *SBDriver) Sources() []RowRef {
+func (d *Driver) Sources() []plan.RowRef {
 	d.mem = map[string]*sbdb.PortBinding{}
-	out := make([]RowRef, 0, d.t.NumPortBindings()+d.t.NumLoadBalancers())
-	d.t.PortBindingUUIDs(func(u string) { out = append(out, RowRef{Table: sbdb.PortBindingTable, UUID: u}) })
-	d.t.LoadBalancerUUIDs(func(u string) { out = append(out, RowRef{Table: sbdb.LoadBalancerTable, UUID: u}) })
+	out := make([]plan.RowRef, 0, d.t.NumPortBindings()+d.t.NumLoadBalancers())
+	d.t.PortBindingUUIDs(func(u string) { out = append(out, plan.RowRef{Table: sbdb.PortBindingTable, UUID: u}) })
+	d.t.LoadBalancerUUIDs(func(u string) { out = append(out, plan.RowRef{Table: sbdb.LoadBalancerTable, UUID: u}) })
 	return out
 }
 
@@ -211,9 +212,11 @@ func (d *SBDriver) Sources() []RowRef {
 // can contribute: the rows that are not VM ports, the VM ports bound here,
 // and the VM ports of the tenant switches attached to routers whose gateway
 // is here. Every other VM port contributes nothing (see port).
-func (d *SBDriver) PlanAll(fn func(RowRef, Contribution)) {
+func (d *Driver) PlanAll(fn func(plan.RowRef, plan.Contribution)) {
 	d.mem = map[string]*sbdb.PortBinding{}
-	pbSrc := func(pb *sbdb.PortBinding) RowRef { return RowRef{Table: sbdb.PortBindingTable, UUID: pb.UUID} }
+	pbSrc := func(pb *sbdb.PortBinding) plan.RowRef {
+		return plan.RowRef{Table: sbdb.PortBindingTable, UUID: pb.UUID}
+	}
 	d.t.ForEachNonVMPort(func(pb *sbdb.PortBinding) { fn(pbSrc(pb), d.planPB(pb)) })
 	if d.self == "" {
 		return
@@ -250,12 +253,12 @@ func (d *SBDriver) PlanAll(fn func(RowRef, Contribution)) {
 		})
 	}
 	d.t.LoadBalancers(func(lb *sbdb.LoadBalancer) {
-		fn(RowRef{Table: sbdb.LoadBalancerTable, UUID: lb.UUID}, d.planLB(lb))
+		fn(plan.RowRef{Table: sbdb.LoadBalancerTable, UUID: lb.UUID}, d.planLB(lb))
 	})
 }
 
-func (d *SBDriver) planPB(pb *sbdb.PortBinding) Contribution {
-	var c Contribution
+func (d *Driver) planPB(pb *sbdb.PortBinding) plan.Contribution {
+	var c plan.Contribution
 	d.remember(pb)
 	if d.self != "" {
 		d.port(pb, &c)
@@ -263,8 +266,8 @@ func (d *SBDriver) planPB(pb *sbdb.PortBinding) Contribution {
 	return c
 }
 
-func (d *SBDriver) planLB(lb *sbdb.LoadBalancer) Contribution {
-	var c Contribution
+func (d *Driver) planLB(lb *sbdb.LoadBalancer) plan.Contribution {
+	var c plan.Contribution
 	if d.self != "" {
 		d.loadBalancer(lb, &c)
 	}
@@ -272,8 +275,8 @@ func (d *SBDriver) planLB(lb *sbdb.LoadBalancer) Contribution {
 }
 
 // Plan returns what one row contributes.
-func (d *SBDriver) Plan(src RowRef) Contribution {
-	var c Contribution
+func (d *Driver) Plan(src plan.RowRef) plan.Contribution {
+	var c plan.Contribution
 	switch src.Table {
 	case sbdb.PortBindingTable:
 		pb := d.t.PortBindingByUUID(src.UUID)
@@ -296,7 +299,7 @@ func (d *SBDriver) Plan(src RowRef) Contribution {
 //
 // A VM port's entry (set by natAddresses) may be an older version of the
 // row: Affected only uses its name, which does not change.
-func (d *SBDriver) remember(pb *sbdb.PortBinding) {
+func (d *Driver) remember(pb *sbdb.PortBinding) {
 	if pb.Type == "" || pb.Type == "virtual" {
 		return
 	}
@@ -304,7 +307,7 @@ func (d *SBDriver) remember(pb *sbdb.PortBinding) {
 }
 
 // port plans one Port_Binding.
-func (d *SBDriver) port(pb *sbdb.PortBinding, c *Contribution) {
+func (d *Driver) port(pb *sbdb.PortBinding, c *plan.Contribution) {
 	switch pb.Type {
 	case "", "virtual":
 		if br, vlan, ok := d.provider(pb.Datapath); ok {
@@ -316,11 +319,11 @@ func (d *SBDriver) port(pb *sbdb.PortBinding, c *Contribution) {
 			// where no router sits on the provider network (upstream's NB
 			// driver does this for every port, its SB driver only for
 			// virtual ones, which leaves IPv6 egress broken).
-			ndp := NDPProxies(PrefixesFromCIDRs(pb.ExternalIDs["neutron:cidrs"]))
+			ndp := plan.NDPProxies(plan.PrefixesFromCIDRs(pb.ExternalIDs["neutron:cidrs"]))
 			for _, pfx := range d.portPrefixes(pb) {
-				Add(c, Announcement{Prefix: HostPrefix(pfx), Kind: KindProviderPort, Port: pb.LogicalPort,
+				plan.Add(c, plan.Announcement{Prefix: plan.HostPrefix(pfx), Kind: plan.KindProviderPort, Port: pb.LogicalPort,
 					Network: d.networkName(pb.Datapath), Reason: "bound to this chassis on a provider network"},
-					Exposure{Bridge: br, VLAN: vlan, ProxyNDP: NDPFor(pfx, ndp)})
+					plan.Exposure{Bridge: br, VLAN: vlan, ProxyNDP: plan.NDPFor(pfx, ndp)})
 			}
 			return
 		}
@@ -330,11 +333,11 @@ func (d *SBDriver) port(pb *sbdb.PortBinding, c *Contribution) {
 			return
 		}
 		if gw := d.gateway(pb, true); gw != nil {
-			ndp := NDPProxies(gw.nets)
+			ndp := plan.NDPProxies(gw.nets)
 			for _, pfx := range gw.nets {
-				Add(c, Announcement{Prefix: HostPrefix(pfx), Kind: KindCRLRP, Port: pb.LogicalPort,
+				plan.Add(c, plan.Announcement{Prefix: plan.HostPrefix(pfx), Kind: plan.KindCRLRP, Port: pb.LogicalPort,
 					Network: gw.network, Reason: "router gateway hosted on this chassis"},
-					Exposure{Bridge: gw.bridge, VLAN: gw.vlan, MAC: gw.mac, ProxyNDP: NDPFor(pfx, ndp)})
+					plan.Exposure{Bridge: gw.bridge, VLAN: gw.vlan, MAC: gw.mac, ProxyNDP: plan.NDPFor(pfx, ndp)})
 			}
 		}
 	case "patch":
@@ -353,7 +356,7 @@ func (d *SBDriver) port(pb *sbdb.PortBinding, c *Contribution) {
 // announced by exactly one chassis. A port that is down is not announced
 // (a missing up column, before OVN 21.03, counts as up). Virtual ports are
 // bound by OVN itself (to the chassis of the parent that claimed the VIP).
-func (d *SBDriver) boundHere(pb *sbdb.PortBinding) bool {
+func (d *Driver) boundHere(pb *sbdb.PortBinding) bool {
 	if pb.Chassis == nil || *pb.Chassis != d.self || d.self == "" {
 		return false
 	}
@@ -368,7 +371,7 @@ func boundSomewhere(pb *sbdb.PortBinding) bool {
 // portPrefixes returns the addresses of a VM port: from its mac column
 // ("MAC IP..."), or from neutron:cidrs when OVN does not know the addresses
 // (config-drive ports have mac "unknown"; OVN LB VIP ports have no mac).
-func (d *SBDriver) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
+func (d *Driver) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 	var out []netip.Prefix
 	for _, m := range pb.MAC {
 		f := strings.Fields(m)
@@ -376,7 +379,7 @@ func (d *SBDriver) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 			continue
 		}
 		for _, a := range f[1:] {
-			pfx, err := ParseAddr(a)
+			pfx, err := plan.ParseAddr(a)
 			if err != nil {
 				d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-address", err.Error())
 				continue
@@ -387,7 +390,7 @@ func (d *SBDriver) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 	if len(out) == 0 {
 		if c := pb.ExternalIDs["neutron:cidrs"]; c != "" {
 			for _, a := range strings.Fields(c) {
-				pfx, err := ParseAddr(a)
+				pfx, err := plan.ParseAddr(a)
 				if err != nil {
 					d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-cidr", err.Error())
 					continue
@@ -403,12 +406,12 @@ func (d *SBDriver) portPrefixes(pb *sbdb.PortBinding) []netip.Prefix {
 // network mapped on this chassis: it has a localnet port whose network_name
 // is in ovn-bridge-mappings. With several (multi-segment networks), the
 // mapped localnet with the smallest name wins.
-func (d *SBDriver) provider(datapath string) (bridge string, vlan int, ok bool) {
+func (d *Driver) provider(datapath string) (bridge string, vlan int, ok bool) {
 	si := d.sw(datapath)
 	return si.bridge, si.vlan, si.prov
 }
 
-func (d *SBDriver) providerUncached(datapath string) (bridge string, vlan int, ok bool) {
+func (d *Driver) providerUncached(datapath string) (bridge string, vlan int, ok bool) {
 	var best *sbdb.PortBinding
 	d.t.ForEachLocalnet(datapath, func(ln *sbdb.PortBinding) {
 		if _, mapped := d.physnets[ln.Options["network_name"]]; !mapped {
@@ -430,7 +433,7 @@ func (d *SBDriver) providerUncached(datapath string) (bridge string, vlan int, o
 // networkName is the Neutron network name of a datapath (Datapath_Binding
 // external_ids name2, which northd copies from neutron:network_name), else
 // its logical switch name.
-func (d *SBDriver) networkName(datapath string) string {
+func (d *Driver) networkName(datapath string) string {
 	dp := d.t.Datapath(datapath)
 	if dp == nil {
 		return ""
@@ -474,7 +477,7 @@ func (g *gw) contains(a netip.Addr) bool {
 // provider network it is on. nil when it is not usable (no address, no
 // provider switch, provider not mapped here). warn: report malformed
 // addresses (only when planning the cr-lrp row itself).
-func (d *SBDriver) gateway(pb *sbdb.PortBinding, warn bool) *gw {
+func (d *Driver) gateway(pb *sbdb.PortBinding, warn bool) *gw {
 	if len(pb.MAC) == 0 {
 		return nil
 	}
@@ -492,7 +495,7 @@ func (d *SBDriver) gateway(pb *sbdb.PortBinding, warn bool) *gw {
 	}
 	g := &gw{port: pb.LogicalPort, mac: f[0], bridge: br, vlan: vlan, network: d.networkName(dp)}
 	for _, a := range f[1:] {
-		pfx, err := ParseAddr(a)
+		pfx, err := plan.ParseAddr(a)
 		if err != nil {
 			if warn {
 				d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-address", err.Error())
@@ -512,7 +515,7 @@ func (d *SBDriver) gateway(pb *sbdb.PortBinding, warn bool) *gw {
 // peer is the switch-side port), else the port named after the part after
 // "cr-lrp-" (upstream's rule, for rows without a peer yet: upstream 10.1
 // row 7).
-func (d *SBDriver) gatewayProviderDatapath(pb *sbdb.PortBinding) (string, bool) {
+func (d *Driver) gatewayProviderDatapath(pb *sbdb.PortBinding) (string, bool) {
 	lrp := strings.TrimPrefix(pb.LogicalPort, "cr-")
 	if r := d.t.PortBinding(lrp); r != nil {
 		if peer := d.t.PortBinding(r.Options["peer"]); peer != nil {
@@ -527,7 +530,7 @@ func (d *SBDriver) gatewayProviderDatapath(pb *sbdb.PortBinding) (string, bool) 
 
 // localGateway returns the gateway of router datapath r hosted on this
 // chassis (the one with the smallest port name if several are), or nil.
-func (d *SBDriver) localGateway(r string) *gw {
+func (d *Driver) localGateway(r string) *gw {
 	if g, ok := d.gwMemo[r]; ok {
 		return g
 	}
@@ -561,7 +564,7 @@ func (d *SBDriver) localGateway(r string) *gw {
 // one of the router's tenant subnets are skipped here (the LB and its VIP
 // port announce them via the cr-lrp when tenant networks are exposed).
 // TestSBPlanFromRealNorthd checks this against the real ovn-northd.
-func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
+func (d *Driver) natAddresses(pb *sbdb.PortBinding, c *plan.Contribution) {
 	br, vlan, ok := d.provider(pb.Datapath)
 	if !ok {
 		return
@@ -588,24 +591,24 @@ func (d *SBDriver) natAddresses(pb *sbdb.PortBinding, c *Contribution) {
 			if strings.HasPrefix(a, "is_chassis_resident") {
 				break
 			}
-			pfx, err := ParseAddr(a)
+			pfx, err := plan.ParseAddr(a)
 			if err != nil {
 				d.warn(sbdb.PortBindingTable, pb.LogicalPort, "bad-nat-addresses", err.Error())
 				continue
 			}
-			if InAny(tenantNets, pfx.Addr().Unmap()) {
+			if plan.InAny(tenantNets, pfx.Addr().Unmap()) {
 				continue
 			}
-			Add(c, Announcement{Prefix: HostPrefix(pfx), Kind: KindFIP, Port: resident,
+			plan.Add(c, plan.Announcement{Prefix: plan.HostPrefix(pfx), Kind: plan.KindFIP, Port: resident,
 				Network: d.networkName(pb.Datapath), Reason: "floating IP resident on " + resident},
-				Exposure{Bridge: br, VLAN: vlan})
+				plan.Exposure{Bridge: br, VLAN: vlan})
 		}
 	}
 }
 
 // tenantNets returns the subnets of router r's interfaces (its router
 // ports that are not gateway ports).
-func (d *SBDriver) tenantNets(r string) []netip.Prefix {
+func (d *Driver) tenantNets(r string) []netip.Prefix {
 	if nets, ok := d.netMemo[r]; ok {
 		return nets
 	}
@@ -625,7 +628,7 @@ func (d *SBDriver) tenantNets(r string) []netip.Prefix {
 }
 
 // tenantEnabled: expose_tenant_networks or expose_ipv6_gua_tenant_networks.
-func (d *SBDriver) tenantEnabled() bool {
+func (d *Driver) tenantEnabled() bool {
 	return d.cfg.ExposeTenantNetworks || d.cfg.ExposeIPv6GUATenantNetworks
 }
 
@@ -633,9 +636,9 @@ func (d *SBDriver) tenantEnabled() bool {
 // expose_tenant_networks, else only global IPv6 addresses with
 // expose_ipv6_gua_tenant_networks; then address_scopes, matched against the
 // router interface's switch-side port (neutron:subnet_pool_addr_scope4/6).
-func (d *SBDriver) tenantAllowed(a netip.Addr, rif *sbdb.PortBinding) bool {
+func (d *Driver) tenantAllowed(a netip.Addr, rif *sbdb.PortBinding) bool {
 	if !d.cfg.ExposeTenantNetworks {
-		if !d.cfg.ExposeIPv6GUATenantNetworks || !a.Is6() || !IsGlobal6(a) {
+		if !d.cfg.ExposeIPv6GUATenantNetworks || !a.Is6() || !plan.IsGlobal6(a) {
 			return false
 		}
 	}
@@ -655,7 +658,7 @@ func (d *SBDriver) tenantAllowed(a netip.Addr, rif *sbdb.PortBinding) bool {
 // whose router has a gateway hosted here: rif is the switch-side patch
 // port, lrp the router port (its peer), g the local gateway. Switches that
 // are provider networks here are not tenant networks.
-func (d *SBDriver) routerInterfaces(s string, fn func(rif, lrp *sbdb.PortBinding, g *gw)) {
+func (d *Driver) routerInterfaces(s string, fn func(rif, lrp *sbdb.PortBinding, g *gw)) {
 	for _, ri := range d.sw(s).ifs {
 		fn(ri.rif, ri.lrp, ri.g)
 	}
@@ -663,7 +666,7 @@ func (d *SBDriver) routerInterfaces(s string, fn func(rif, lrp *sbdb.PortBinding
 
 // isGatewayPort: a router port that has a chassisredirect port (the
 // gateway port), as opposed to a router interface.
-func (d *SBDriver) isGatewayPort(lrp *sbdb.PortBinding) bool {
+func (d *Driver) isGatewayPort(lrp *sbdb.PortBinding) bool {
 	return lrp.Options["chassis-redirect-port"] != "" || d.t.PortBinding("cr-"+lrp.LogicalPort) != nil
 }
 
@@ -675,7 +678,7 @@ func lrpNetworks(lrp *sbdb.PortBinding) []netip.Prefix {
 	f := strings.Fields(lrp.MAC[0])
 	var out []netip.Prefix
 	for _, a := range f[min(1, len(f)):] {
-		if p, err := ParseAddr(a); err == nil {
+		if p, err := plan.ParseAddr(a); err == nil {
 			out = append(out, p)
 		}
 	}
@@ -700,16 +703,16 @@ func isLBVIPPort(pb *sbdb.PortBinding) bool {
 // as a host route on the chassis hosting the cr-lrp of a router the network
 // is attached to, routed via the cr-lrp IP (host advertisement; with subnet
 // advertisement the router interface announces the whole subnet instead).
-func (d *SBDriver) tenantPort(pb *sbdb.PortBinding, c *Contribution) {
+func (d *Driver) tenantPort(pb *sbdb.PortBinding, c *plan.Contribution) {
 	if !d.tenantEnabled() || d.cfg.AdvertisementMethodTenantNetworks == "subnet" {
 		return
 	}
-	kind, reason := KindTenantPort, "tenant port behind a router gateway hosted on this chassis"
+	kind, reason := plan.KindTenantPort, "tenant port behind a router gateway hosted on this chassis"
 	if !boundSomewhere(pb) {
 		if !isLBVIPPort(pb) {
 			return
 		}
-		kind, reason = KindLBVIP, "load-balancer VIP on a tenant network behind a router gateway hosted on this chassis"
+		kind, reason = plan.KindLBVIP, "load-balancer VIP on a tenant network behind a router gateway hosted on this chassis"
 	}
 	var prefixes []netip.Prefix
 	d.routerInterfaces(pb.Datapath, func(rif, lrp *sbdb.PortBinding, g *gw) {
@@ -719,16 +722,16 @@ func (d *SBDriver) tenantPort(pb *sbdb.PortBinding, c *Contribution) {
 		nets := lrpNetworks(lrp)
 		for _, pfx := range prefixes {
 			a := pfx.Addr().Unmap()
-			if !HasFamily(nets, a) || !d.tenantAllowed(a, rif) {
+			if !plan.HasFamily(nets, a) || !d.tenantAllowed(a, rif) {
 				continue
 			}
 			via, ok := g.via(a)
 			if !ok {
 				continue
 			}
-			Add(c, Announcement{Prefix: HostPrefix(pfx), Kind: kind, Port: pb.LogicalPort,
+			plan.Add(c, plan.Announcement{Prefix: plan.HostPrefix(pfx), Kind: kind, Port: pb.LogicalPort,
 				Network: d.networkName(pb.Datapath), Reason: reason},
-				Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
+				plan.Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
 		}
 	})
 }
@@ -737,7 +740,7 @@ func (d *SBDriver) tenantPort(pb *sbdb.PortBinding, c *Contribution) {
 // peer is on a tenant switch) in subnet advertisement mode: its subnets,
 // routed via the cr-lrp IP of the same family. Missing options:peer
 // (upstream 10.1 row 7) or a peer already deleted: nothing.
-func (d *SBDriver) tenantSubnet(lrp *sbdb.PortBinding, c *Contribution) {
+func (d *Driver) tenantSubnet(lrp *sbdb.PortBinding, c *plan.Contribution) {
 	rif := d.t.PortBinding(lrp.Options["peer"])
 	if rif == nil || rif.Datapath == lrp.Datapath || d.isGatewayPort(lrp) || !d.t.HasChassisRedirect(lrp.Datapath) {
 		return
@@ -758,16 +761,16 @@ func (d *SBDriver) tenantSubnet(lrp *sbdb.PortBinding, c *Contribution) {
 		if !ok {
 			continue
 		}
-		Add(c, Announcement{Prefix: n.Masked(), Kind: KindTenantSubnet, Port: lrp.LogicalPort,
+		plan.Add(c, plan.Announcement{Prefix: n.Masked(), Kind: plan.KindTenantSubnet, Port: lrp.LogicalPort,
 			Network: d.networkName(rif.Datapath), Reason: "tenant subnet behind a router gateway hosted on this chassis"},
-			Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
+			plan.Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
 	}
 }
 
 // lbDatapaths lists the datapaths a Load_Balancer applies to, whatever the
 // schema generation (upstream 10.1 row 16): datapaths (old),
 // datapath_group (22.x), ls_datapath_group and lr_datapath_group (23.09+).
-func (d *SBDriver) lbDatapaths(lb *sbdb.LoadBalancer) []string {
+func (d *Driver) lbDatapaths(lb *sbdb.LoadBalancer) []string {
 	out := append([]string(nil), lb.Datapaths...)
 	for _, g := range []*string{lb.DatapathGroup, lb.LSDatapathGroup, lb.LRDatapathGroup} {
 		if g == nil {
@@ -793,7 +796,7 @@ func (d *SBDriver) lbDatapaths(lb *sbdb.LoadBalancer) []string {
 //
 // Only routers whose gateway is here announce, so a VIP is never announced
 // by the gateway of another router (upstream 10.1 row 17).
-func (d *SBDriver) loadBalancer(lb *sbdb.LoadBalancer, c *Contribution) {
+func (d *Driver) loadBalancer(lb *sbdb.LoadBalancer, c *plan.Contribution) {
 	if len(lb.Vips) == 0 {
 		return
 	}
@@ -814,7 +817,7 @@ func (d *SBDriver) loadBalancer(lb *sbdb.LoadBalancer, c *Contribution) {
 	}
 	var vips []netip.Addr
 	for k := range lb.Vips {
-		a, err := ParseVIP(k)
+		a, err := plan.ParseVIP(k)
 		if err != nil {
 			d.warn(sbdb.LoadBalancerTable, lb.Name, "bad-vip", err.Error())
 			continue
@@ -830,15 +833,15 @@ func (d *SBDriver) loadBalancer(lb *sbdb.LoadBalancer, c *Contribution) {
 		for _, a := range vips {
 			pfx := netip.PrefixFrom(a, a.BitLen())
 			if g.contains(a) {
-				kind, reason := KindLBVIP, "load-balancer VIP on the provider network of a router gateway hosted here"
+				kind, reason := plan.KindLBVIP, "load-balancer VIP on the provider network of a router gateway hosted here"
 				switch {
 				case strings.HasPrefix(lb.Name, "pf-floatingip-"):
-					kind, reason = KindPFFIP, "port-forwarding floating IP of a router gateway hosted here"
+					kind, reason = plan.KindPFFIP, "port-forwarding floating IP of a router gateway hosted here"
 				case fip != "" && fip == a.String():
-					kind, reason = KindLBFIP, "floating IP of a load-balancer VIP behind a router gateway hosted here"
+					kind, reason = plan.KindLBFIP, "floating IP of a load-balancer VIP behind a router gateway hosted here"
 				}
-				Add(c, Announcement{Prefix: pfx, Kind: kind, Port: lb.Name, Network: g.network, Reason: reason},
-					Exposure{Bridge: g.bridge, VLAN: g.vlan})
+				plan.Add(c, plan.Announcement{Prefix: pfx, Kind: kind, Port: lb.Name, Network: g.network, Reason: reason},
+					plan.Exposure{Bridge: g.bridge, VLAN: g.vlan})
 				continue
 			}
 			if !d.tenantEnabled() || d.cfg.AdvertisementMethodTenantNetworks == "subnet" {
@@ -855,9 +858,9 @@ func (d *SBDriver) loadBalancer(lb *sbdb.LoadBalancer, c *Contribution) {
 				for _, n := range lrpNetworks(lrp) {
 					if n.Masked().Contains(a) && d.tenantAllowed(a, rif) {
 						if via, ok := g.via(a); ok {
-							Add(c, Announcement{Prefix: pfx, Kind: KindLBVIP, Port: lb.Name, Network: d.networkName(rif.Datapath),
+							plan.Add(c, plan.Announcement{Prefix: pfx, Kind: plan.KindLBVIP, Port: lb.Name, Network: d.networkName(rif.Datapath),
 								Reason: "load-balancer VIP on a tenant network behind a router gateway hosted here"},
-								Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
+								plan.Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
 						}
 						return
 					}
@@ -872,7 +875,7 @@ func (d *SBDriver) loadBalancer(lb *sbdb.LoadBalancer, c *Contribution) {
 // attached to routers whose cr-lrp this chassis hosts, when tenant networks
 // are exposed. Sorted. The caller holds the topology's read lock and has
 // called Reset (or a plan) since the last change.
-func (d *SBDriver) NeededDatapaths() []string {
+func (d *Driver) NeededDatapaths() []string {
 	if !d.tenantEnabled() || d.self == "" {
 		return nil
 	}
@@ -903,21 +906,21 @@ func (d *SBDriver) NeededDatapaths() []string {
 
 // Bridges lists the per-bridge wiring of every valid mapping, with the VLAN
 // tags of the localnet ports on its physnet.
-func (d *SBDriver) Bridges() []BridgeWiring {
+func (d *Driver) Bridges() []plan.BridgeWiring {
 	if v := d.t.LocalnetVersion(); !d.bridgesOK || v != d.bridgesVer || d.rawMappings != d.bridgesRaw {
 		d.bridges = d.computeBridges()
 		d.bridgesOK, d.bridgesVer, d.bridgesRaw = true, v, d.rawMappings
 	}
-	return CloneBridges(d.bridges)
+	return plan.CloneBridges(d.bridges)
 }
 
-func (d *SBDriver) computeBridges() []BridgeWiring {
-	vlans := PhysnetVLANs{}
+func (d *Driver) computeBridges() []plan.BridgeWiring {
+	vlans := plan.PhysnetVLANs{}
 	for _, ln := range d.t.AllLocalnets() {
 		vlans.Add(ln.Options, ln.Tag)
 	}
-	return BridgeWirings(d.mappings, vlans)
+	return plan.BridgeWirings(d.mappings, vlans)
 }
 
 // Flows lists the MAC-rewrite flows of the mapped bridges.
-func (d *SBDriver) Flows() []Flow { return ProviderFlows(d.t, d.mappings) }
+func (d *Driver) Flows() []plan.Flow { return plan.ProviderFlows(d.t, d.mappings) }

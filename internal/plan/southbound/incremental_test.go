@@ -1,4 +1,4 @@
-package plan_test
+package southbound_test
 
 import (
 	"fmt"
@@ -14,6 +14,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 )
 
@@ -255,7 +256,7 @@ func (w *world) slots() map[string]func() any {
 // one of Sources.
 type plainDriver struct{ plan.Driver }
 
-var dbgHook func(w *world, step int, dirty []plan.RowRef, d *plan.SBDriver)
+var dbgHook func(w *world, step int, dirty []plan.RowRef, d *southbound.Driver)
 
 func rowSource(row any) plan.RowRef {
 	switch r := row.(type) {
@@ -344,7 +345,7 @@ func runIncrementalProperty(t *testing.T, cfg *config.Config, seed uint64) {
 		}
 	}
 	w.t.RLock()
-	drv := plan.NewSBDriver(cfg, w.t, "c1")
+	drv := southbound.New(cfg, w.t, "c1")
 	inc := plan.NewIncremental(drv, "c1")
 	first, _ := inc.Full()
 	w.t.RUnlock()
@@ -370,10 +371,10 @@ func runIncrementalProperty(t *testing.T, cfg *config.Config, seed uint64) {
 		}
 		delta, _ := inc.Replan(dirty)
 		got := inc.State()
-		want, _ := plan.Full(plan.NewSBDriver(cfg, w.t, "c1"), "c1")
+		want, _ := plan.Full(southbound.New(cfg, w.t, "c1"), "c1")
 		w.t.RUnlock()
 		w.t.RLock()
-		plain, _ := plan.Full(plainDriver{plan.NewSBDriver(cfg, w.t, "c1")}, "c1")
+		plain, _ := plan.Full(plainDriver{southbound.New(cfg, w.t, "c1")}, "c1")
 		w.t.RUnlock()
 		require.Equal(t, render(plain), render(want), "seed %d step %d: PlanAll differs from Sources+Plan after changing %v", seed, step, what)
 		require.Equal(t, render(want), render(got), "seed %d step %d after changing %v", seed, step, what)
