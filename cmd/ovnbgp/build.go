@@ -11,6 +11,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/agent"
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/northbound"
 	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 )
 
@@ -80,7 +81,7 @@ func setLogLevel(cfg *config.Config) {
 // the source's topology. need is set for the southbound driver.
 func newPlanner(cfg *config.Config, src *agent.Source) (p agent.Planner, need func() []string) {
 	if cfg.Driver == config.DriverNB {
-		d := plan.NewNBDriver(cfg, src.Topo, plan.NBIdentity{Hostname: src.ID.Hostname, ChassisName: src.ID.SystemID})
+		d := northbound.New(cfg, src.Topo, northbound.Identity{Hostname: src.ID.Hostname, ChassisName: src.ID.SystemID})
 		return plan.NewIncremental(d, src.ID.SystemID), nil
 	}
 	d := southbound.New(cfg, src.Topo, src.ID.SystemID)

@@ -1,4 +1,4 @@
-package plan
+package northbound
 
 // The northbound driver (upstream nb_ovn_bgp_driver, exposing_method
 // underlay): what this chassis announces, computed from OVN_Northbound rows
@@ -63,10 +63,11 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 )
 
-// NBIdentity names this chassis to the northbound driver. The agent passes
+// Identity names this chassis to the northbound driver. The agent passes
 // the zero value: the names then come from the local Open_vSwitch row,
 // external_ids:hostname (matched against LSP requested-chassis and
 // neutron:host_id; when missing, os.Hostname as upstream, c8970b6) and
@@ -74,7 +75,7 @@ import (
 // NAT gateway ports). Non-empty fields override them (tests, operator
 // settings). Either name matches either signal: requested-chassis may hold
 // a chassis name as well as a hostname.
-type NBIdentity struct {
+type Identity struct {
 	Hostname    string
 	ChassisName string
 }
@@ -88,38 +89,38 @@ type nbContext struct {
 	options           string // the other options a plan reads
 }
 
-// NBDriver is the northbound driver (nb_ovn_bgp_driver). It implements
+// Driver is the northbound driver (nb_ovn_bgp_driver). It implements
 // Driver. It is not safe for concurrent use: one planner goroutine calls it,
 // with the topology's read lock held.
-type NBDriver struct {
+type Driver struct {
 	cfg *config.Config
 	t   *topology.Topology
-	id  NBIdentity
+	id  Identity
 
 	ctx      nbContext
 	mappings []topology.BridgeMapping
 	physnets map[string]topology.BridgeMapping
-	warnings []Warning
+	warnings []plan.Warning
 
 	// Dependency records of the last plan of each source.
-	cur      RowRef
-	deps     map[string]map[RowRef]struct{} // key read -> sources that read it
-	srcKeys  map[RowRef][]string            // source -> keys it read
-	memberOf map[string]map[string]bool     // member uuid -> containers seen when its plan read them
-	fp       map[string]string              // switch/router uuid -> context fingerprint its dependents saw
+	cur      plan.RowRef
+	deps     map[string]map[plan.RowRef]struct{} // key read -> sources that read it
+	srcKeys  map[plan.RowRef][]string            // source -> keys it read
+	memberOf map[string]map[string]bool          // member uuid -> containers seen when its plan read them
+	fp       map[string]string                   // switch/router uuid -> context fingerprint its dependents saw
 }
 
-// NewNBDriver returns the northbound driver for this chassis.
-func NewNBDriver(cfg *config.Config, t *topology.Topology, id NBIdentity) *NBDriver {
-	return &NBDriver{cfg: cfg, t: t, id: id,
-		deps: map[string]map[RowRef]struct{}{}, srcKeys: map[RowRef][]string{}, memberOf: map[string]map[string]bool{},
+// New returns the northbound driver for this chassis.
+func New(cfg *config.Config, t *topology.Topology, id Identity) *Driver {
+	return &Driver{cfg: cfg, t: t, id: id,
+		deps: map[string]map[plan.RowRef]struct{}{}, srcKeys: map[plan.RowRef][]string{}, memberOf: map[string]map[string]bool{},
 		fp: map[string]string{}}
 }
 
-var _ Driver = (*NBDriver)(nil)
+var _ plan.Driver = (*Driver)(nil)
 
 // Reset refreshes the chassis-wide context.
-func (d *NBDriver) Reset() bool {
+func (d *Driver) Reset() bool {
 	var c nbContext
 	ovs := d.t.OpenVSwitch()
 	c.hostname, c.chassis = d.id.Hostname, d.id.ChassisName
@@ -168,20 +169,20 @@ func (d *NBDriver) Reset() bool {
 // router ports, NATs and load balancers. It starts a full plan: the caller
 // must then Plan every source it returns (the driver forgets the context
 // fingerprints its dependency records compare against).
-func (d *NBDriver) Sources() []RowRef {
+func (d *Driver) Sources() []plan.RowRef {
 	d.fp = map[string]string{} // a full plan reads every context afresh
-	var out []RowRef
+	var out []plan.RowRef
 	d.t.NBPorts(func(p *nbdb.LogicalSwitchPort) {
 		switch p.Type {
 		case "", "virtual", "router":
-			out = append(out, RowRef{nbdb.LogicalSwitchPortTable, p.UUID})
+			out = append(out, plan.RowRef{Table: nbdb.LogicalSwitchPortTable, UUID: p.UUID})
 		}
 	})
 	d.t.NBRouterPortsAll(func(p *nbdb.LogicalRouterPort) {
-		out = append(out, RowRef{nbdb.LogicalRouterPortTable, p.UUID})
+		out = append(out, plan.RowRef{Table: nbdb.LogicalRouterPortTable, UUID: p.UUID})
 	})
-	d.t.NBNATs(func(n *nbdb.NAT) { out = append(out, RowRef{nbdb.NATTable, n.UUID}) })
-	d.t.NBLoadBalancers(func(lb *nbdb.LoadBalancer) { out = append(out, RowRef{nbdb.LoadBalancerTable, lb.UUID}) })
+	d.t.NBNATs(func(n *nbdb.NAT) { out = append(out, plan.RowRef{Table: nbdb.NATTable, UUID: n.UUID}) })
+	d.t.NBLoadBalancers(func(lb *nbdb.LoadBalancer) { out = append(out, plan.RowRef{Table: nbdb.LoadBalancerTable, UUID: lb.UUID}) })
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Table != out[j].Table {
 			return out[i].Table < out[j].Table
@@ -192,9 +193,9 @@ func (d *NBDriver) Sources() []RowRef {
 }
 
 // Plan returns what src contributes now.
-func (d *NBDriver) Plan(src RowRef) Contribution {
+func (d *Driver) Plan(src plan.RowRef) plan.Contribution {
 	d.begin(src)
-	var c Contribution
+	var c plan.Contribution
 	switch src.Table {
 	case nbdb.LogicalSwitchPortTable:
 		if p := d.t.NBPort(src.UUID); p != nil {
@@ -218,14 +219,14 @@ func (d *NBDriver) Plan(src RowRef) Contribution {
 
 // Affected lists the sources whose contribution may change because src
 // changed.
-func (d *NBDriver) Affected(src RowRef) ([]RowRef, bool) {
+func (d *Driver) Affected(src plan.RowRef) ([]plan.RowRef, bool) {
 	switch src.Table {
 	case vswitch.OpenVSwitchTable:
 		return nil, true
 	case nbdb.NBGlobalTable:
 		return nil, false // fip-distributed is checked by Reset
 	}
-	out := map[RowRef]struct{}{}
+	out := map[plan.RowRef]struct{}{}
 	add := func(key string) {
 		for s := range d.deps[key] {
 			out[s] = struct{}{}
@@ -235,7 +236,7 @@ func (d *NBDriver) Affected(src RowRef) ([]RowRef, bool) {
 	gained := func(table string, members []string) {
 		for _, m := range members {
 			if seen, ok := d.memberOf[m]; ok && !seen[src.UUID] {
-				out[RowRef{table, m}] = struct{}{}
+				out[plan.RowRef{Table: table, UUID: m}] = struct{}{}
 			}
 		}
 	}
@@ -287,7 +288,7 @@ func (d *NBDriver) Affected(src RowRef) ([]RowRef, bool) {
 		}
 	}
 	delete(out, src)
-	list := make([]RowRef, 0, len(out))
+	list := make([]plan.RowRef, 0, len(out))
 	for s := range out {
 		list = append(list, s)
 	}
@@ -301,21 +302,21 @@ func (d *NBDriver) Affected(src RowRef) ([]RowRef, bool) {
 }
 
 // Warnings returns and clears the collected warnings.
-func (d *NBDriver) Warnings() []Warning {
+func (d *Driver) Warnings() []plan.Warning {
 	w := d.warnings
 	d.warnings = nil
 	return w
 }
 
-func (d *NBDriver) warn(table, row, reason, detail string) {
-	d.warnings = Warn(d.warnings, table, row, reason, detail)
+func (d *Driver) warn(table, row, reason, detail string) {
+	d.warnings = plan.Warn(d.warnings, table, row, reason, detail)
 }
 
 // --- dependency recording ---
 
 func nameKey(table, name string) string { return "name:" + table + ":" + name }
 
-func (d *NBDriver) begin(src RowRef) {
+func (d *Driver) begin(src plan.RowRef) {
 	for _, k := range d.srcKeys[src] {
 		if s := d.deps[k]; s != nil {
 			delete(s, src)
@@ -335,7 +336,7 @@ func (d *NBDriver) begin(src RowRef) {
 // every port or FIP. Affected re-plans the dependents only when that
 // fingerprint changed, so a port added to a big provider network does not
 // re-plan the network's other ports.
-func (d *NBDriver) ctxDep(uuid string, ls *nbdb.LogicalSwitch, lr *nbdb.LogicalRouter) {
+func (d *Driver) ctxDep(uuid string, ls *nbdb.LogicalSwitch, lr *nbdb.LogicalRouter) {
 	d.dep("ctx:" + uuid)
 	if _, ok := d.fp[uuid]; ok {
 		return
@@ -347,7 +348,7 @@ func (d *NBDriver) ctxDep(uuid string, ls *nbdb.LogicalSwitch, lr *nbdb.LogicalR
 	}
 }
 
-func (d *NBDriver) fpLS(ls *nbdb.LogicalSwitch) string {
+func (d *Driver) fpLS(ls *nbdb.LogicalSwitch) string {
 	var b strings.Builder
 	b.WriteString(ls.Name + "|" + ls.ExternalIDs["neutron:network_name"] + "|")
 	for _, p := range d.t.NBLocalnets(ls.UUID) {
@@ -360,7 +361,7 @@ func (d *NBDriver) fpLS(ls *nbdb.LogicalSwitch) string {
 	return b.String()
 }
 
-func (d *NBDriver) fpLR(lr *nbdb.LogicalRouter) string {
+func (d *Driver) fpLR(lr *nbdb.LogicalRouter) string {
 	ports := append([]string{}, lr.Ports...)
 	sort.Strings(ports)
 	fp := lr.Name + "|" + strings.Join(ports, ",")
@@ -379,7 +380,7 @@ func (d *NBDriver) fpLR(lr *nbdb.LogicalRouter) string {
 
 // ctxChanged compares the current fingerprint of a switch or router with
 // the one its dependents were planned with, and remembers the new one.
-func (d *NBDriver) ctxChanged(uuid string) bool {
+func (d *Driver) ctxChanged(uuid string) bool {
 	old, ok := d.fp[uuid]
 	if !ok {
 		return false // nobody read it since the last full plan
@@ -399,13 +400,13 @@ func (d *NBDriver) ctxChanged(uuid string) bool {
 }
 
 // dep records that the current plan read key (a row uuid or a name key).
-func (d *NBDriver) dep(key string) {
+func (d *Driver) dep(key string) {
 	if key == "" || key == d.cur.UUID {
 		return
 	}
 	s := d.deps[key]
 	if s == nil {
-		s = map[RowRef]struct{}{}
+		s = map[plan.RowRef]struct{}{}
 		d.deps[key] = s
 	}
 	if _, ok := s[d.cur]; ok {
@@ -416,7 +417,7 @@ func (d *NBDriver) dep(key string) {
 }
 
 // member records that the current plan read the container of its own row.
-func (d *NBDriver) member(container string) {
+func (d *Driver) member(container string) {
 	m := d.memberOf[d.cur.UUID]
 	if m == nil {
 		m = map[string]bool{}
@@ -427,13 +428,13 @@ func (d *NBDriver) member(container string) {
 	}
 }
 
-func (d *NBDriver) sw(uuid string) *nbdb.LogicalSwitch {
+func (d *Driver) sw(uuid string) *nbdb.LogicalSwitch {
 	ls := d.t.NBSwitch(uuid)
 	d.ctxDep(uuid, ls, nil)
 	return ls
 }
 
-func (d *NBDriver) swByName(name string) *nbdb.LogicalSwitch {
+func (d *Driver) swByName(name string) *nbdb.LogicalSwitch {
 	ls := d.t.NBSwitchByName(name)
 	if ls == nil {
 		d.dep(nameKey(nbdb.LogicalSwitchTable, name)) // re-plan when it appears
@@ -443,7 +444,7 @@ func (d *NBDriver) swByName(name string) *nbdb.LogicalSwitch {
 	return ls
 }
 
-func (d *NBDriver) lspByName(name string) *nbdb.LogicalSwitchPort {
+func (d *Driver) lspByName(name string) *nbdb.LogicalSwitchPort {
 	p := d.t.NBPortByName(name)
 	if p == nil {
 		d.dep(nameKey(nbdb.LogicalSwitchPortTable, name))
@@ -453,13 +454,13 @@ func (d *NBDriver) lspByName(name string) *nbdb.LogicalSwitchPort {
 	return p
 }
 
-func (d *NBDriver) router(uuid string) *nbdb.LogicalRouter {
+func (d *Driver) router(uuid string) *nbdb.LogicalRouter {
 	lr := d.t.NBRouter(uuid)
 	d.ctxDep(uuid, nil, lr)
 	return lr
 }
 
-func (d *NBDriver) routerByName(name string) *nbdb.LogicalRouter {
+func (d *Driver) routerByName(name string) *nbdb.LogicalRouter {
 	lr := d.t.NBRouterByName(name)
 	if lr == nil {
 		d.dep(nameKey(nbdb.LogicalRouterTable, name))
@@ -469,7 +470,7 @@ func (d *NBDriver) routerByName(name string) *nbdb.LogicalRouter {
 	return lr
 }
 
-func (d *NBDriver) lrpByName(name string) *nbdb.LogicalRouterPort {
+func (d *Driver) lrpByName(name string) *nbdb.LogicalRouterPort {
 	p := d.t.NBRouterPortByName(name)
 	if p == nil {
 		d.dep(nameKey(nbdb.LogicalRouterPortTable, name))
@@ -481,7 +482,7 @@ func (d *NBDriver) lrpByName(name string) *nbdb.LogicalRouterPort {
 
 // switchOfPort returns the switch of any port (not the one being planned),
 // recording the membership question when it has no answer yet.
-func (d *NBDriver) switchOfPort(lspUUID string) *nbdb.LogicalSwitch {
+func (d *Driver) switchOfPort(lspUUID string) *nbdb.LogicalSwitch {
 	u := d.t.NBPortSwitch(lspUUID)
 	if u == "" {
 		d.dep("lsp-switch:" + lspUUID)
@@ -492,7 +493,7 @@ func (d *NBDriver) switchOfPort(lspUUID string) *nbdb.LogicalSwitch {
 
 // routerOfPort returns the router of a router port, recording the
 // membership question when it has no answer yet.
-func (d *NBDriver) routerOfPort(lrpUUID string) *nbdb.LogicalRouter {
+func (d *Driver) routerOfPort(lrpUUID string) *nbdb.LogicalRouter {
 	u := d.t.NBRouterPortRouter(lrpUUID)
 	if u == "" {
 		d.dep("lrp-router:" + lrpUUID)
@@ -502,7 +503,7 @@ func (d *NBDriver) routerOfPort(lrpUUID string) *nbdb.LogicalRouter {
 }
 
 // switchOf returns the switch of the port being planned.
-func (d *NBDriver) switchOf(p *nbdb.LogicalSwitchPort) *nbdb.LogicalSwitch {
+func (d *Driver) switchOf(p *nbdb.LogicalSwitchPort) *nbdb.LogicalSwitch {
 	u := d.t.NBPortSwitch(p.UUID)
 	if p.UUID == d.cur.UUID {
 		d.member(u)
@@ -515,7 +516,7 @@ func (d *NBDriver) switchOf(p *nbdb.LogicalSwitchPort) *nbdb.LogicalSwitch {
 
 // --- chassis and provider questions ---
 
-func (d *NBDriver) isMe(host string) bool {
+func (d *Driver) isMe(host string) bool {
 	return host != "" && (host == d.ctx.hostname || host == d.ctx.chassis)
 }
 
@@ -552,7 +553,7 @@ type wire struct {
 
 // provider answers whether the switch is a provider network (it has a
 // localnet port) and, when its physnet is mapped here, its wiring.
-func (d *NBDriver) provider(ls *nbdb.LogicalSwitch) (w wire, mapped, isProvider bool) {
+func (d *Driver) provider(ls *nbdb.LogicalSwitch) (w wire, mapped, isProvider bool) {
 	if ls == nil {
 		return wire{}, false, false
 	}
@@ -608,7 +609,7 @@ func (g *gateway) contains(a netip.Addr) bool {
 // neutron:network_name, else the switch of the router-type port whose
 // options:router-port names it (a missing peer yields nil, upstream §10.1
 // row 7; the lookup is recorded so that its arrival re-plans).
-func (d *NBDriver) lrpSwitch(p *nbdb.LogicalRouterPort) *nbdb.LogicalSwitch {
+func (d *Driver) lrpSwitch(p *nbdb.LogicalRouterPort) *nbdb.LogicalSwitch {
 	if n := p.ExternalIDs["neutron:network_name"]; n != "" {
 		if ls := d.swByName(n); ls != nil {
 			return ls
@@ -626,7 +627,7 @@ func (d *NBDriver) lrpSwitch(p *nbdb.LogicalRouterPort) *nbdb.LogicalSwitch {
 
 // hostedGateway returns the gateway for a router port if it is hosted here
 // (status:hosting-chassis) on a mapped provider network.
-func (d *NBDriver) hostedGateway(p *nbdb.LogicalRouterPort, warn bool) (*gateway, bool) {
+func (d *Driver) hostedGateway(p *nbdb.LogicalRouterPort, warn bool) (*gateway, bool) {
 	d.dep(p.UUID)
 	if !d.isMe(p.Status["hosting-chassis"]) || len(p.Networks) == 0 {
 		return nil, false
@@ -642,7 +643,7 @@ func (d *NBDriver) hostedGateway(p *nbdb.LogicalRouterPort, warn bool) (*gateway
 		d.warn(nbdb.LogicalRouterPortTable, p.Name, "bad-mac", fmt.Sprintf("mac %q: %v", p.MAC, err))
 	}
 	for _, n := range p.Networks {
-		pfx, err := ParseAddr(n)
+		pfx, err := plan.ParseAddr(n)
 		if err != nil {
 			if warn {
 				d.warn(nbdb.LogicalRouterPortTable, p.Name, "bad-network", err.Error())
@@ -655,7 +656,7 @@ func (d *NBDriver) hostedGateway(p *nbdb.LogicalRouterPort, warn bool) (*gateway
 }
 
 // localGateways returns the gateways of a router hosted here.
-func (d *NBDriver) localGateways(lr *nbdb.LogicalRouter) []*gateway {
+func (d *Driver) localGateways(lr *nbdb.LogicalRouter) []*gateway {
 	if lr == nil {
 		return nil
 	}
@@ -692,7 +693,7 @@ func pickGateway(gws []*gateway, a netip.Addr) *gateway {
 // portAddrs returns the MAC and IPs of a VM port: from addresses ("MAC
 // IP...", or dynamic_addresses for "dynamic"), else from neutron:cidrs
 // (config-drive ports have "unknown", upstream §10.1 row 14).
-func (d *NBDriver) portAddrs(p *nbdb.LogicalSwitchPort, warn bool) (mac string, ips []netip.Prefix) {
+func (d *Driver) portAddrs(p *nbdb.LogicalSwitchPort, warn bool) (mac string, ips []netip.Prefix) {
 	entries := p.Addresses
 	seen := map[netip.Prefix]bool{}
 	for i := 0; i < len(entries); i++ {
@@ -717,14 +718,14 @@ func (d *NBDriver) portAddrs(p *nbdb.LogicalSwitchPort, warn bool) (mac string, 
 			d.warn(nbdb.LogicalSwitchPortTable, p.Name, "bad-mac", fmt.Sprintf("address %q: %v", entries[i], err))
 		}
 		for _, a := range f[1:] {
-			pfx, err := ParseAddr(a)
+			pfx, err := plan.ParseAddr(a)
 			if err != nil {
 				if warn {
 					d.warn(nbdb.LogicalSwitchPortTable, p.Name, "bad-address", err.Error())
 				}
 				continue
 			}
-			if h := HostPrefix(pfx); !seen[h] {
+			if h := plan.HostPrefix(pfx); !seen[h] {
 				seen[h] = true
 				ips = append(ips, h)
 			}
@@ -732,7 +733,7 @@ func (d *NBDriver) portAddrs(p *nbdb.LogicalSwitchPort, warn bool) (mac string, 
 	}
 	if len(ips) == 0 {
 		for _, pfx := range d.cidrs(p, warn) {
-			if h := HostPrefix(pfx); !seen[h] {
+			if h := plan.HostPrefix(pfx); !seen[h] {
 				seen[h] = true
 				ips = append(ips, h)
 			}
@@ -742,10 +743,10 @@ func (d *NBDriver) portAddrs(p *nbdb.LogicalSwitchPort, warn bool) (mac string, 
 }
 
 // cidrs parses external_ids neutron:cidrs.
-func (d *NBDriver) cidrs(p *nbdb.LogicalSwitchPort, warn bool) []netip.Prefix {
+func (d *Driver) cidrs(p *nbdb.LogicalSwitchPort, warn bool) []netip.Prefix {
 	var out []netip.Prefix
 	for _, a := range strings.Fields(p.ExternalIDs["neutron:cidrs"]) {
-		pfx, err := ParseAddr(a)
+		pfx, err := plan.ParseAddr(a)
 		if err != nil {
 			if warn {
 				d.warn(nbdb.LogicalSwitchPortTable, p.Name, "bad-cidr", err.Error())
@@ -757,7 +758,7 @@ func (d *NBDriver) cidrs(p *nbdb.LogicalSwitchPort, warn bool) []netip.Prefix {
 	return out
 }
 
-func (d *NBDriver) planLSP(c *Contribution, p *nbdb.LogicalSwitchPort) {
+func (d *Driver) planLSP(c *plan.Contribution, p *nbdb.LogicalSwitchPort) {
 	switch p.Type {
 	case "", "virtual":
 	case "router":
@@ -787,12 +788,12 @@ func (d *NBDriver) planLSP(c *Contribution, p *nbdb.LogicalSwitchPort) {
 		mac, ips := d.portAddrs(p, true)
 		var ndp []netip.Addr
 		for _, pfx := range d.cidrs(p, false) {
-			ndp = append(ndp, NDPProxies([]netip.Prefix{pfx})...)
+			ndp = append(ndp, plan.NDPProxies([]netip.Prefix{pfx})...)
 		}
 		for _, ip := range ips {
-			AddOnce(c, Announcement{Prefix: ip, Kind: KindProviderPort, Port: p.Name, Network: w.network,
+			plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindProviderPort, Port: p.Name, Network: w.network,
 				Reason: "bound to this chassis on a provider network"},
-				Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: mac, ProxyNDP: NDPFor(ip, ndp)})
+				plan.Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: mac, ProxyNDP: plan.NDPFor(ip, ndp)})
 		}
 		return
 	}
@@ -810,9 +811,9 @@ func (d *NBDriver) planLSP(c *Contribution, p *nbdb.LogicalSwitchPort) {
 			if !s.prefix.Contains(ip.Addr()) {
 				continue
 			}
-			AddOnce(c, Announcement{Prefix: ip, Kind: KindTenantPort, Port: p.Name, Network: s.network,
+			plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindTenantPort, Port: p.Name, Network: s.network,
 				Reason: "tenant port behind router gateway " + s.gw.lrp.Name + " hosted on this chassis"},
-				Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
+				plan.Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
 			break
 		}
 	}
@@ -830,7 +831,7 @@ type tenantSubnet struct {
 // tenantSubnets returns the exposed subnets of a tenant switch: those of
 // its router interfaces (or only rif) whose router has a gateway here,
 // after the GUA, address-scope and SNAT filters.
-func (d *NBDriver) tenantSubnets(ls *nbdb.LogicalSwitch, only *nbdb.LogicalSwitchPort) []tenantSubnet {
+func (d *Driver) tenantSubnets(ls *nbdb.LogicalSwitch, only *nbdb.LogicalSwitchPort) []tenantSubnet {
 	rifs := []*nbdb.LogicalSwitchPort{only}
 	if only == nil {
 		d.ctxDep(ls.UUID, ls, nil)
@@ -867,7 +868,7 @@ func (d *NBDriver) tenantSubnets(ls *nbdb.LogicalSwitch, only *nbdb.LogicalSwitc
 		nets := d.cidrs(rif, rif == only)
 		if len(nets) == 0 && lrp != nil {
 			for _, n := range lrp.Networks {
-				if pfx, err := ParseAddr(n); err == nil {
+				if pfx, err := plan.ParseAddr(n); err == nil {
 					nets = append(nets, pfx)
 				}
 			}
@@ -890,8 +891,8 @@ func (d *NBDriver) tenantSubnets(ls *nbdb.LogicalSwitch, only *nbdb.LogicalSwitc
 
 // tenantAllowed applies expose_ipv6_gua_tenant_networks, address_scopes
 // and require_snat_disabled_for_tenant_networks to a tenant subnet.
-func (d *NBDriver) tenantAllowed(rif *nbdb.LogicalSwitchPort, lr *nbdb.LogicalRouter, n netip.Prefix) bool {
-	if !d.cfg.ExposeTenantNetworks && !(n.Addr().Is6() && IsGlobal6(n.Addr())) {
+func (d *Driver) tenantAllowed(rif *nbdb.LogicalSwitchPort, lr *nbdb.LogicalRouter, n netip.Prefix) bool {
+	if !d.cfg.ExposeTenantNetworks && !(n.Addr().Is6() && plan.IsGlobal6(n.Addr())) {
 		return false
 	}
 	if len(d.cfg.AddressScopes) > 0 {
@@ -915,7 +916,7 @@ func (d *NBDriver) tenantAllowed(rif *nbdb.LogicalSwitchPort, lr *nbdb.LogicalRo
 			if nat.Type != "snat" {
 				continue
 			}
-			lip, err := ParseAddr(nat.LogicalIP)
+			lip, err := plan.ParseAddr(nat.LogicalIP)
 			if err != nil {
 				continue
 			}
@@ -928,7 +929,7 @@ func (d *NBDriver) tenantAllowed(rif *nbdb.LogicalSwitchPort, lr *nbdb.LogicalRo
 }
 
 // planSubnets plans a router interface in subnet mode.
-func (d *NBDriver) planSubnets(c *Contribution, rif *nbdb.LogicalSwitchPort) {
+func (d *Driver) planSubnets(c *plan.Contribution, rif *nbdb.LogicalSwitchPort) {
 	ls := d.switchOf(rif)
 	if ls == nil {
 		return
@@ -937,15 +938,15 @@ func (d *NBDriver) planSubnets(c *Contribution, rif *nbdb.LogicalSwitchPort) {
 		return
 	}
 	for _, s := range d.tenantSubnets(ls, rif) {
-		AddOnce(c, Announcement{Prefix: s.prefix, Kind: KindTenantSubnet, Port: rif.Name, Network: s.network,
+		plan.AddOnce(c, plan.Announcement{Prefix: s.prefix, Kind: plan.KindTenantSubnet, Port: rif.Name, Network: s.network,
 			Reason: "tenant subnet behind router gateway " + s.gw.lrp.Name + " hosted on this chassis"},
-			Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
+			plan.Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
 	}
 }
 
 // --- router ports ---
 
-func (d *NBDriver) planLRP(c *Contribution, p *nbdb.LogicalRouterPort) {
+func (d *Driver) planLRP(c *plan.Contribution, p *nbdb.LogicalRouterPort) {
 	if !d.isMe(p.Status["hosting-chassis"]) {
 		return
 	}
@@ -953,12 +954,12 @@ func (d *NBDriver) planLRP(c *Contribution, p *nbdb.LogicalRouterPort) {
 	if !ok {
 		return
 	}
-	ndp := NDPProxies(g.nets)
+	ndp := plan.NDPProxies(g.nets)
 	for _, n := range g.nets {
-		ip := HostPrefix(n)
-		AddOnce(c, Announcement{Prefix: ip, Kind: KindCRLRP, Port: p.Name, Network: g.w.network,
+		ip := plan.HostPrefix(n)
+		plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindCRLRP, Port: p.Name, Network: g.w.network,
 			Reason: "router gateway hosted on this chassis"},
-			Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac, ProxyNDP: NDPFor(ip, ndp)})
+			plan.Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac, ProxyNDP: plan.NDPFor(ip, ndp)})
 	}
 }
 
@@ -966,7 +967,7 @@ func (d *NBDriver) planLRP(c *Contribution, p *nbdb.LogicalRouterPort) {
 
 // isVIPPort reports whether a logical port is the VIP port of an OVN load
 // balancer (ovn-octavia's "ovn-lb-vip-*" port).
-func (d *NBDriver) isVIPPort(name string, lsp *nbdb.LogicalSwitchPort) bool {
+func (d *Driver) isVIPPort(name string, lsp *nbdb.LogicalSwitchPort) bool {
 	d.dep(nameKey("lb-vip-port", name))
 	vip := false
 	for _, lb := range d.t.NBLoadBalancersByVIPPort(name) {
@@ -983,7 +984,7 @@ func (d *NBDriver) isVIPPort(name string, lsp *nbdb.LogicalSwitchPort) bool {
 // natGateway returns the gateway port of a centralized NAT: its
 // gateway_port (OVN >= 22.12), else the router's gateway port whose
 // networks contain the external IP, else its first gateway port.
-func (d *NBDriver) natGateway(n *nbdb.NAT, ext netip.Addr) *nbdb.LogicalRouterPort {
+func (d *Driver) natGateway(n *nbdb.NAT, ext netip.Addr) *nbdb.LogicalRouterPort {
 	if n.GatewayPort != nil && *n.GatewayPort != "" {
 		d.dep(*n.GatewayPort)
 		if p := d.t.NBRouterPort(*n.GatewayPort); p != nil {
@@ -1005,7 +1006,7 @@ func (d *NBDriver) natGateway(n *nbdb.NAT, ext netip.Addr) *nbdb.LogicalRouterPo
 			first = p
 		}
 		for _, nw := range p.Networks {
-			if pfx, err := ParseAddr(nw); err == nil && pfx.Masked().Contains(ext) {
+			if pfx, err := plan.ParseAddr(nw); err == nil && pfx.Masked().Contains(ext) {
 				return p
 			}
 		}
@@ -1015,7 +1016,7 @@ func (d *NBDriver) natGateway(n *nbdb.NAT, ext netip.Addr) *nbdb.LogicalRouterPo
 
 // fipWire is the provider wiring of a FIP: its network
 // (external_ids neutron:fip_network_id), else the gateway port's network.
-func (d *NBDriver) fipWire(n *nbdb.NAT, gw *nbdb.LogicalRouterPort) (wire, bool) {
+func (d *Driver) fipWire(n *nbdb.NAT, gw *nbdb.LogicalRouterPort) (wire, bool) {
 	if id := n.ExternalIDs["neutron:fip_network_id"]; id != "" {
 		if ls := d.swByName("neutron-" + id); ls != nil {
 			w, mapped, _ := d.provider(ls)
@@ -1029,7 +1030,7 @@ func (d *NBDriver) fipWire(n *nbdb.NAT, gw *nbdb.LogicalRouterPort) (wire, bool)
 	return wire{}, false
 }
 
-func (d *NBDriver) planNAT(c *Contribution, n *nbdb.NAT) {
+func (d *Driver) planNAT(c *plan.Contribution, n *nbdb.NAT) {
 	if n.Type != "dnat_and_snat" {
 		return
 	}
@@ -1038,7 +1039,7 @@ func (d *NBDriver) planNAT(c *Contribution, n *nbdb.NAT) {
 		d.warn(nbdb.NATTable, n.UUID, "bad-external-ip", fmt.Sprintf("external_ip %q: %v", n.ExternalIP, err))
 		return
 	}
-	ip := HostPrefix(netip.PrefixFrom(ext, ext.BitLen()))
+	ip := plan.HostPrefix(netip.PrefixFrom(ext, ext.BitLen()))
 	var lport string
 	if n.LogicalPort != nil {
 		lport = *n.LogicalPort
@@ -1071,9 +1072,9 @@ func (d *NBDriver) planNAT(c *Contribution, n *nbdb.NAT) {
 		if !ok {
 			return
 		}
-		AddOnce(c, Announcement{Prefix: ip, Kind: KindFIP, Port: name, Network: w.network,
+		plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindFIP, Port: name, Network: w.network,
 			Reason: "distributed floating IP of " + lport + ", bound to this chassis"},
-			Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: extMAC})
+			plan.Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: extMAC})
 		return
 	}
 	gwp := d.natGateway(n, ext)
@@ -1088,17 +1089,17 @@ func (d *NBDriver) planNAT(c *Contribution, n *nbdb.NAT) {
 	if !ok {
 		w = g.w
 	}
-	kind, why := KindFIP, "centralized floating IP of "+name+" on router gateway "+gwp.Name+" hosted here"
+	kind, why := plan.KindFIP, "centralized floating IP of "+name+" on router gateway "+gwp.Name+" hosted here"
 	if vip {
-		kind, why = KindLBFIP, "floating IP of load-balancer VIP port "+lport+" on router gateway "+gwp.Name+" hosted here"
+		kind, why = plan.KindLBFIP, "floating IP of load-balancer VIP port "+lport+" on router gateway "+gwp.Name+" hosted here"
 	}
-	AddOnce(c, Announcement{Prefix: ip, Kind: kind, Port: name, Network: w.network, Reason: why},
-		Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: g.mac})
+	plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: kind, Port: name, Network: w.network, Reason: why},
+		plan.Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: g.mac})
 }
 
 // natGatewayQuiet is natGateway for the wiring fallback of a distributed
 // FIP, without an external IP preference.
-func (d *NBDriver) natGatewayQuiet(n *nbdb.NAT) *nbdb.LogicalRouterPort {
+func (d *Driver) natGatewayQuiet(n *nbdb.NAT) *nbdb.LogicalRouterPort {
 	if n.GatewayPort != nil && *n.GatewayPort != "" {
 		d.dep(*n.GatewayPort)
 		return d.t.NBRouterPort(*n.GatewayPort)
@@ -1111,7 +1112,7 @@ func (d *NBDriver) natGatewayQuiet(n *nbdb.NAT) *nbdb.LogicalRouterPort {
 // lbRouters returns the routers of a load balancer: external_ids lr_ref
 // (and, for port forwarding, neutron:router_name), plus the routers listing
 // it in their load_balancer column.
-func (d *NBDriver) lbRouters(lb *nbdb.LoadBalancer) []*nbdb.LogicalRouter {
+func (d *Driver) lbRouters(lb *nbdb.LoadBalancer) []*nbdb.LogicalRouter {
 	var out []*nbdb.LogicalRouter
 	seen := map[string]bool{}
 	add := func(lr *nbdb.LogicalRouter) {
@@ -1141,11 +1142,11 @@ func (d *NBDriver) lbRouters(lb *nbdb.LoadBalancer) []*nbdb.LogicalRouter {
 
 // vipIPs returns the distinct IPs of the vips keys ("IP:port", "[IPv6]:port"
 // or a bare IP), sorted.
-func (d *NBDriver) vipIPs(lb *nbdb.LoadBalancer) []netip.Addr {
+func (d *Driver) vipIPs(lb *nbdb.LoadBalancer) []netip.Addr {
 	seen := map[netip.Addr]bool{}
 	var out []netip.Addr
 	for k := range lb.Vips {
-		a, err := ParseVIP(k)
+		a, err := plan.ParseVIP(k)
 		if err != nil {
 			d.warn(nbdb.LoadBalancerTable, lb.Name, "bad-vip", err.Error())
 			continue
@@ -1159,7 +1160,7 @@ func (d *NBDriver) vipIPs(lb *nbdb.LoadBalancer) []netip.Addr {
 	return out
 }
 
-func (d *NBDriver) planLB(c *Contribution, lb *nbdb.LoadBalancer) {
+func (d *Driver) planLB(c *plan.Contribution, lb *nbdb.LoadBalancer) {
 	if len(lb.Vips) == 0 {
 		return
 	}
@@ -1174,9 +1175,9 @@ func (d *NBDriver) planLB(c *Contribution, lb *nbdb.LoadBalancer) {
 	if strings.HasPrefix(lb.Name, "pf-floatingip-") {
 		for _, a := range ips {
 			g := pickGateway(gws, a)
-			AddOnce(c, Announcement{Prefix: HostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: KindPFFIP, Port: lb.Name,
+			plan.AddOnce(c, plan.Announcement{Prefix: plan.HostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: plan.KindPFFIP, Port: lb.Name,
 				Network: g.w.network, Reason: "port-forwarding floating IP on router gateway " + g.lrp.Name + " hosted here"},
-				Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac})
+				plan.Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac})
 		}
 		return
 	}
@@ -1196,9 +1197,9 @@ func (d *NBDriver) planLB(c *Contribution, lb *nbdb.LoadBalancer) {
 			d.warn(nbdb.LoadBalancerTable, lb.Name, "bad-vip", fmt.Sprintf("neutron:vip_fip %q: %v", v, err))
 		} else if a = a.Unmap(); has[a] {
 			g := pickGateway(gws, a)
-			AddOnce(c, Announcement{Prefix: HostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: KindLBFIP, Port: lb.Name,
+			plan.AddOnce(c, plan.Announcement{Prefix: plan.HostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: plan.KindLBFIP, Port: lb.Name,
 				Network: g.w.network, Reason: "floating IP of load balancer " + lb.Name + " on router gateway " + g.lrp.Name + " hosted here"},
-				Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac})
+				plan.Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac})
 		}
 	}
 }
@@ -1206,8 +1207,8 @@ func (d *NBDriver) planLB(c *Contribution, lb *nbdb.LoadBalancer) {
 // planVIP plans a load-balancer VIP: on a provider network it is wired on
 // that network's bridge; on a tenant network it is routed via the gateway
 // when tenant networks are exposed.
-func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr, gws []*gateway) {
-	ip := HostPrefix(netip.PrefixFrom(a, a.BitLen()))
+func (d *Driver) planVIP(c *plan.Contribution, lb *nbdb.LoadBalancer, a netip.Addr, gws []*gateway) {
+	ip := plan.HostPrefix(netip.PrefixFrom(a, a.BitLen()))
 	var ls *nbdb.LogicalSwitch
 	if vp := lb.ExternalIDs["neutron:vip_port_id"]; vp != "" {
 		if lsp := d.lspByName(vp); lsp != nil {
@@ -1217,18 +1218,18 @@ func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr,
 	if ls == nil {
 		// No VIP port: a VIP inside a gateway's network is on the provider network.
 		if g := pickGateway(gws, a); g.contains(a) {
-			AddOnce(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: g.w.network,
+			plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindLBVIP, Port: lb.Name, Network: g.w.network,
 				Reason: "load-balancer VIP on a provider network, router gateway " + g.lrp.Name + " hosted here"},
-				Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan})
+				plan.Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan})
 		}
 		return
 	}
 	w, mapped, isProvider := d.provider(ls)
 	if isProvider {
 		if mapped {
-			AddOnce(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: w.network,
+			plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindLBVIP, Port: lb.Name, Network: w.network,
 				Reason: "load-balancer VIP on a provider network, router gateway hosted here"},
-				Exposure{Bridge: w.bridge, VLAN: w.vlan})
+				plan.Exposure{Bridge: w.bridge, VLAN: w.vlan})
 		}
 		return
 	}
@@ -1237,9 +1238,9 @@ func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr,
 	}
 	for _, s := range d.tenantSubnets(ls, nil) {
 		if s.prefix.Contains(a) {
-			AddOnce(c, Announcement{Prefix: ip, Kind: KindLBVIP, Port: lb.Name, Network: s.network,
+			plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindLBVIP, Port: lb.Name, Network: s.network,
 				Reason: "load-balancer VIP on a tenant network behind router gateway " + s.gw.lrp.Name + " hosted here"},
-				Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
+				plan.Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
 			return
 		}
 	}
@@ -1249,13 +1250,13 @@ func (d *NBDriver) planVIP(c *Contribution, lb *nbdb.LoadBalancer, a netip.Addr,
 
 // Bridges lists the per-bridge wiring of every valid mapping, with the VLAN
 // tags of the northbound localnet ports on its physnet.
-func (d *NBDriver) Bridges() []BridgeWiring {
-	vlans := PhysnetVLANs{}
+func (d *Driver) Bridges() []plan.BridgeWiring {
+	vlans := plan.PhysnetVLANs{}
 	for _, ln := range d.t.NBAllLocalnets() {
 		vlans.Add(ln.Options, ln.Tag)
 	}
-	return BridgeWirings(d.mappings, vlans)
+	return plan.BridgeWirings(d.mappings, vlans)
 }
 
 // Flows lists the MAC-rewrite flows of the mapped bridges.
-func (d *NBDriver) Flows() []Flow { return ProviderFlows(d.t, d.mappings) }
+func (d *Driver) Flows() []plan.Flow { return plan.ProviderFlows(d.t, d.mappings) }
