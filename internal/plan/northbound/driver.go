@@ -182,7 +182,9 @@ func (d *Driver) Sources() []plan.RowRef {
 		out = append(out, plan.RowRef{Table: nbdb.LogicalRouterPortTable, UUID: p.UUID})
 	})
 	d.t.NBNATs(func(n *nbdb.NAT) { out = append(out, plan.RowRef{Table: nbdb.NATTable, UUID: n.UUID}) })
-	d.t.NBLoadBalancers(func(lb *nbdb.LoadBalancer) { out = append(out, plan.RowRef{Table: nbdb.LoadBalancerTable, UUID: lb.UUID}) })
+	d.t.NBLoadBalancers(func(lb *nbdb.LoadBalancer) {
+		out = append(out, plan.RowRef{Table: nbdb.LoadBalancerTable, UUID: lb.UUID})
+	})
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Table != out[j].Table {
 			return out[i].Table < out[j].Table
