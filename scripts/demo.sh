@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # make demo: a local OVN with one chassis, a provider network, two VMs and a
 # router with a floating IP; ovnbgp with FRR on the chassis; a ToR running
-# FRR as BGP peer and an external host. Prints the peer's routes and a ping,
-# and leaves the lab running. `make demo-down` removes it.
+# FRR as BGP peer and an external host. Prints the peer's routes, a ping and
+# the commands to try next, and leaves the lab running (kept with tag
+# "demo"). `make demo-down` removes it.
+#
+# One demo lab at a time: `up` first removes the previous demo lab (and
+# says so); labs kept by OVNBGP_LAB_KEEP=1 or by anything else are left
+# alone and listed (`go run ./test/labctl down <prefix>` removes one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case ${1:-up} in
   up)
-    go run ./test/labctl down >/dev/null   # one demo at a time
+    go run ./test/labctl down demo | sed 's/^removed:/replacing the previous demo lab, removed:/'
     OVNBGP_DEMO=1 go test -count=1 -timeout 5m -run '^TestDemo$' -v ./test/e2e/ |
       grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS$' -e '^ok ' || { echo "make demo failed (see above)" >&2; exit 1; } ;;
-  down) go run ./test/labctl down ;;
+  down) go run ./test/labctl down demo ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac

@@ -190,6 +190,9 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 	}
 	log.Info("chassis identified", "system-id", src.ID.SystemID, "hostname", src.ID.Hostname)
 	planner, need := newPlanner(cfg, src)
+	if w := agent.UnguardedTenantExposure(cfg); w != "" {
+		log.Warn(w)
+	}
 
 	deps := agent.Deps{Source: src, Planner: planner, NeededDatapaths: need}
 	lo := linux.OptionsFromConfig(cfg)

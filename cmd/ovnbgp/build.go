@@ -78,12 +78,17 @@ func setLogLevel(cfg *config.Config) {
 }
 
 // newPlanner builds the incremental planner of the configured driver over
-// the source's topology. need is set for the southbound driver.
+// the source's topology, its address guard protecting the host's own
+// addresses, connected networks, peers and OVSDB remotes as they are now.
+// need is set for the southbound driver.
 func newPlanner(cfg *config.Config, src *agent.Source) (p agent.Planner, need func() []string) {
+	protected := agent.ProtectedFacts(cfg, src.ID)
 	if cfg.Driver == config.DriverNB {
 		d := northbound.New(cfg, src.Topo, northbound.Identity{Hostname: src.ID.Hostname, ChassisName: src.ID.SystemID})
+		d.Guard().SetProtected(protected)
 		return plan.NewIncremental(d, src.ID.SystemID), nil
 	}
 	d := southbound.New(cfg, src.Topo, src.ID.SystemID)
+	d.Guard().SetProtected(protected)
 	return plan.NewIncremental(d, src.ID.SystemID), d.NeededDatapaths
 }

@@ -140,8 +140,12 @@ type OVNBGP struct {
 	WithdrawOnStop   bool   // withdraw_on_stop: withdraw and unwire on SIGTERM, false
 	StateDir         string // state_dir, /var/lib/ovnbgp
 	// GoBGP speaker.
-	GoBGPListenPort int    // gobgp_listen_port: -1 = do not listen, 179
-	GoBGPRouterID   string // gobgp_router_id: default bgp_router_id
+	// Tenant exposure guards (see docs/operations.md, "tenant prefixes").
+	TenantMinPrefixLen4   int      // tenant_networks_min_prefix_length_v4: shortest tenant IPv4 subnet planned, 8
+	TenantMinPrefixLen6   int      // tenant_networks_min_prefix_length_v6: shortest tenant IPv6 subnet planned, 32
+	TenantAllowedPrefixes []string // tenant_networks_allowed_prefixes: tenant prefixes must lie inside one; empty = any
+	GoBGPListenPort       int      // gobgp_listen_port: -1 = do not listen, 179
+	GoBGPRouterID         string   // gobgp_router_id: default bgp_router_id
 	// GoBGPAPIAddress (gobgp_api_address): host:port of the embedded
 	// speaker's GoBGP gRPC API, for the gobgp v4 CLI; "" = none.
 	GoBGPAPIAddress string
@@ -187,26 +191,28 @@ func Default() *Config {
 			BGPChassisID:                 "bgp",
 		},
 		OVNBGP: OVNBGP{
-			AnnounceMethod:   AnnounceConnected,
-			RouteProtocol:    201,
-			RulePriority:     1000,
-			RulePriorityMax:  1999,
-			RuleMode:         RuleModeTable,
-			BridgeTableBase:  200,
-			Speaker:          SpeakerFRR,
-			FRRVtysh:         "/usr/bin/vtysh",
-			FRRReload:        "/usr/lib/frr/frr-reload.py",
-			FRRConfigDir:     "/etc/frr",
-			FRRVtySocket:     "/var/run/frr",
-			BFDProfile:       "ovnbgp",
-			BFDTransmitMs:    300,
-			BFDReceiveMs:     300,
-			BFDMultiplier:    3,
-			GracefulRestart:  true,
-			OnlyHostPrefixes: true,
-			MetricsAddress:   "127.0.0.1:9469",
-			StateDir:         "/var/lib/ovnbgp",
-			GoBGPListenPort:  179,
+			AnnounceMethod:      AnnounceConnected,
+			RouteProtocol:       201,
+			RulePriority:        1000,
+			RulePriorityMax:     1999,
+			TenantMinPrefixLen4: 8,
+			TenantMinPrefixLen6: 32,
+			RuleMode:            RuleModeTable,
+			BridgeTableBase:     200,
+			Speaker:             SpeakerFRR,
+			FRRVtysh:            "/usr/bin/vtysh",
+			FRRReload:           "/usr/lib/frr/frr-reload.py",
+			FRRConfigDir:        "/etc/frr",
+			FRRVtySocket:        "/var/run/frr",
+			BFDProfile:          "ovnbgp",
+			BFDTransmitMs:       300,
+			BFDReceiveMs:        300,
+			BFDMultiplier:       3,
+			GracefulRestart:     true,
+			OnlyHostPrefixes:    true,
+			MetricsAddress:      "127.0.0.1:9469",
+			StateDir:            "/var/lib/ovnbgp",
+			GoBGPListenPort:     179,
 		},
 	}
 }

@@ -359,3 +359,18 @@ func checkPrefix(s string) error {
 	}
 	return nil
 }
+
+// checkPrefixList: every entry is a CIDR prefix in canonical form (no host
+// bits: 10.0.0.1/8 is a typo more likely than a wish).
+func checkPrefixList(l []string) error {
+	for _, s := range l {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("%q is not a prefix (e.g. 10.0.0.0/8, 2001:db8::/32)", s)
+		}
+		if p != p.Masked() {
+			return fmt.Errorf("%q has host bits set (did you mean %s?)", s, p.Masked())
+		}
+	}
+	return nil
+}

@@ -129,6 +129,12 @@ type Client struct {
 	gen   *generation
 	conds map[string][]Condition
 
+	// srvMu guards the _Server state: the highest cluster index accepted
+	// (a member behind it is stale) and each member's last refusal.
+	srvMu     sync.Mutex
+	minIndex  int64
+	refusedAs map[string]string
+
 	wake   chan string // reasons to build a new generation
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -416,8 +422,11 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 		g.id = prev.id + 1
 	}
 	g.rpc = newRPCConn(conn, ep, func(method string, params json.RawMessage) {
-		if method == "update2" {
+		switch method {
+		case "update2":
 			c.update(g, params)
+		case "update":
+			c.serverUpdate(g, params)
 		}
 	})
 	ok := false
@@ -427,6 +436,9 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 		}
 	}()
 
+	if err := c.checkServer(ctx, g.rpc, ep); err != nil {
+		return nil, err
+	}
 	raw, err := g.rpc.call(ctx, "get_schema", []string{c.spec.Name})
 	if err != nil {
 		return nil, fmt.Errorf("get_schema: %w", err)
@@ -836,6 +848,9 @@ func LookupUUID(ctx context.Context, spec DBSpec, opts Options, table, column, v
 		}
 		rpc := newRPCConn(conn, ep, nil)
 		defer rpc.close()
+		if err := c.checkServer(ctx, rpc, ep); err != nil {
+			return err
+		}
 		raw, err = rpc.call(ctx, "transact", []any{spec.Name, op})
 		return err
 	}); err != nil {

@@ -15,6 +15,9 @@ var (
 	metricResyncs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ovnbgp_ovsdb_resyncs_total", Help: "New monitor generations, by reason (connect, reconnect, conditions).",
 	}, []string{"db", "reason"})
+	metricMemberRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ovnbgp_ovsdb_member_refused_total", Help: "Database members left or not used because of their _Server state, by reason (no_database, not_joined, disconnected, not_leader, stale_index).",
+	}, []string{"db", "reason"})
 	metricMalformed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ovnbgp_ovsdb_malformed_rows_total", Help: "Rows whose cells could not be read into the model; skipped.",
 	}, []string{"db", "table"})
@@ -22,5 +25,5 @@ var (
 
 // Collectors returns the package's metrics for registration.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricConnected, metricDisconnects, metricConnectErrors, metricResyncs, metricMalformed}
+	return []prometheus.Collector{metricConnected, metricDisconnects, metricConnectErrors, metricResyncs, metricMalformed, metricMemberRefused}
 }

@@ -15,7 +15,7 @@ import (
 type PhysnetVLANs map[string]map[int]bool
 
 func (p PhysnetVLANs) Add(options map[string]string, tag *int) {
-	if tag == nil || *tag <= 0 {
+	if tag == nil || !ValidVLAN(*tag) {
 		return
 	}
 	n := options["network_name"]

@@ -193,7 +193,9 @@ func (c *cloud) startAgent(name string) {
 	cmd := exec.Command("ip", "netns", "exec", n.ch.NS.Name, agentBinary(t), "agent", "--config-file", n.conf)
 	cmd.Env = append(os.Environ(), "OVS_RUNDIR="+c.l.Subdir(name, "ovs"))
 	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own session, output to a file and stdin /dev/null: a kept lab
+	// (make demo) keeps the agent running after the test process exits.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -171,7 +171,7 @@ func (f *FRR) Pid(daemon string) int {
 func (f *FRR) Kill(daemon string) {
 	if pid := f.Pid(daemon); pid > 1 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
-		for i := 0; i < 500 && alive(pid); i++ {
+		for i := 0; i < 500 && Alive(pid); i++ {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
@@ -196,7 +196,7 @@ func removeFRRPathspaces(dir string) {
 // (<daemon>.conf): configuration added at runtime is gone.
 func (f *FRR) StartDaemon(daemon string) {
 	f.lab.T.Helper()
-	if pid := f.Pid(daemon); pid > 1 && alive(pid) {
+	if pid := f.Pid(daemon); pid > 1 && Alive(pid) {
 		f.lab.T.Fatalf("lab: %s of %s is still running (pid %d)", daemon, f.Pathspace, pid)
 	}
 	f.lab.Run("ip", "netns", "exec", f.NS.Name, "/usr/lib/frr/"+daemon, "-d", "-N", f.Pathspace, "-F", "datacenter",

@@ -7,7 +7,9 @@
 // Every lab has a short unique prefix: its namespaces are "<prefix>-<name>"
 // and its files live in /tmp/ovnbgp-lab/<prefix>, with the owning process id
 // in owner.pid. Teardown (t.Cleanup) kills every daemon of the lab and
-// deletes its namespaces; New also sweeps the leftovers of labs whose owner
+// deletes its namespaces (a kept lab, Keep, keeps them: its daemons are
+// detached from the test process and nothing registered by t.Cleanup kills
+// them); New also sweeps the leftovers of labs whose owner
 // died (a killed earlier run) and never touches a lab whose owner is alive,
 // so test packages can run in parallel.
 //
@@ -41,8 +43,17 @@ type Lab struct {
 	kept   bool
 }
 
-// keepMark in owner.pid marks a lab that outlives its test (Keep).
-const keepMark = "keep"
+// keepMark in owner.pid marks a lab that outlives its test; keepTagFile
+// beside it says who kept it (Keep's tag; none is InspectTag). owner.pid
+// holds "keep" alone, so that the Sweep of an older checkout running at the
+// same time leaves a tagged lab alone too.
+const (
+	keepMark    = "keep"
+	keepTagFile = "keep.tag"
+)
+
+// InspectTag is the tag of a lab kept by OVNBGP_LAB_KEEP after a failure.
+const InspectTag = "inspect"
 
 // NeedRoot stops a test that needs root (network namespaces, daemons) when
 // it runs without: a skip that says why, or a failure when CI is set (CI
@@ -86,10 +97,10 @@ func Sweep() {
 		dir := filepath.Join(Base, e.Name())
 		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
 		if err == nil {
-			if strings.TrimSpace(string(b)) == keepMark {
+			if _, kept := keptTag(dir, b); kept {
 				continue
 			}
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && alive(pid) {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && Alive(pid) {
 				continue
 			}
 		}
@@ -97,10 +108,30 @@ func Sweep() {
 	}
 }
 
-// Keep makes the lab outlive its test (`make demo`): the teardown leaves it
-// running, Sweep ignores it, and DestroyKept removes it.
-func (l *Lab) Keep() {
+// keptTag reads the tag of a kept lab from its directory; ok is false when
+// owner.pid does not mark the lab kept.
+func keptTag(dir string, ownerPid []byte) (tag string, ok bool) {
+	if strings.TrimSpace(string(ownerPid)) != keepMark {
+		return "", false
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, keepTagFile))
+	if tag = strings.TrimSpace(string(b)); tag == "" {
+		tag = InspectTag
+	}
+	return tag, true
+}
+
+// Keep makes the lab outlive its test (`make demo`, tag "demo"): the
+// teardown leaves it and its daemons running, Sweep ignores it, and
+// DestroyKept removes it.
+func (l *Lab) Keep(tag string) {
 	l.T.Helper()
+	if tag == "" || strings.ContainsAny(tag, " \n/") {
+		l.T.Fatalf("lab: bad keep tag %q", tag)
+	}
+	if err := os.WriteFile(filepath.Join(l.Dir, keepTagFile), []byte(tag), 0o644); err != nil {
+		l.T.Fatalf("lab: %v", err)
+	}
 	if err := os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark), 0o644); err != nil {
 		l.T.Fatalf("lab: %v", err)
 	}
@@ -110,15 +141,42 @@ func (l *Lab) Keep() {
 // Kept reports whether Keep was called.
 func (l *Lab) Kept() bool { return l.kept }
 
-// DestroyKept removes every kept lab and returns their prefixes.
-func DestroyKept() []string {
-	var out []string
-	entries, _ := os.ReadDir(Base)
+// KeptLab is a lab that outlives its test.
+type KeptLab struct {
+	Prefix string
+	Tag    string
+	Dir    string
+}
+
+// ListKept returns the kept labs, by prefix.
+func ListKept() []KeptLab { return listKept(Base) }
+
+func listKept(base string) []KeptLab {
+	var out []KeptLab
+	entries, _ := os.ReadDir(base)
 	for _, e := range entries {
-		dir := filepath.Join(Base, e.Name())
-		if b, err := os.ReadFile(filepath.Join(dir, "owner.pid")); err == nil && strings.TrimSpace(string(b)) == keepMark {
-			destroy(e.Name(), dir)
-			out = append(out, e.Name())
+		dir := filepath.Join(base, e.Name())
+		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
+		if err != nil {
+			continue
+		}
+		if tag, ok := keptTag(dir, b); ok {
+			out = append(out, KeptLab{Prefix: e.Name(), Tag: tag, Dir: dir})
+		}
+	}
+	return out
+}
+
+// DestroyKept removes the kept labs that match (a tag, a prefix, or "all")
+// with their daemons and namespaces, and returns them.
+func DestroyKept(match string) []KeptLab { return destroyKept(Base, match) }
+
+func destroyKept(base, match string) []KeptLab {
+	var out []KeptLab
+	for _, k := range listKept(base) {
+		if match == "all" || k.Tag == match || k.Prefix == match {
+			destroy(k.Prefix, k.Dir)
+			out = append(out, k)
 		}
 	}
 	return out
@@ -130,7 +188,7 @@ func (l *Lab) teardown() {
 	}
 	if os.Getenv("OVNBGP_LAB_KEEP") != "" && l.T.Failed() {
 		_ = os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(keepMark), 0o644)
-		l.T.Logf("lab %s kept for inspection (OVNBGP_LAB_KEEP; remove it with `go run ./test/labctl down`): %s", l.Prefix, l.Dir)
+		l.T.Logf("lab %s kept for inspection (OVNBGP_LAB_KEEP; remove it with `go run ./test/labctl down %s`): %s", l.Prefix, l.Prefix, l.Dir)
 		return
 	}
 	destroy(l.Prefix, l.Dir)
@@ -167,15 +225,16 @@ func destroy(prefix, dir string) {
 	_ = os.RemoveAll(dir)
 }
 
-// alive reports whether pid runs and is not a zombie (this machine's PID 1
-// reaps orphans late).
-func alive(pid int) bool {
+// Alive reports whether pid runs and is not a zombie (an orphan's zombie
+// waits for PID 1, which reaps late on this machine).
+func Alive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
 	}
-	f := strings.Fields(string(b))
-	return len(f) > 2 && f[2] != "Z"
+	// "pid (comm) state ...": comm may hold spaces and parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	return i > 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
 }
 
 // Subdir creates and returns a directory inside the lab directory.

@@ -25,8 +25,8 @@ func (l *Lab) StartCentral() *Central {
 	l.T.Helper()
 	c := &Central{lab: l, Dir: l.Subdir("central")}
 	nbDir, sbDir := l.Subdir("central", "nb"), l.Subdir("central", "sb")
-	c.NB = ovsdbserver.Start(l.T, ovsdbserver.Options{Schema: ovsdbserver.NBSchema, Dir: nbDir})
-	c.SB = ovsdbserver.Start(l.T, ovsdbserver.Options{Schema: ovsdbserver.SBSchema, Dir: sbDir})
+	c.NB = ovsdbserver.Start(l.T, ovsdbserver.Options{Schema: ovsdbserver.NBSchema, Dir: nbDir, LeftToCaller: true})
+	c.SB = ovsdbserver.Start(l.T, ovsdbserver.Options{Schema: ovsdbserver.SBSchema, Dir: sbDir, LeftToCaller: true})
 	// Without OVN_RUNDIR & co. ovn-northd wants /var/run/ovn.
 	env := []string{"OVN_RUNDIR=" + c.Dir, "OVN_LOGDIR=" + c.Dir, "OVN_DBDIR=" + c.Dir,
 		"OVS_RUNDIR=" + c.Dir, "OVS_LOGDIR=" + c.Dir, "OVS_DBDIR=" + c.Dir}
@@ -92,7 +92,7 @@ func (l *Lab) AddChassis(c *Central, name string, o ChassisOptions) *Chassis {
 	ch.Dir = l.Subdir(name)
 	ovsDir := l.Subdir(name, "ovs")
 	ovnDir := l.Subdir(name, "ovn")
-	ch.OVS = ovsdbserver.Start(l.T, ovsdbserver.Options{Schema: ovsdbserver.VSwitchSchema, Dir: ovsDir})
+	ch.OVS = ovsdbserver.Start(l.T, ovsdbserver.Options{Schema: ovsdbserver.VSwitchSchema, Dir: ovsDir, LeftToCaller: true})
 	ch.VSCtl("--no-wait", "init")
 	// OVS_RUNDIR: where ovs-vswitchd creates <bridge>.mgmt.
 	env := []string{"OVS_RUNDIR=" + ovsDir, "OVS_LOGDIR=" + ovsDir, "OVS_DBDIR=" + ovsDir}

@@ -126,3 +126,17 @@ func schemaName(t testing.TB, schema string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// StartRelay starts an ovsdb-server that relays the database of schema
+// from source (a remote or a comma-separated list: ovsdb-server(1)
+// relay:DB:REMOTES), as large OVN deployments put in front of the
+// southbound's cluster.
+func StartRelay(t testing.TB, schema, source string) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	s := &Server{t: t, opts: Options{Schema: schema}, Dir: dir, Sock: filepath.Join(dir, "db.sock")}
+	s.args = s.serverArgs("relay:" + schemaName(t, schema) + ":" + source)
+	s.start()
+	t.Cleanup(s.Kill)
+	return s
+}

@@ -1,7 +1,8 @@
 // Package ovsdbserver starts real ovsdb-server processes for tests: a
 // standalone server for any schema, optionally on TCP and SSL, or a RAFT
 // cluster of several members. Every server lives in its own t.TempDir() and
-// is killed by t.Cleanup; nothing is written outside that directory.
+// is killed by t.Cleanup (unless Options.LeftToCaller); nothing is written
+// outside that directory.
 package ovsdbserver
 
 import (
@@ -30,6 +31,10 @@ type Options struct {
 	TCP    bool   // also listen on ptcp:<free port>:127.0.0.1
 	PKI    *PKI   // also listen on pssl:<free port>:127.0.0.1 with these certificates
 	Dir    string // directory to use; default t.TempDir()
+	// LeftToCaller: no t.Cleanup kills the server; the caller does (a lab
+	// kills its daemons by their pid files in its teardown, and a kept lab,
+	// `make demo`, must keep its databases after the test process exits).
+	LeftToCaller bool
 }
 
 // Server is one ovsdb-server process.
@@ -68,7 +73,9 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	s.args = s.serverArgs(s.DBFile)
 	s.start()
-	t.Cleanup(s.Kill)
+	if !o.LeftToCaller {
+		t.Cleanup(s.Kill)
+	}
 	return s
 }
 

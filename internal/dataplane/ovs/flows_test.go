@@ -3,10 +3,12 @@ package ovs
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ovnbgp/ovnbgp/internal/plan"
 )
@@ -273,8 +275,10 @@ func FuzzDiff(f *testing.F) {
 
 func TestSweepControlDir(t *testing.T) {
 	dir := t.TempDir()
+	zombie := startZombie(t)
 	names := map[string]bool{ // name -> kept
 		"ovnbgp-ofmon-999999999-1.ctl":                    false, // owner gone
+		fmt.Sprintf("ovnbgp-ofmon-%d-4.ctl", zombie):      false, // owner killed, not yet reaped
 		"ovnbgp-ofmon-1-3.ctl":                            true,  // owner alive (init)
 		fmt.Sprintf("ovnbgp-ofmon-%d-2.ctl", os.Getpid()): true,  // ours
 		"ovs-ofctl.123.ctl":                               true,  // not ours
@@ -290,5 +294,32 @@ func TestSweepControlDir(t *testing.T) {
 		if (err == nil) != kept {
 			t.Errorf("%s: exists=%v, want %v", n, err == nil, kept)
 		}
+	}
+}
+
+// startZombie starts a child that exits at once and is not reaped until the
+// test ends: its pid stays in /proc with state Z, as a killed agent's does
+// while its parent has not waited for it.
+func startZombie(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Wait() })
+	pid := cmd.Process.Pid
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatalf("zombie %d: %v", pid, err)
+		}
+		if f := strings.Fields(string(b)); len(f) > 2 && f[2] == "Z" {
+			return pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d did not become a zombie: %s", pid, b)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -29,6 +29,7 @@ package ovs
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -469,7 +470,8 @@ func (r *Reconciler) monitorOnce(ctx context.Context, br string, kicks chan stru
 }
 
 // sweepControlDir removes the monitor sockets left by ovnbgp processes that
-// are gone (killed without a chance to clean up).
+// are gone (killed without a chance to clean up): no such process, or an
+// unreaped zombie (a killed agent whose parent has not waited for it yet).
 func (r *Reconciler) sweepControlDir() {
 	paths, _ := filepath.Glob(filepath.Join(r.o.ControlDir, "ovnbgp-ofmon-*-*.ctl"))
 	for _, p := range paths {
@@ -477,13 +479,34 @@ func (r *Reconciler) sweepControlDir() {
 		if !ok {
 			continue
 		}
-		if n, err := strconv.Atoi(pid); err != nil || n == os.Getpid() {
+		n, err := strconv.Atoi(pid)
+		if err != nil || n == os.Getpid() {
 			continue
 		}
-		if _, err := os.Stat("/proc/" + pid); errors.Is(err, os.ErrNotExist) {
+		if processGone(n) {
 			_ = os.Remove(p)
 		}
 	}
+}
+
+// processGone reports whether pid no longer runs: no /proc entry, or a
+// zombie (state Z) or dead (X) process. An unreadable stat of an existing
+// process counts as running.
+func processGone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if errors.Is(err, os.ErrNotExist) {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	// "pid (comm) state ...": comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return false
+	}
+	st := b[i+2]
+	return st == 'Z' || st == 'X'
 }
 
 // hasField reports whether line has the whitespace-separated field f.

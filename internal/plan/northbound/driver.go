@@ -99,6 +99,7 @@ type Driver struct {
 	mappings []topology.BridgeMapping
 	physnets map[string]topology.BridgeMapping
 	warnings []plan.Warning
+	guard    *plan.Guard
 
 	// Dependency records of the last plan of each source.
 	cur      plan.RowRef
@@ -110,12 +111,15 @@ type Driver struct {
 
 // New returns the northbound driver for this chassis.
 func New(cfg *config.Config, t *topology.Topology, id Identity) *Driver {
-	return &Driver{cfg: cfg, t: t, id: id,
+	return &Driver{cfg: cfg, t: t, id: id, guard: plan.NewGuard(cfg),
 		deps: map[string]map[plan.RowRef]struct{}{}, srcKeys: map[plan.RowRef][]string{}, memberOf: map[string]map[string]bool{},
 		fp: map[string]string{}}
 }
 
 var _ plan.Driver = (*Driver)(nil)
+
+// Guard is the address guard every contribution passes through.
+func (d *Driver) Guard() *plan.Guard { return d.guard }
 
 // Reset refreshes the chassis-wide context.
 func (d *Driver) Reset() bool {
@@ -214,6 +218,7 @@ func (d *Driver) Plan(src plan.RowRef) plan.Contribution {
 			d.planLB(&c, lb)
 		}
 	}
+	d.guard.Filter(src.Table, &c, d.warn)
 	return c
 }
 

@@ -65,6 +65,10 @@ func (d *Driver) provider(ls *nbdb.LogicalSwitch) (w wire, mapped, isProvider bo
 		if !ok {
 			continue
 		}
+		if ln.Tag != nil && !plan.ValidVLAN(*ln.Tag) {
+			d.warn(nbdb.LogicalSwitchPortTable, ln.Name, "bad-vlan-tag", fmt.Sprintf("tag %d is outside 1-4094: the network is not served here", *ln.Tag))
+			continue
+		}
 		w.bridge = m.Bridge
 		if ln.Tag != nil {
 			w.vlan = *ln.Tag

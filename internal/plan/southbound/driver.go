@@ -57,6 +57,7 @@ type Driver struct {
 
 	mem      map[string]*sbdb.PortBinding // the row as last planned (rows are never modified in place)
 	warnings []plan.Warning
+	guard    *plan.Guard
 
 	// Bridges() cache: valid while the localnets and mappings are unchanged
 	// (recomputing it sorted every localnet on every re-plan).
@@ -92,8 +93,9 @@ func (d *Driver) sw(dp string) *switchInfo {
 		return si
 	}
 	si := &switchInfo{}
-	si.bridge, si.vlan, si.prov = d.providerUncached(dp)
-	if !si.prov {
+	var refused bool // a provider network with only bad VLAN tags: not a tenant network either
+	si.bridge, si.vlan, si.prov, refused = d.providerUncached(dp)
+	if !si.prov && !refused {
 		d.t.ForEachPatch(dp, func(rif *sbdb.PortBinding) {
 			lrp := d.t.PortBinding(rif.Options["peer"])
 			if lrp == nil || lrp.Datapath == dp || lrp.Type != "patch" || d.isGatewayPort(lrp) {
@@ -142,7 +144,7 @@ func summarize(pb *sbdb.PortBinding) pbMem {
 // New returns the southbound driver for chassis (the OVS system-id,
 // which is the SB Chassis name).
 func New(cfg *config.Config, t *topology.Topology, chassis string) *Driver {
-	d := &Driver{cfg: cfg, t: t, chassis: chassis, mem: map[string]*sbdb.PortBinding{},
+	d := &Driver{cfg: cfg, t: t, chassis: chassis, mem: map[string]*sbdb.PortBinding{}, guard: plan.NewGuard(cfg),
 		swMemo: map[string]*switchInfo{}, gwMemo: map[string]*gw{}, netMemo: map[string][]netip.Prefix{}}
 	if len(cfg.AddressScopes) > 0 {
 		d.scopes = map[string]bool{}
@@ -154,6 +156,9 @@ func New(cfg *config.Config, t *topology.Topology, chassis string) *Driver {
 }
 
 var _ plan.Driver = (*Driver)(nil)
+
+// Guard is the address guard every contribution passes through.
+func (d *Driver) Guard() *plan.Guard { return d.guard }
 
 func (d *Driver) warn(table, row, reason, detail string) {
 	d.warnings = plan.Warn(d.warnings, table, row, reason, detail)
@@ -261,6 +266,7 @@ func (d *Driver) planPB(pb *sbdb.PortBinding) plan.Contribution {
 	d.remember(pb)
 	if d.self != "" {
 		d.port(pb, &c)
+		d.guard.Filter(sbdb.PortBindingTable, &c, d.warn)
 	}
 	return c
 }
@@ -269,6 +275,7 @@ func (d *Driver) planLB(lb *sbdb.LoadBalancer) plan.Contribution {
 	var c plan.Contribution
 	if d.self != "" {
 		d.loadBalancer(lb, &c)
+		d.guard.Filter(sbdb.LoadBalancerTable, &c, d.warn)
 	}
 	return c
 }

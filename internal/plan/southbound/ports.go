@@ -1,6 +1,7 @@
 package southbound
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 
@@ -116,10 +117,15 @@ func (d *Driver) provider(datapath string) (bridge string, vlan int, ok bool) {
 	return si.bridge, si.vlan, si.prov
 }
 
-func (d *Driver) providerUncached(datapath string) (bridge string, vlan int, ok bool) {
+func (d *Driver) providerUncached(datapath string) (bridge string, vlan int, ok, refused bool) {
 	var best *sbdb.PortBinding
 	d.t.ForEachLocalnet(datapath, func(ln *sbdb.PortBinding) {
 		if _, mapped := d.physnets[ln.Options["network_name"]]; !mapped {
+			return
+		}
+		if ln.Tag != nil && !plan.ValidVLAN(*ln.Tag) {
+			refused = true
+			d.warn(sbdb.PortBindingTable, ln.LogicalPort, "bad-vlan-tag", fmt.Sprintf("tag %d is outside 1-4094: the network is not served here", *ln.Tag))
 			return
 		}
 		if best == nil || ln.LogicalPort < best.LogicalPort {
@@ -127,12 +133,12 @@ func (d *Driver) providerUncached(datapath string) (bridge string, vlan int, ok 
 		}
 	})
 	if best == nil {
-		return "", 0, false
+		return "", 0, false, refused
 	}
 	if best.Tag != nil {
 		vlan = *best.Tag
 	}
-	return d.physnets[best.Options["network_name"]].Bridge, vlan, true
+	return d.physnets[best.Options["network_name"]].Bridge, vlan, true, false
 }
 
 // networkName is the Neutron network name of a datapath (Datapath_Binding
