@@ -4,7 +4,7 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION := v0.8.2
 TEST_FLAGS ?= -count=1 -p 2 -timeout 25m
 
-.PHONY: all build deps deps-vm lint test test-host test-vm demo demo-down bench clean
+.PHONY: all build deps deps-vm lint test test-host test-fuzz test-vm demo demo-down bench clean
 
 all: build
 
@@ -28,10 +28,15 @@ lint: $(GOBIN)/staticcheck
 
 # Every test: unit, integration against the real daemons in network namespaces,
 # then the suites that need a full Debian kernel, inside QEMU.
-test: deps lint test-host test-vm
+test: deps lint test-host test-fuzz test-vm
 
 test-host: deps
 	$(GO) test $(TEST_FLAGS) ./...
+
+# A short run of the update2 decoder's fuzz target (its seeds and
+# testdata/fuzz also run in test-host as plain tests).
+test-fuzz: deps
+	$(GO) test -run '^$$' -fuzz '^FuzzUpdate2$$' -fuzztime 20s ./internal/ovsdb/
 
 test-vm: deps
 	scripts/test-vm.sh

@@ -149,7 +149,7 @@ func (s *Source) Start(ctx context.Context) error {
 	var err error
 	s.ovs, err = ovsdb.Connect(ctx, ovsdb.VSwitch, ovsdb.Options{
 		Remote: s.cfg.OVSDBConnection, Logger: s.log, OnEvent: s.onEvent(dbOVS),
-		Timeout: s.cfg.OVSDBConnectionTimeout,
+		Timeout: s.cfg.OVSDBConnectionTimeout, MaxMessageBytes: s.maxMessage(), MaxQueuedBytes: s.maxQueued(),
 		OnResync: func(r ovsdb.Resync) {
 			if s.started.Load() {
 				s.resync(r)
@@ -173,7 +173,7 @@ func (s *Source) Start(ctx context.Context) error {
 	spec := s.ovnSpec()
 	first := make(chan ovsdb.Resync, 16)
 	opts := ovsdb.Options{Remote: remote, TLS: tlsFiles, Logger: s.log, OnEvent: s.onEvent(dbOVN),
-		Timeout: s.cfg.OVSDBConnectionTimeout,
+		Timeout: s.cfg.OVSDBConnectionTimeout, MaxMessageBytes: s.maxMessage(), MaxQueuedBytes: s.maxQueued(),
 		OnResync: func(r ovsdb.Resync) {
 			if s.started.Load() {
 				s.resync(r)
@@ -238,6 +238,11 @@ func (s *Source) Start(ctx context.Context) error {
 	s.started.Store(true)
 	return nil
 }
+
+// maxMessage and maxQueued are the OVSDB limits of [ovnbgp]
+// ovsdb_max_message_mb and ovsdb_max_queued_mb, in bytes.
+func (s *Source) maxMessage() int64 { return int64(s.cfg.OVNBGP.OVSDBMaxMessageMB) << 20 }
+func (s *Source) maxQueued() int64  { return int64(s.cfg.OVNBGP.OVSDBMaxQueuedMB) << 20 }
 
 // resync hands a generation switch to the controller.
 func (s *Source) resync(r ovsdb.Resync) {

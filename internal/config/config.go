@@ -139,6 +139,12 @@ type OVNBGP struct {
 	DebugPprof       bool   // debug_pprof: also serve Go's /debug/pprof/ there, false
 	WithdrawOnStop   bool   // withdraw_on_stop: withdraw and unwire on SIGTERM, false
 	StateDir         string // state_dir, /var/lib/ovnbgp
+
+	// OVSDB limits: one message (ovsdb_max_message_mb, 1024) and the
+	// updates queued during an initial download (ovsdb_max_queued_mb, 256).
+	OVSDBMaxMessageMB int
+	OVSDBMaxQueuedMB  int
+
 	// GoBGP speaker.
 	// Tenant exposure guards (see docs/operations.md, "tenant prefixes").
 	TenantMinPrefixLen4   int      // tenant_networks_min_prefix_length_v4: shortest tenant IPv4 subnet planned, 8
@@ -212,7 +218,11 @@ func Default() *Config {
 			OnlyHostPrefixes:    true,
 			MetricsAddress:      "127.0.0.1:9469",
 			StateDir:            "/var/lib/ovnbgp",
-			GoBGPListenPort:     179,
+
+			OVSDBMaxMessageMB: 1024,
+			OVSDBMaxQueuedMB:  256,
+
+			GoBGPListenPort: 179,
 		},
 	}
 }

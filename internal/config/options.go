@@ -191,6 +191,8 @@ func buildOptions() []option {
 		intOpt(B, "tenant_networks_min_prefix_length_v4", func(c *Config) *int { return &c.OVNBGP.TenantMinPrefixLen4 }, checkRange(1, 32)),
 		intOpt(B, "tenant_networks_min_prefix_length_v6", func(c *Config) *int { return &c.OVNBGP.TenantMinPrefixLen6 }, checkRange(1, 128)),
 		typed("list (prefixes)", listOpt(B, "tenant_networks_allowed_prefixes", func(c *Config) *[]string { return &c.OVNBGP.TenantAllowedPrefixes }, checkPrefixList)),
+		restart(typed("int (MiB)", intOpt(B, "ovsdb_max_message_mb", func(c *Config) *int { return &c.OVNBGP.OVSDBMaxMessageMB }, checkRange(1, 65536)))),
+		restart(typed("int (MiB)", intOpt(B, "ovsdb_max_queued_mb", func(c *Config) *int { return &c.OVNBGP.OVSDBMaxQueuedMB }, checkRange(1, 65536)))),
 		restart(intOpt(B, "gobgp_listen_port", func(c *Config) *int { return &c.OVNBGP.GoBGPListenPort }, checkRange(-1, 65535))),
 		restart(typed("str (IPv4)", strOpt(B, "gobgp_router_id", func(c *Config) *string { return &c.OVNBGP.GoBGPRouterID }, checkIPv4OrEmpty))),
 		restart(typed("str (host:port)", strOpt(B, "gobgp_api_address", func(c *Config) *string { return &c.OVNBGP.GoBGPAPIAddress }, checkHostPortOrEmpty))),

@@ -117,7 +117,24 @@ type Options struct {
 	// server on an idle connection, and a missed disconnect notification
 	// (default 5 s; 0 keeps the default, negative disables).
 	ProbeInterval time.Duration
+	// MaxMessageBytes bounds one message from the server (the monitor's
+	// reply holds every initial row), MaxQueuedBytes the update2
+	// notifications that wait while the initial rows are applied.
+	// Exceeding either drops the connection (ErrLimit, counted in
+	// ovnbgp_ovsdb_limit_exceeded_total) and it is retried with backoff;
+	// the cache of the last generation is served meanwhile. Defaults
+	// DefaultMaxMessageBytes and DefaultMaxQueuedBytes.
+	MaxMessageBytes, MaxQueuedBytes int64
 }
+
+// Default limits: far above a 100,000-port cloud's largest message (the
+// unconditional northbound download, about 150 MB; the southbound with
+// this chassis' conditions is about 8.5 MB) and its updates during a
+// download of a few seconds.
+const (
+	DefaultMaxMessageBytes = 1 << 30
+	DefaultMaxQueuedBytes  = 256 << 20
+)
 
 // Client is a monitored, cached connection to one database.
 type Client struct {
@@ -159,11 +176,19 @@ type generation struct {
 	applyMu sync.Mutex
 	ready   bool
 	queued  []json.RawMessage
+	qbytes  int64 // the size of queued
 
 	mu sync.RWMutex
 	// rows: table -> UUID -> row, a pointer to the table's dynamic struct.
 	// A cached row is never modified: a change replaces it.
 	rows map[string]map[string]any
+	// kept: table -> UUID -> the last good version (static model) of a
+	// row the server has, under this generation's conditions, in a
+	// version that cannot be read. Readers get it in place of the
+	// unreadable one; it is carried to the next generation while the
+	// server still sends the row, and dropped when the row is deleted,
+	// leaves the conditions or becomes readable again (docs/design.md).
+	kept map[string]map[string]any
 }
 
 // ErrClosed is returned by calls on a closed client.
@@ -190,6 +215,12 @@ func Connect(ctx context.Context, spec DBSpec, opts Options) (*Client, error) {
 	}
 	if opts.ProbeInterval == 0 {
 		opts.ProbeInterval = 5 * time.Second
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if opts.MaxQueuedBytes <= 0 {
+		opts.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
 	if len(opts.Tables) == 0 {
 		for t := range spec.Tables {
@@ -260,7 +291,7 @@ func (c *Client) run(ctx context.Context) {
 			reason = "reconnect"
 			metricConnected.WithLabelValues(c.spec.Name).Set(0)
 			metricDisconnects.WithLabelValues(c.spec.Name).Inc()
-			c.log.Warn("ovsdb connection lost; serving the last known rows while reconnecting", "endpoint", g.endpoint)
+			c.log.Warn("ovsdb connection lost; serving the last known rows while reconnecting", "endpoint", g.endpoint, "error", g.rpc.cause())
 		case reason = <-c.wake:
 		}
 		if err := c.retry(ctx, reason); err != nil {
@@ -286,10 +317,11 @@ func (c *Client) switchGeneration(ctx context.Context, reason string) error {
 		return err
 	}
 	c.mu.Lock()
-	snap := snapshot(g, c.opts.Tables)
+	snap, kept := snapshot(g, c.opts.Tables)
 	var events []Event
 	if prev != nil {
-		events = diffGenerations(prev, g, snapshot(prev, c.opts.Tables), snap, c.opts.Tables)
+		prevSnap, prevKept := snapshot(prev, c.opts.Tables)
+		events = diffGenerations(prev, g, prevSnap, snap, prevKept, kept, c.opts.Tables)
 	}
 	c.gen = g
 	for _, e := range events {
@@ -417,7 +449,8 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 	if err != nil {
 		return nil, err
 	}
-	g := &generation{id: 1, endpoint: ep, tables: map[string]*adaptedTable{}, lost: make(chan struct{}), rows: map[string]map[string]any{}}
+	g := &generation{id: 1, endpoint: ep, tables: map[string]*adaptedTable{}, lost: make(chan struct{}),
+		rows: map[string]map[string]any{}, kept: map[string]map[string]any{}}
 	if prev != nil {
 		g.id = prev.id + 1
 	}
@@ -428,7 +461,7 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 		case "update":
 			c.serverUpdate(g, params)
 		}
-	})
+	}, rpcLimits{db: c.spec.Name, maxMessage: c.opts.MaxMessageBytes})
 	ok := false
 	defer func() {
 		if !ok {
@@ -473,15 +506,19 @@ func (c *Client) dialOne(ctx context.Context, ep string, tlsCfg *tls.Config, con
 		return nil, fmt.Errorf("ovsdb %s: %s: monitor_cond reply: %w", c.spec.Name, ep, err)
 	}
 	res = nil
-	c.apply(g, tu, false) // without applyMu: until ready, the reader only queues
+	c.apply(g, prev, tu, false) // without applyMu: until ready, the reader only queues
 	g.applyMu.Lock()
+	if err := g.rpc.cause(); err != nil {
+		g.applyMu.Unlock()
+		return nil, fmt.Errorf("ovsdb %s: %s: %w", c.spec.Name, ep, err)
+	}
 	for _, params := range g.queued {
-		if !c.applyUpdate(g, params, false) {
+		if !c.applyUpdate(g, prev, params, false) {
 			g.applyMu.Unlock()
 			return nil, fmt.Errorf("ovsdb %s: %s: an update after the initial rows could not be read", c.spec.Name, ep)
 		}
 	}
-	g.queued, g.ready = nil, true
+	g.queued, g.qbytes, g.ready = nil, 0, true
 	g.applyMu.Unlock()
 	ok = true
 	go c.watch(g)
@@ -497,16 +534,26 @@ func (c *Client) update(g *generation, params json.RawMessage) {
 	g.applyMu.Lock()
 	defer g.applyMu.Unlock()
 	if !g.ready {
+		if g.rpc.cause() != nil {
+			return
+		}
+		g.qbytes += int64(len(params))
+		if g.qbytes > c.opts.MaxQueuedBytes {
+			metricLimits.WithLabelValues(c.spec.Name, "queue").Inc()
+			g.queued = nil
+			g.rpc.fail(fmt.Errorf("%w: more than %d bytes of updates arrived during the initial download (ovsdb_max_queued_mb)", ErrLimit, c.opts.MaxQueuedBytes))
+			return
+		}
 		g.queued = append(g.queued, params)
 		return
 	}
-	c.applyUpdate(g, params, true)
+	c.applyUpdate(g, nil, params, true)
 }
 
 // applyUpdate decodes and applies one update2 notification (g.applyMu
 // held). An update that cannot be read ends the connection, and false is
 // returned: the next generation's full download repairs the cache.
-func (c *Client) applyUpdate(g *generation, params json.RawMessage, forward bool) bool {
+func (c *Client) applyUpdate(g *generation, prev *generation, params json.RawMessage, forward bool) bool {
 	id, tu, err := decodeUpdate2Params(params)
 	if err != nil {
 		c.log.Warn("ovsdb: unreadable update; reconnecting to read every row again", "endpoint", g.endpoint, "error", err)
@@ -516,7 +563,7 @@ func (c *Client) applyUpdate(g *generation, params json.RawMessage, forward bool
 	if string(id) != `"`+monitorID+`"` {
 		return true
 	}
-	for _, e := range c.apply(g, tu, forward) {
+	for _, e := range c.apply(g, prev, tu, forward) {
 		c.forward(g, e)
 	}
 	return true
@@ -525,8 +572,10 @@ func (c *Client) applyUpdate(g *generation, params json.RawMessage, forward bool
 // apply writes row updates into g's cache and returns their events (none
 // for the initial rows: the generation switch diffs them). A row whose
 // cells cannot be read is skipped, logged and counted; the others are
-// applied.
-func (c *Client) apply(g *generation, tu tableUpdates2, events bool) []Event {
+// applied. A row whose new version cannot be read (its cells, or their
+// conversion to the static model) keeps its last good version in g.kept:
+// the one of this generation, or, for the initial rows, of prev.
+func (c *Client) apply(g, prev *generation, tu tableUpdates2, events bool) []Event {
 	var out []Event
 	emit := func(e Event) {
 		if events {
@@ -557,7 +606,9 @@ func (c *Client) apply(g *generation, tu tableUpdates2, events bool) []Event {
 			case ru.Modify != nil:
 				err = errors.New("modify of a row not in the cache")
 			default: // delete
-				if old != nil {
+				_, wasKept := g.kept[table][uuid]
+				delete(g.kept[table], uuid)
+				if old != nil || wasKept {
 					delete(cache, uuid)
 					emit(Event{Table: table, UUID: uuid, Op: OpDelete, old: old, oldAt: at})
 				}
@@ -566,7 +617,13 @@ func (c *Client) apply(g *generation, tu tableUpdates2, events bool) []Event {
 			if err != nil {
 				metricMalformed.WithLabelValues(c.spec.Name, table).Inc()
 				c.log.Warn("ovsdb: row update skipped", "table", table, "uuid", uuid, "error", err)
+				g.keepLastGood(prev, table, uuid, old)
 				continue
+			}
+			if _, serr := at.toStatic(row); serr != nil {
+				g.keepLastGood(prev, table, uuid, old)
+			} else {
+				delete(g.kept[table], uuid)
 			}
 			cache[uuid] = row
 			op := OpAdd
@@ -577,6 +634,44 @@ func (c *Client) apply(g *generation, tu tableUpdates2, events bool) []Event {
 		}
 	}
 	return out
+}
+
+// keepLastGood records, for a row of g whose new version cannot be read,
+// its last good version (g.mu held): the one already kept, else old's
+// (the row it replaces in g), else, for an initial row, prev's. A row with
+// no good version before has none to keep.
+func (g *generation) keepLastGood(prev *generation, table, uuid string, old any) {
+	if _, ok := g.kept[table][uuid]; ok {
+		return
+	}
+	var good any
+	if old != nil {
+		good = g.tables[table].goodVersion(old)
+	}
+	if good == nil && prev != nil && old == nil {
+		prev.mu.RLock()
+		good = prev.kept[table][uuid]
+		if good == nil && prev.rows[table][uuid] != nil && prev.tables[table] != nil {
+			good = prev.tables[table].goodVersion(prev.rows[table][uuid])
+		}
+		prev.mu.RUnlock()
+	}
+	if good == nil {
+		return
+	}
+	if g.kept[table] == nil {
+		g.kept[table] = map[string]any{}
+	}
+	g.kept[table][uuid] = good
+}
+
+// goodVersion returns row's static model when it reads, else nil.
+func (at *adaptedTable) goodVersion(row any) any {
+	s, err := at.toStatic(row)
+	if err != nil {
+		return nil
+	}
+	return s
 }
 
 // watch closes g.lost when the connection ends, and probes an idle
@@ -622,23 +717,29 @@ func (c *Client) current() *generation {
 	return c.gen
 }
 
-// snapshot returns the cached rows of every table of g (shallow).
-func snapshot(g *generation, tables []string) map[string]map[string]any {
+// snapshot returns the cached rows of every table of g and the last good
+// versions it keeps (shallow).
+func snapshot(g *generation, tables []string) (rows, kept map[string]map[string]any) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	s := make(map[string]map[string]any, len(tables))
+	rows = make(map[string]map[string]any, len(tables))
+	kept = make(map[string]map[string]any, len(tables))
 	for _, t := range tables {
-		s[t] = maps.Clone(g.rows[t])
+		rows[t] = maps.Clone(g.rows[t])
+		kept[t] = maps.Clone(g.kept[t])
 	}
-	return s
+	return rows, kept
 }
 
-// diffGenerations lists the row differences between two generations' snapshots.
-func diffGenerations(prev, next *generation, prevRows, nextRows map[string]map[string]any, tables []string) []Event {
+// diffGenerations lists the row differences between two generations'
+// snapshots. A row next keeps at its last good version has no event: that
+// version came from prev, which the consumer has. A row prev kept that
+// next has not at all is deleted.
+func diffGenerations(prev, next *generation, prevRows, nextRows, prevKept, nextKept map[string]map[string]any, tables []string) []Event {
 	var events []Event
 	for _, t := range tables {
 		pat, nat := prev.tables[t], next.tables[t]
-		old, cur := prevRows[t], nextRows[t]
+		old, cur, nk := prevRows[t], nextRows[t], nextKept[t]
 		keys := make([]string, 0, len(cur))
 		for u := range cur {
 			keys = append(keys, u)
@@ -647,6 +748,9 @@ func diffGenerations(prev, next *generation, prevRows, nextRows map[string]map[s
 		for _, u := range keys {
 			n := cur[u]
 			o, ok := old[u]
+			if _, kept := nk[u]; kept {
+				continue
+			}
 			switch {
 			case !ok:
 				events = append(events, Event{Table: t, UUID: u, Op: OpAdd, new: n, newAt: nat})
@@ -656,8 +760,16 @@ func diffGenerations(prev, next *generation, prevRows, nextRows map[string]map[s
 		}
 		keys = keys[:0]
 		for u := range old {
-			if _, ok := cur[u]; !ok {
+			_, kept := nk[u]
+			if _, ok := cur[u]; !ok && !kept {
 				keys = append(keys, u)
+			}
+		}
+		for u := range prevKept[t] {
+			_, kept := nk[u]
+			_, inOld := old[u]
+			if _, ok := cur[u]; !ok && !kept && !inOld {
+				keys = append(keys, u) // a row prev kept without its cells
 			}
 		}
 		sort.Strings(keys)
@@ -670,7 +782,8 @@ func diffGenerations(prev, next *generation, prevRows, nextRows map[string]map[s
 
 // Get returns the current row of table with the given UUID as its static
 // model (a pointer the caller must not modify), or ok=false when there is
-// no such row. A malformed row is an error.
+// no such row. A malformed row is an error, unless it has a last good
+// version (see generation.kept), which is returned instead.
 func (c *Client) Get(table, uuid string) (row any, ok bool, err error) {
 	g := c.current()
 	if g == nil {
@@ -682,7 +795,11 @@ func (c *Client) Get(table, uuid string) (row any, ok bool, err error) {
 	}
 	g.mu.RLock()
 	m := g.rows[table][uuid]
+	kept := g.kept[table][uuid]
 	g.mu.RUnlock()
+	if kept != nil {
+		return kept, true, nil
+	}
 	if m == nil {
 		return nil, false, nil
 	}
@@ -695,8 +812,9 @@ func (c *Client) Get(table, uuid string) (row any, ok bool, err error) {
 }
 
 // ForEach calls fn with every row of table as its static model, in no
-// particular order, until fn returns false. Malformed rows are skipped,
-// logged and counted; their number is returned.
+// particular order, until fn returns false. Malformed rows are logged and
+// counted, their number is returned, and they are skipped or, when they
+// have one, served at their last good version.
 func (c *Client) ForEach(table string, fn func(uuid string, row any) bool) (malformed int) {
 	g := c.current()
 	if g == nil {
@@ -715,9 +833,20 @@ func (c *Client) ForEach(table string, fn func(uuid string, row any) bool) (malf
 	for u, m := range g.rows[table] {
 		rows = append(rows, entry{u, m})
 	}
+	kept := maps.Clone(g.kept[table])
 	g.mu.RUnlock()
+	for u, k := range kept {
+		malformed++
+		c.log.Warn("ovsdb: malformed row; its last good version is served", "table", table, "uuid", u)
+		if !fn(u, k) {
+			return malformed
+		}
+	}
 	for _, r := range rows {
 		u := r.uuid
+		if _, ok := kept[u]; ok {
+			continue
+		}
 		s, err := at.toStatic(r.row)
 		if err != nil {
 			malformed++
@@ -846,7 +975,7 @@ func LookupUUID(ctx context.Context, spec DBSpec, opts Options, table, column, v
 		if err != nil {
 			return err
 		}
-		rpc := newRPCConn(conn, ep, nil)
+		rpc := newRPCConn(conn, ep, nil, rpcLimits{db: spec.Name, maxMessage: opts.MaxMessageBytes})
 		defer rpc.close()
 		if err := c.checkServer(ctx, rpc, ep); err != nil {
 			return err

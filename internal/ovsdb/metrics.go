@@ -21,9 +21,12 @@ var (
 	metricMalformed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ovnbgp_ovsdb_malformed_rows_total", Help: "Rows whose cells could not be read into the model; skipped.",
 	}, []string{"db", "table"})
+	metricLimits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ovnbgp_ovsdb_limit_exceeded_total", Help: "Connections dropped because the server sent more than a limit allows, by limit (message, queue).",
+	}, []string{"db", "limit"})
 )
 
 // Collectors returns the package's metrics for registration.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricConnected, metricDisconnects, metricConnectErrors, metricResyncs, metricMalformed, metricMemberRefused}
+	return []prometheus.Collector{metricConnected, metricDisconnects, metricConnectErrors, metricResyncs, metricMalformed, metricMemberRefused, metricLimits}
 }

@@ -23,6 +23,7 @@ type rpcConn struct {
 	conn     net.Conn
 	endpoint string
 	notify   func(method string, params json.RawMessage)
+	limits   rpcLimits
 
 	wmu sync.Mutex // one message at a time on the wire
 
@@ -83,9 +84,45 @@ func dialEndpoint(ctx context.Context, endpoint string, tlsCfg *tls.Config) (net
 	}
 }
 
+// rpcLimits bound what a server may send: the size of one message
+// (0: no limit). db labels the metric.
+type rpcLimits struct {
+	db         string
+	maxMessage int64
+}
+
+// ErrLimit is the cause of a connection dropped because the server sent
+// more than a limit allows (a message, or the updates queued during the
+// initial download); the client reconnects with backoff.
+var ErrLimit = errors.New("ovsdb limit exceeded")
+
+// limitReader counts the bytes read since the current message began and
+// fails once they exceed max: a server cannot make the reader buffer an
+// unbounded message. The count may include the beginning of the next
+// message (at most one read ahead). The error is kept: json.Decoder
+// drops a read's error when that read completes the message.
+type limitReader struct {
+	r         io.Reader
+	used, max int64
+	err       error
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.r.Read(p)
+	l.used += int64(n)
+	if l.max > 0 && l.used > l.max {
+		l.err = fmt.Errorf("%w: a message larger than %d bytes (ovsdb_max_message_mb)", ErrLimit, l.max)
+		return n, l.err
+	}
+	return n, err
+}
+
 // newRPCConn starts reading conn.
-func newRPCConn(conn net.Conn, endpoint string, notify func(method string, params json.RawMessage)) *rpcConn {
-	c := &rpcConn{conn: conn, endpoint: endpoint, notify: notify, pending: map[uint64]*rpcCall{}, done: make(chan struct{})}
+func newRPCConn(conn net.Conn, endpoint string, notify func(method string, params json.RawMessage), limits rpcLimits) *rpcConn {
+	c := &rpcConn{conn: conn, endpoint: endpoint, notify: notify, limits: limits, pending: map[uint64]*rpcCall{}, done: make(chan struct{})}
 	go c.read()
 	return c
 }
@@ -173,20 +210,33 @@ func (c *rpcConn) forget(id uint64) {
 
 // read decodes messages until the connection ends.
 func (c *rpcConn) read() {
-	dec := json.NewDecoder(c.conn)
+	lr := &limitReader{r: c.conn, max: c.limits.maxMessage}
+	dec := json.NewDecoder(lr)
 	for {
 		start := dec.InputOffset()
+		lr.used = 0
+		if br, ok := dec.Buffered().(*bytes.Reader); ok {
+			lr.used = int64(br.Len()) // read ahead: the beginning of this message
+		}
 		var m rpcMessage
-		if err := dec.Decode(&m); err != nil {
+		err := dec.Decode(&m)
+		if err == nil {
+			err = lr.err
+		}
+		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errors.New("closed by the server")
+			}
+			if errors.Is(err, ErrLimit) {
+				metricLimits.WithLabelValues(c.limits.db, "message").Inc()
 			}
 			c.fail(err)
 			return
 		}
 		if dec.InputOffset()-start > shrinkAfter {
 			rest, _ := io.ReadAll(dec.Buffered())
-			dec = json.NewDecoder(io.MultiReader(bytes.NewReader(rest), c.conn))
+			lr.r = io.MultiReader(bytes.NewReader(rest), c.conn)
+			dec = json.NewDecoder(lr)
 		}
 		if m.Method != "" {
 			c.request(m)

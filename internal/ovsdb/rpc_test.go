@@ -21,7 +21,7 @@ func TestReaderKeepsBytesAfterALargeMessage(t *testing.T) {
 	got := make(chan string, 4)
 	c := newRPCConn(client, "pipe", func(method string, params json.RawMessage) {
 		got <- method + " " + string(params)
-	})
+	}, rpcLimits{})
 	defer c.close()
 
 	reqs := json.NewDecoder(server)
