@@ -17,6 +17,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/agent"
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 	"github.com/ovnbgp/ovnbgp/internal/speaker/gobgp"
 )
 
@@ -86,7 +87,7 @@ func TestHeapProfile(t *testing.T) {
 	}
 	defer src.Close()
 	stage("1-ovsdb+topology")
-	d := plan.NewSBDriver(cfg, src.Topo, src.ID.SystemID)
+	d := southbound.New(cfg, src.Topo, src.ID.SystemID)
 	p := plan.NewIncremental(d, src.ID.SystemID)
 	src.Topo.RLock()
 	st, _ := p.Full()

@@ -11,6 +11,8 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/agent"
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/northbound"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 )
 
 // configFlags are the oslo.config-style options every command that reads
@@ -82,11 +84,11 @@ func setLogLevel(cfg *config.Config) {
 func newPlanner(cfg *config.Config, src *agent.Source) (p agent.Planner, need func() []string) {
 	protected := agent.ProtectedFacts(cfg, src.ID)
 	if cfg.Driver == config.DriverNB {
-		d := plan.NewNBDriver(cfg, src.Topo, plan.NBIdentity{Hostname: src.ID.Hostname, ChassisName: src.ID.SystemID})
+		d := northbound.New(cfg, src.Topo, northbound.Identity{Hostname: src.ID.Hostname, ChassisName: src.ID.SystemID})
 		d.Guard().SetProtected(protected)
 		return plan.NewIncremental(d, src.ID.SystemID), nil
 	}
-	d := plan.NewSBDriver(cfg, src.Topo, src.ID.SystemID)
+	d := southbound.New(cfg, src.Topo, src.ID.SystemID)
 	d.Guard().SetProtected(protected)
 	return plan.NewIncremental(d, src.ID.SystemID), d.NeededDatapaths
 }

@@ -33,7 +33,7 @@ type Flows interface {
 // Planner is the incremental planner (plan.Incremental).
 type Planner interface {
 	Full() (*plan.State, []plan.Warning)
-	Replan(dirty []plan.Source) (*plan.Delta, []plan.Warning)
+	Replan(dirty []plan.RowRef) (*plan.Delta, []plan.Warning)
 	State() *plan.State
 }
 
@@ -104,12 +104,8 @@ const (
 func (a *Agent) Run(ctx context.Context) error {
 	src := a.deps.Source
 	if a.deps.NeededDatapaths != nil {
-		err := Settle(ctx, src, func() (dps []string) {
-			a.plan(func() []plan.Warning {
-				a.deps.Planner.Full()
-				dps = a.deps.NeededDatapaths()
-				return nil
-			})
+		err := Settle(ctx, src, func() []string {
+			_, dps := a.planFull(false)
 			return dps
 		})
 		if err != nil {
@@ -263,23 +259,33 @@ func (a *Agent) plan(fn func() []plan.Warning) {
 	}
 }
 
+// planFull plans everything under the planning locks and returns the state
+// and, with the southbound driver, the datapaths it needs (nil otherwise).
+// keep makes the state the agent's (under planMu, see apply) and reports the
+// warnings; without it (settling before the first reconcile) both are left.
+func (a *Agent) planFull(keep bool) (st *plan.State, need []string) {
+	a.plan(func() []plan.Warning {
+		var w []plan.Warning
+		st, w = a.deps.Planner.Full()
+		if a.deps.NeededDatapaths != nil {
+			need = a.deps.NeededDatapaths()
+		}
+		if !keep {
+			return nil
+		}
+		a.mu.Lock()
+		a.state, a.stale = st, false
+		a.mu.Unlock()
+		return w
+	})
+	return st, need
+}
+
 // full plans everything and reconciles every component against it:
 // wire (kernel, flows), announce (speaker), then unwire what is stale.
 func (a *Agent) full(ctx context.Context, reason string) error {
 	start := time.Now()
-	var st *plan.State
-	var need []string
-	a.plan(func() []plan.Warning {
-		var w []plan.Warning
-		st, w = a.deps.Planner.Full()
-		a.mu.Lock()
-		a.state, a.stale = st, false
-		a.mu.Unlock()
-		if a.deps.NeededDatapaths != nil {
-			need = a.deps.NeededDatapaths()
-		}
-		return w
-	})
+	st, need := a.planFull(true)
 	if a.deps.NeededDatapaths != nil {
 		a.deps.Source.SetNeededDatapaths(need)
 	}
@@ -307,7 +313,7 @@ func (a *Agent) full(ctx context.Context, reason string) error {
 // incremental re-plans the dirty sources and applies the delta. With a
 // speaker that takes deltas and no bridge or flow change, the whole state
 // is not built (that was O(n log n) per event).
-func (a *Agent) incremental(ctx context.Context, dirty []plan.Source, drain time.Duration) error {
+func (a *Agent) incremental(ctx context.Context, dirty []plan.RowRef, drain time.Duration) error {
 	start := time.Now()
 	ph := newPhases(start, phase{"drain", drain})
 	var d *plan.Delta

@@ -177,7 +177,7 @@ type gatePlanner struct {
 
 func (p *gatePlanner) Full() (*plan.State, []plan.Warning) { return &plan.State{}, nil }
 func (p *gatePlanner) State() *plan.State                  { return &plan.State{} }
-func (p *gatePlanner) Replan(d []plan.Source) (*plan.Delta, []plan.Warning) {
+func (p *gatePlanner) Replan(d []plan.RowRef) (*plan.Delta, []plan.Warning) {
 	select {
 	case p.calls <- len(d):
 	case <-p.stop:

@@ -1,6 +1,3 @@
-// Package agent is ovnbgp's controller: it keeps the topology current from
-// the OVSDB monitors, re-plans the keys that changed and drives the
-// reconcilers (kernel, OVS flows, BGP speaker) in the safe order.
 package agent
 
 import (
@@ -426,12 +423,12 @@ func (s *Source) Pending() bool { return s.dirty.pending() }
 // dirty key was first marked (for ovnbgp_change_latency_seconds). The row
 // comes from the event: a cache read would cost a lock and a conversion
 // per change.
-func (s *Source) Drain() ([]plan.Source, []time.Time) {
+func (s *Source) Drain() ([]plan.RowRef, []time.Time) {
 	keys := s.dirty.take()
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	out := make([]plan.Source, 0, len(keys))
+	out := make([]plan.RowRef, 0, len(keys))
 	marked := make([]time.Time, 0, len(keys))
 	for k, c := range keys {
 		marked = append(marked, c.at)
@@ -447,7 +444,7 @@ func (s *Source) Drain() ([]plan.Source, []time.Time) {
 		default:
 			s.Topo.Upsert(c.row)
 		}
-		out = append(out, plan.Source{Table: k.table, UUID: k.uuid})
+		out = append(out, plan.RowRef{Table: k.table, UUID: k.uuid})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Table != out[j].Table {

@@ -191,10 +191,10 @@ func within(nets []netip.Prefix, p netip.Prefix) bool {
 	return false
 }
 
-// filter drops from c every announcement the guard refuses, reporting each
+// Filter drops from c every announcement the guard refuses, reporting each
 // through warn with the row's table (the announcement's Port names it).
 // A nil guard filters nothing.
-func (g *Guard) filter(table string, c *Contribution, warn func(table, row, reason, detail string)) {
+func (g *Guard) Filter(table string, c *Contribution, warn func(table, row, reason, detail string)) {
 	if g == nil || len(c.Announcements) == 0 {
 		return
 	}
@@ -220,6 +220,6 @@ func (g *Guard) filter(table string, c *Contribution, warn func(table, row, reas
 	}
 }
 
-// validVLAN: an 802.1Q VLAN id a localnet may carry (0 and 4095 are
+// ValidVLAN: an 802.1Q VLAN id a localnet may carry (0 and 4095 are
 // reserved, and the kernel truncates anything wider into another VLAN).
-func validVLAN(tag int) bool { return tag >= 1 && tag <= 4094 }
+func ValidVLAN(tag int) bool { return tag >= 1 && tag <= 4094 }

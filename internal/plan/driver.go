@@ -2,9 +2,10 @@ package plan
 
 import "sort"
 
-// Source is one database row that can contribute announcements: (table,
-// uuid). The agent turns every OVSDB update into the Sources it marks dirty.
-type Source struct {
+// RowRef is one database row that can contribute announcements: (table,
+// uuid). The agent turns every OVSDB update into the RowRefs it marks dirty
+// (not to be confused with agent.Source, the OVSDB connections).
+type RowRef struct {
 	Table string
 	UUID  string
 }
@@ -30,14 +31,14 @@ type Driver interface {
 	// everything again).
 	Reset() (changed bool)
 	// Sources lists every row that may contribute (for a full plan).
-	Sources() []Source
+	Sources() []RowRef
 	// Plan returns what src contributes now.
-	Plan(src Source) Contribution
+	Plan(src RowRef) Contribution
 	// Affected lists the other rows whose contribution may change when src
 	// changed (a localnet port: the ports of its datapath; a chassisredirect
 	// port: the rows behind its router; ...). all=true means "everything"
 	// (e.g. the own Chassis row or the bridge mappings changed).
-	Affected(src Source) (others []Source, all bool)
+	Affected(src RowRef) (others []RowRef, all bool)
 	// Bridges and Flows are the chassis-wide wiring, recomputed on every
 	// call (they are small).
 	Bridges() []BridgeWiring
@@ -67,11 +68,11 @@ func Full(d Driver, chassis string) (*State, []Warning) {
 // with the same result as calling Plan for each of Sources (and the same
 // side effects), only faster.
 type AllPlanner interface {
-	PlanAll(fn func(Source, Contribution))
+	PlanAll(fn func(RowRef, Contribution))
 }
 
 // planAll plans every source of d.
-func planAll(d Driver, fn func(Source, Contribution)) {
+func planAll(d Driver, fn func(RowRef, Contribution)) {
 	if ap, ok := d.(AllPlanner); ok {
 		ap.PlanAll(fn)
 		return
@@ -89,7 +90,7 @@ func sortWarnings(w []Warning) []Warning {
 // Merger merges contributions into one announcement and exposure per key.
 type Merger struct {
 	contribs []Contribution
-	srcs     []Source
+	srcs     []RowRef
 	best     map[Key]mergeRef
 }
 
@@ -99,7 +100,7 @@ type mergeRef struct{ c, i int32 }
 // Candidate is one announcement with its exposure and the source row that
 // asks for it.
 type Candidate struct {
-	Source       Source
+	Source       RowRef
 	Announcement Announcement
 	Exposure     Exposure
 }
@@ -110,10 +111,10 @@ func NewMerger() *Merger {
 }
 
 // Add merges one contribution of an unnamed source.
-func (m *Merger) Add(c Contribution) { m.AddFrom(Source{}, c) }
+func (m *Merger) Add(c Contribution) { m.AddFrom(RowRef{}, c) }
 
 // AddFrom merges the contribution of src.
-func (m *Merger) AddFrom(src Source, c Contribution) {
+func (m *Merger) AddFrom(src RowRef, c Contribution) {
 	if len(c.Announcements) == 0 {
 		return
 	}
@@ -134,7 +135,7 @@ func (m *Merger) candidate(r mergeRef) Candidate {
 }
 
 // candidate returns entry i of a contribution, its exposure completed.
-func candidate(src Source, c Contribution, i int) Candidate {
+func candidate(src RowRef, c Contribution, i int) Candidate {
 	a := c.Announcements[i]
 	var e Exposure
 	if i < len(c.Exposures) {
@@ -217,4 +218,33 @@ func lessExposure(a, b Exposure) bool {
 		}
 	}
 	return false
+}
+
+// Add appends one announcement and its exposure (which takes the
+// announcement's prefix and VRF) to a contribution.
+func Add(c *Contribution, a Announcement, e Exposure) {
+	e.Prefix, e.VRF, e.Announce = a.Prefix, a.VRF, true
+	c.Announcements = append(c.Announcements, a)
+	c.Exposures = append(c.Exposures, e)
+}
+
+// AddOnce appends one announcement and its exposure to a contribution, once
+// per prefix.
+func AddOnce(c *Contribution, a Announcement, e Exposure) {
+	for _, old := range c.Announcements {
+		if old.Key() == a.Key() {
+			return
+		}
+	}
+	Add(c, a, e)
+}
+
+// kindRank is k's place in Kinds (the merge order).
+func kindRank(k Kind) int {
+	for i, x := range Kinds {
+		if x == k {
+			return i
+		}
+	}
+	return len(Kinds)
 }

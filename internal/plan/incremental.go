@@ -11,8 +11,8 @@ type Incremental struct {
 	chassis string
 	planned bool
 
-	contrib map[Source]Contribution // non-empty contributions only
-	byKey   map[Key][]Source        // the sources contributing each key
+	contrib map[RowRef]Contribution // non-empty contributions only
+	byKey   map[Key][]RowRef        // the sources contributing each key
 	best    map[Key]Candidate       // the merged state
 	bridges []BridgeWiring
 	flows   []Flow
@@ -33,10 +33,10 @@ func (p *Incremental) Full() (*State, []Warning) {
 
 func (p *Incremental) full() {
 	p.planned = true
-	p.contrib = map[Source]Contribution{}
-	p.byKey = map[Key][]Source{}
+	p.contrib = map[RowRef]Contribution{}
+	p.byKey = map[Key][]RowRef{}
 	p.best = map[Key]Candidate{}
-	planAll(p.d, func(src Source, c Contribution) {
+	planAll(p.d, func(src RowRef, c Contribution) {
 		if len(c.Announcements) == 0 {
 			return
 		}
@@ -71,7 +71,7 @@ func hasKeyBefore(c Contribution, i int, k Key) bool {
 // says so), re-merges only the keys whose contributions changed, updates
 // the remembered state and returns the difference. Before the first Full,
 // Replan plans everything and returns the whole state as a Delta.
-func (p *Incremental) Replan(dirty []Source) (*Delta, []Warning) {
+func (p *Incremental) Replan(dirty []RowRef) (*Delta, []Warning) {
 	if !p.planned {
 		p.d.Reset()
 		return p.replanAll(), sortWarnings(p.d.Warnings())
@@ -79,9 +79,9 @@ func (p *Incremental) Replan(dirty []Source) (*Delta, []Warning) {
 	if p.d.Reset() {
 		return p.replanAll(), sortWarnings(p.d.Warnings())
 	}
-	todo := make(map[Source]struct{}, len(dirty)*2)
-	var order []Source
-	push := func(s Source) {
+	todo := make(map[RowRef]struct{}, len(dirty)*2)
+	var order []RowRef
+	push := func(s RowRef) {
 		if _, ok := todo[s]; !ok {
 			todo[s] = struct{}{}
 			order = append(order, s)
@@ -133,7 +133,7 @@ func (p *Incremental) Replan(dirty []Source) (*Delta, []Warning) {
 	return d, sortWarnings(p.d.Warnings())
 }
 
-func (p *Incremental) removeSource(k Key, src Source) {
+func (p *Incremental) removeSource(k Key, src RowRef) {
 	srcs := p.byKey[k]
 	for i, s := range srcs {
 		if s == src {
@@ -205,7 +205,7 @@ func (p *Incremental) replanAll() *Delta {
 		}
 	}
 	if !had || !slices.EqualFunc(oldBridges, p.bridges, bridgeEqual) {
-		d.BridgesChanged, d.Bridges = true, cloneBridges(p.bridges)
+		d.BridgesChanged, d.Bridges = true, CloneBridges(p.bridges)
 	}
 	if !had || !slices.Equal(oldFlows, p.flows) {
 		d.FlowsChanged, d.Flows = true, slices.Clone(p.flows)
@@ -218,7 +218,7 @@ func (p *Incremental) replanAll() *Delta {
 func (p *Incremental) wiringDelta(d *Delta) {
 	if b := p.d.Bridges(); !slices.EqualFunc(b, p.bridges, bridgeEqual) {
 		p.bridges = b
-		d.BridgesChanged, d.Bridges = true, cloneBridges(b)
+		d.BridgesChanged, d.Bridges = true, CloneBridges(b)
 	}
 	if f := p.d.Flows(); !slices.Equal(f, p.flows) {
 		p.flows = f
@@ -238,7 +238,7 @@ func (p *Incremental) State() *State {
 		e.ProxyNDP = slices.Clone(e.ProxyNDP)
 		st.Wiring.Exposures = append(st.Wiring.Exposures, e)
 	}
-	st.Wiring.Bridges = cloneBridges(p.bridges)
+	st.Wiring.Bridges = CloneBridges(p.bridges)
 	st.Wiring.Flows = slices.Clone(p.flows)
 	st.Sort()
 	return st
@@ -276,7 +276,7 @@ func (s *State) Apply(d *Delta) {
 		s.Wiring.Exposures = append(s.Wiring.Exposures, e)
 	}
 	if d.BridgesChanged {
-		s.Wiring.Bridges = cloneBridges(d.Bridges)
+		s.Wiring.Bridges = CloneBridges(d.Bridges)
 	}
 	if d.FlowsChanged {
 		s.Wiring.Flows = slices.Clone(d.Flows)
@@ -307,7 +307,7 @@ func bridgeEqual(a, b BridgeWiring) bool {
 	return a.Bridge == b.Bridge && a.Physnet == b.Physnet && a.Index == b.Index && slices.Equal(a.VLANs, b.VLANs)
 }
 
-func cloneBridges(b []BridgeWiring) []BridgeWiring {
+func CloneBridges(b []BridgeWiring) []BridgeWiring {
 	if b == nil {
 		return nil
 	}

@@ -11,11 +11,11 @@ import (
 // where the localnet ports come from (SB Port_Binding or NB
 // Logical_Switch_Port).
 
-// physnetVLANs collects the VLAN tags of localnet ports by physnet.
-type physnetVLANs map[string]map[int]bool
+// PhysnetVLANs collects the VLAN tags of localnet ports by physnet.
+type PhysnetVLANs map[string]map[int]bool
 
-func (p physnetVLANs) add(options map[string]string, tag *int) {
-	if tag == nil || !validVLAN(*tag) {
+func (p PhysnetVLANs) Add(options map[string]string, tag *int) {
+	if tag == nil || !ValidVLAN(*tag) {
 		return
 	}
 	n := options["network_name"]
@@ -25,9 +25,9 @@ func (p physnetVLANs) add(options map[string]string, tag *int) {
 	p[n][*tag] = true
 }
 
-// bridgeWirings lists the per-bridge wiring of every valid mapping (the
+// BridgeWirings lists the per-bridge wiring of every valid mapping (the
 // first mapping of a bridge wins), with the VLAN tags on its physnet.
-func bridgeWirings(mappings []topology.BridgeMapping, vlans physnetVLANs) []BridgeWiring {
+func BridgeWirings(mappings []topology.BridgeMapping, vlans PhysnetVLANs) []BridgeWiring {
 	var out []BridgeWiring
 	seen := map[string]bool{}
 	for _, m := range mappings {
@@ -45,10 +45,10 @@ func bridgeWirings(mappings []topology.BridgeMapping, vlans physnetVLANs) []Brid
 	return out
 }
 
-// providerFlows lists the MAC-rewrite flows: one per patch-provnet-* port of
+// ProviderFlows lists the MAC-rewrite flows: one per patch-provnet-* port of
 // every mapped bridge whose OpenFlow port number and bridge MAC are known
 // (upstream 10.1 row 1: patch ports get their ofport late).
-func providerFlows(t *topology.Topology, mappings []topology.BridgeMapping) []Flow {
+func ProviderFlows(t *topology.Topology, mappings []topology.BridgeMapping) []Flow {
 	var out []Flow
 	seen := map[string]bool{}
 	for _, m := range mappings {

@@ -15,6 +15,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/northbound"
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 	"github.com/ovnbgp/ovnbgp/test/lab"
 )
@@ -59,7 +60,7 @@ func planOf(t *testing.T, tp *topology.Topology, cfg *config.Config, name string
 	t.Helper()
 	tp.RLock()
 	defer tp.RUnlock()
-	st, w := plan.Full(plan.NewNBDriver(cfg, tp, plan.NBIdentity{}), name)
+	st, w := plan.Full(northbound.New(cfg, tp, northbound.Identity{}), name)
 	if len(w) != 0 {
 		t.Errorf("%s: warnings %v", name, w)
 	}

@@ -1,4 +1,4 @@
-package plan_test
+package southbound_test
 
 import (
 	"testing"
@@ -77,7 +77,7 @@ func FuzzSBMalformedRows(f *testing.F) {
 		x.del(t, "bad")
 		x.del(t, "lrp-if-t2")
 		fx.pb("bad", "", "pub", "c1", mac)
-		x.replan(t, plan.Source{Table: sbdb.PortBindingTable, UUID: "pb-bad"})
+		x.replan(t, plan.RowRef{Table: sbdb.PortBindingTable, UUID: "pb-bad"})
 		x.update(t, "gw2", func(p *sbdb.PortBinding) { p.Options["peer"] = "lrp-gw2" })
 	})
 }

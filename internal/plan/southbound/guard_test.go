@@ -1,14 +1,14 @@
-package plan_test
+package southbound_test
 
 import (
 	"net/netip"
 	"slices"
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/plantest"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 )
 
 // guardCase is one hostile topology: what is announced, and the warnings
@@ -21,26 +21,6 @@ type guardCase struct {
 	want      []string // announced prefixes
 	warn      []string // "row reason" of each warning
 }
-
-func announced(st *plan.State) []string {
-	var out []string
-	for _, a := range st.Announcements {
-		out = append(out, a.Prefix.String())
-	}
-	slices.Sort(out)
-	return out
-}
-
-func warned(ws []plan.Warning) []string {
-	var out []string
-	for _, w := range ws {
-		out = append(out, w.Row+" "+w.Reason)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
 
 var (
 	tenantHost   = func(c *config.Config) { c.ExposeTenantNetworks = true }
@@ -110,7 +90,7 @@ func TestSBGuardRefusesHostilePrefixes(t *testing.T) {
 			f.settle()
 			f.t.RLock()
 			defer f.t.RUnlock()
-			tc.check(t, plan.NewSBDriver(cfg, f.t, "c1"))
+			tc.check(t, southbound.New(cfg, f.t, "c1"))
 		})
 	}
 }
@@ -123,35 +103,12 @@ func TestSBRefusesBadVLANTags(t *testing.T) {
 		f.localnet("good", "physnet2", 100)
 		f.pb("vm-good", "", "good", "c1", "fa:16:3e:00:01:11 172.24.6.10")
 		st, ws := f.plan(t)
-		checkVLANRefused(t, st, ws, tag)
+		plantest.CheckVLANRefused(t, st, ws, tag)
 	}
-}
-
-// checkVLANRefused: of the VMs on "bad" (VLAN tag) and "good" (VLAN 100,
-// same physnet on br-vlan), only the good one is served, its tag alone on
-// the bridge, and the bad localnet is named in a warning.
-func checkVLANRefused(t *testing.T, st *plan.State, ws []plan.Warning, tag int) {
-	t.Helper()
-	require.Equal(t, []string{"172.24.6.10/32"}, announced(st), "tag %d", tag)
-	require.Contains(t, warned(ws), "provnet-bad bad-vlan-tag", "tag %d", tag)
-	for _, b := range st.Wiring.Bridges {
-		if b.Bridge == "br-vlan" {
-			require.Equal(t, []int{100}, b.VLANs, "tag %d", tag)
-		}
-	}
-}
-
-// guardedDriver is a driver with its address guard.
-type guardedDriver interface {
-	plan.Driver
-	Guard() *plan.Guard
 }
 
 // check plans d fully with the case's protected facts and compares.
-func (tc guardCase) check(t *testing.T, d guardedDriver) {
+func (tc guardCase) check(t *testing.T, d plantest.GuardedDriver) {
 	t.Helper()
-	d.Guard().SetProtected(tc.protected)
-	st, ws := plan.Full(d, "c1")
-	require.Equal(t, sorted(tc.want), announced(st))
-	require.Equal(t, sorted(tc.warn), warned(ws))
+	plantest.CheckGuard(t, d, tc.protected, tc.want, tc.warn)
 }

@@ -1,4 +1,4 @@
-package plan_test
+package southbound_test
 
 import (
 	"net/netip"
@@ -12,6 +12,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 )
 
@@ -85,7 +86,7 @@ func (f *fixture) plan(t *testing.T) (*plan.State, []plan.Warning) {
 	f.settle()
 	f.t.RLock()
 	defer f.t.RUnlock()
-	return plan.New(config.Default()).FullSB(f.t, "c1")
+	return plan.Full(southbound.New(config.Default(), f.t, "c1"), "c1")
 }
 
 type want struct {

@@ -1,4 +1,4 @@
-package plan_test
+package northbound_test
 
 import (
 	"testing"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/northbound"
 )
 
 // FuzzNBMalformedRows feeds arbitrary LSP addresses, neutron:cidrs, LRP
@@ -42,7 +43,7 @@ func FuzzNBMalformedRows(f *testing.F) {
 			map[string]string{"neutron:vip": neutronVIP, "neutron:vip_fip": neutronVIP, "neutron:vip_port_id": "bad"})
 		fx.lb("r3", "pf-floatingip-bad-tcp", map[string]string{vip: "10.0.0.10:22"},
 			map[string]string{"neutron:router_name": network})
-		st, w := fx.planAs(t, plan.NBIdentity{})
+		st, w := fx.planAs(t, northbound.Identity{})
 		found := false
 		for _, a := range st.Announcements {
 			// A bad row may claim the same prefix (and win by kind): the
@@ -77,7 +78,7 @@ func TestNBMalformedRowsWarn(t *testing.T) {
 	fx.fip("r1", "natbad", "1.2.3", "10.0.0.10", "", "", "public")
 	fx.lb("r1", "pf-floatingip-bad-tcp", map[string]string{"[::1]:80x": "10.0.0.10:22"}, nil)
 	before := invalidCount(t, nbdb.LogicalSwitchPortTable, "bad-address")
-	st, w := fx.planAs(t, plan.NBIdentity{})
+	st, w := fx.planAs(t, northbound.Identity{})
 	reasons := map[string]bool{}
 	for _, x := range w {
 		reasons[x.Table+"/"+x.Reason] = true

@@ -1,4 +1,4 @@
-package plan_test
+package northbound_test
 
 import (
 	"fmt"
@@ -9,9 +9,10 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/northbound"
 )
 
-// nbIncr drives one NBDriver incrementally, as the agent's incremental
+// nbIncr drives one northbound.Driver incrementally, as the agent's incremental
 // planner does: contributions per source, and after every batch of row
 // changes, Reset (everything again if the context changed), else the
 // changed rows plus Affected of each, re-planned. After every batch the
@@ -20,14 +21,14 @@ import (
 type nbIncr struct {
 	t       *testing.T
 	f       *nbFx
-	id      plan.NBIdentity
-	d       *plan.NBDriver
-	contrib map[plan.Source]plan.Contribution
+	id      northbound.Identity
+	d       *northbound.Driver
+	contrib map[plan.RowRef]plan.Contribution
 	replans int // sources re-planned by the last batch
 }
 
-func newNBIncr(t *testing.T, f *nbFx, id plan.NBIdentity) *nbIncr {
-	h := &nbIncr{t: t, f: f, id: id, d: plan.NewNBDriver(f.cfg, f.t, id)}
+func newNBIncr(t *testing.T, f *nbFx, id northbound.Identity) *nbIncr {
+	h := &nbIncr{t: t, f: f, id: id, d: northbound.New(f.cfg, f.t, id)}
 	f.t.RLock()
 	h.d.Reset()
 	h.all()
@@ -38,7 +39,7 @@ func newNBIncr(t *testing.T, f *nbFx, id plan.NBIdentity) *nbIncr {
 }
 
 func (h *nbIncr) all() {
-	h.contrib = map[plan.Source]plan.Contribution{}
+	h.contrib = map[plan.RowRef]plan.Contribution{}
 	for _, src := range h.d.Sources() {
 		h.contrib[src] = h.d.Plan(src)
 	}
@@ -52,7 +53,7 @@ func (h *nbIncr) sync(step string) {
 	if h.d.Reset() {
 		h.all()
 	} else {
-		dirty := map[plan.Source]bool{}
+		dirty := map[plan.RowRef]bool{}
 		all := false
 		for _, src := range h.f.log {
 			dirty[src] = true
@@ -138,7 +139,7 @@ func TestNBIncrementalMatchesFull(t *testing.T) {
 	vm1.Up = nbPtr(false)
 	f.up(vm1)
 	vm3 := f.vm("private", "vm3", "host1", mac+" 10.0.0.10", "10.0.0.10/24")
-	h := newNBIncr(t, f, plan.NBIdentity{})
+	h := newNBIncr(t, f, northbound.Identity{})
 	require.True(t, h.has("172.24.4.100/32", plan.KindCRLRP))
 	require.True(t, h.has("10.0.0.10/32", plan.KindTenantPort))
 	require.False(t, h.has("172.24.4.10/32", plan.KindProviderPort))
@@ -300,7 +301,7 @@ func TestNBIncrementalSNATFilter(t *testing.T) {
 	f.cfg.AdvertisementMethodTenantNetworks = "subnet"
 	nbWorld(f, "c1")
 	f.iface("r1", "private", "10.0.0.1/24", "")
-	h := newNBIncr(t, f, plan.NBIdentity{})
+	h := newNBIncr(t, f, northbound.Identity{})
 	require.True(t, h.has("10.0.0.0/24", plan.KindTenantSubnet))
 	f.updRouter("r1", func(lr *nbdb.LogicalRouter) { lr.Nat = append(lr.Nat, "snat1") })
 	h.sync("router lists the SNAT")

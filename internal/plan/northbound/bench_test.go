@@ -1,4 +1,4 @@
-package plan_test
+package northbound_test
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/northbound"
 )
 
 // bigNB builds a cloud seen from c1: `routers` routers, each with a gateway
@@ -76,7 +77,7 @@ func BenchmarkNBFullPlan(b *testing.B) {
 	var st *plan.State
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		st, _ = plan.Full(plan.NewNBDriver(f.cfg, f.t, plan.NBIdentity{}), "c1")
+		st, _ = plan.Full(northbound.New(f.cfg, f.t, northbound.Identity{}), "c1")
 	}
 	b.ReportMetric(float64(len(st.Announcements)), "announcements")
 }
@@ -86,12 +87,12 @@ func BenchmarkNBFullPlan(b *testing.B) {
 // incremental planner calls it.
 func BenchmarkNBPortUpdate(b *testing.B) {
 	f := bigNB(1000, 10)
-	d := plan.NewNBDriver(f.cfg, f.t, plan.NBIdentity{})
+	d := northbound.New(f.cfg, f.t, northbound.Identity{})
 	f.t.RLock()
 	plan.Full(d, "c1")
 	f.t.RUnlock()
 	p := *f.t.NBPortByName("vm-0-3")
-	src := plan.Source{Table: nbdb.LogicalSwitchPortTable, UUID: p.UUID}
+	src := plan.RowRef{Table: nbdb.LogicalSwitchPortTable, UUID: p.UUID}
 	dirty := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

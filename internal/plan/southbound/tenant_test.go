@@ -1,4 +1,4 @@
-package plan_test
+package southbound_test
 
 import (
 	"net/netip"
@@ -9,6 +9,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 )
 
 // iface attaches tenant switch sw to router datapath r: the router port
@@ -44,7 +45,7 @@ func (f *fixture) planWith(t *testing.T, cfg *config.Config) (*plan.State, []pla
 	f.settle()
 	f.t.RLock()
 	defer f.t.RUnlock()
-	return plan.Full(plan.NewSBDriver(cfg, f.t, "c1"), "c1")
+	return plan.Full(southbound.New(cfg, f.t, "c1"), "c1")
 }
 
 // wantVia is a want with a next hop.
@@ -355,7 +356,7 @@ func TestSBNeededDatapaths(t *testing.T) {
 	needed := func(cfg *config.Config) []string {
 		f.t.RLock()
 		defer f.t.RUnlock()
-		d := plan.NewSBDriver(cfg, f.t, "c1")
+		d := southbound.New(cfg, f.t, "c1")
 		d.Reset()
 		return d.NeededDatapaths()
 	}

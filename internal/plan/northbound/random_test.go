@@ -1,4 +1,4 @@
-package plan_test
+package northbound_test
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
-	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/northbound"
 )
 
 // TestNBIncrementalRandom applies random sequences of the row changes
@@ -37,7 +37,7 @@ func TestNBIncrementalRandom(t *testing.T) {
 			for i, v := range vms {
 				f.vm(nets[i], v, "host1", fmt.Sprintf("fa:16:3e:00:01:%02x 10.0.0.%d", i, 10+i), fmt.Sprintf("10.0.0.%d/24", 10+i))
 			}
-			h := newNBIncr(t, f, plan.NBIdentity{})
+			h := newNBIncr(t, f, northbound.Identity{})
 			ops := []func(){
 				func() { // port up/down, hosts
 					p := *f.t.NBPortByName(vms[r.IntN(len(vms))])

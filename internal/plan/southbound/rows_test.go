@@ -1,4 +1,4 @@
-package plan_test
+package southbound_test
 
 import (
 	"testing"
@@ -8,6 +8,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 )
 
 // incFixture drives an Incremental over a fixture: every change is given
@@ -15,7 +16,7 @@ import (
 type incFixture struct {
 	*fixture
 	inc *plan.Incremental
-	drv *plan.SBDriver
+	drv *southbound.Driver
 	cfg *config.Config
 }
 
@@ -24,7 +25,7 @@ func newInc(t *testing.T, f *fixture, cfg *config.Config) *incFixture {
 	f.settle()
 	f.t.RLock()
 	defer f.t.RUnlock()
-	drv := plan.NewSBDriver(cfg, f.t, "c1")
+	drv := southbound.New(cfg, f.t, "c1")
 	inc := plan.NewIncremental(drv, "c1")
 	inc.Full()
 	return &incFixture{fixture: f, inc: inc, drv: drv, cfg: cfg}
@@ -41,7 +42,7 @@ func (x *incFixture) update(t *testing.T, name string, mod func(p *sbdb.PortBind
 	p.ExternalIDs = clone(old.ExternalIDs)
 	mod(&p)
 	x.t.Upsert(&p)
-	return x.replan(t, plan.Source{Table: sbdb.PortBindingTable, UUID: p.UUID})
+	return x.replan(t, plan.RowRef{Table: sbdb.PortBindingTable, UUID: p.UUID})
 }
 
 func (x *incFixture) del(t *testing.T, name string) *plan.Delta {
@@ -49,16 +50,16 @@ func (x *incFixture) del(t *testing.T, name string) *plan.Delta {
 	p := x.t.PortBinding(name)
 	require.NotNil(t, p, name)
 	x.t.Delete(sbdb.PortBindingTable, p.UUID)
-	return x.replan(t, plan.Source{Table: sbdb.PortBindingTable, UUID: p.UUID})
+	return x.replan(t, plan.RowRef{Table: sbdb.PortBindingTable, UUID: p.UUID})
 }
 
-func (x *incFixture) replan(t *testing.T, src ...plan.Source) *plan.Delta {
+func (x *incFixture) replan(t *testing.T, src ...plan.RowRef) *plan.Delta {
 	t.Helper()
 	x.t.RLock()
 	defer x.t.RUnlock()
 	d, _ := x.inc.Replan(src)
 	// Whatever the change, the incremental state equals a full plan.
-	want, _ := plan.Full(plan.NewSBDriver(x.cfg, x.t, "c1"), "c1")
+	want, _ := plan.Full(southbound.New(x.cfg, x.t, "c1"), "c1")
 	require.Equal(t, render(want), render(x.inc.State()))
 	return d
 }
@@ -208,10 +209,10 @@ func TestSBUpstreamRowsIncremental(t *testing.T) {
 		d := x.del(t, "rif-t1")
 		require.Equal(t, []string{"172.24.4.201/32"}, prefixes(d.Withdraw))
 		f.iface("r", "t1b", "", "", "10.0.1.1/24")
-		d = x.replan(t, plan.Source{Table: sbdb.PortBindingTable, UUID: "pb-lrp-if-t1b"}, plan.Source{Table: sbdb.PortBindingTable, UUID: "pb-rif-t1b"})
+		d = x.replan(t, plan.RowRef{Table: sbdb.PortBindingTable, UUID: "pb-lrp-if-t1b"}, plan.RowRef{Table: sbdb.PortBindingTable, UUID: "pb-rif-t1b"})
 		require.True(t, d.Empty())
 		x.t.Delete(sbdb.LoadBalancerTable, "lb-lb1")
-		d = x.replan(t, plan.Source{Table: sbdb.LoadBalancerTable, UUID: "lb-lb1"})
+		d = x.replan(t, plan.RowRef{Table: sbdb.LoadBalancerTable, UUID: "lb-lb1"})
 		require.True(t, d.Empty())
 	})
 
@@ -249,7 +250,7 @@ func TestSBUpstreamRowsIncremental(t *testing.T) {
 		d := x.del(t, "provnet-pub")
 		require.Equal(t, []string{"172.24.4.10/32"}, prefixes(d.Withdraw))
 		f.localnet("pub", "physnet2", 300)
-		d = x.replan(t, plan.Source{Table: sbdb.PortBindingTable, UUID: "pb-provnet-pub"})
+		d = x.replan(t, plan.RowRef{Table: sbdb.PortBindingTable, UUID: "pb-provnet-pub"})
 		require.Equal(t, []string{"172.24.4.10/32"}, prefixesE(d.Wire))
 		require.Equal(t, "br-vlan", d.Wire[0].Bridge)
 		require.Equal(t, 300, d.Wire[0].VLAN)

@@ -1,4 +1,4 @@
-package plan_test
+package southbound_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 	"github.com/ovnbgp/ovnbgp/test/lab"
 )
@@ -82,7 +83,7 @@ func TestSBPlanFromRealNorthd(t *testing.T) {
 			"system-id": chassis, "ovn-bridge-mappings": "physnet1:br-ex"}})
 		topo.RLock()
 		defer topo.RUnlock()
-		st, warnings := plan.Full(plan.NewSBDriver(cfg, topo, chassis), chassis)
+		st, warnings := plan.Full(southbound.New(cfg, topo, chassis), chassis)
 		require.Empty(t, warnings)
 		var out []string
 		for i, a := range st.Announcements {
@@ -147,7 +148,7 @@ func TestSBPlanFromRealNorthd(t *testing.T) {
 
 	// The tenant switch is what a gateway chassis must monitor whole.
 	topo.RLock()
-	d := plan.NewSBDriver(tenant, topo, "gw1")
+	d := southbound.New(tenant, topo, "gw1")
 	d.Reset()
 	needed := d.NeededDatapaths()
 	topo.RUnlock()
@@ -188,12 +189,12 @@ func TestSBIncrementalFromRealEvents(t *testing.T) {
 	}
 
 	var mu sync.Mutex
-	var dirty []plan.Source
+	var dirty []plan.RowRef
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cli, err := ovsdb.Connect(ctx, ovsdb.Southbound, ovsdb.Options{Remote: c.SBRemote(), OnEvent: func(e ovsdb.Event) {
 		mu.Lock()
-		dirty = append(dirty, plan.Source{Table: e.Table, UUID: e.UUID})
+		dirty = append(dirty, plan.RowRef{Table: e.Table, UUID: e.UUID})
 		mu.Unlock()
 	}})
 	require.NoError(t, err)
@@ -206,7 +207,7 @@ func TestSBIncrementalFromRealEvents(t *testing.T) {
 	cfg := config.Default()
 	cfg.ExposeTenantNetworks = true
 	topo.RLock()
-	inc := plan.NewIncremental(plan.NewSBDriver(cfg, topo, "gw1"), "gw1")
+	inc := plan.NewIncremental(southbound.New(cfg, topo, "gw1"), "gw1")
 	inc.Full()
 	topo.RUnlock()
 	mu.Lock()
@@ -242,7 +243,7 @@ func TestSBIncrementalFromRealEvents(t *testing.T) {
 		topo.RLock()
 		defer topo.RUnlock()
 		inc.Replan(batch)
-		want, _ := plan.Full(plan.NewSBDriver(cfg, topo, "gw1"), "gw1")
+		want, _ := plan.Full(southbound.New(cfg, topo, "gw1"), "gw1")
 		require.Equal(t, render(want), render(inc.State()))
 	}
 	until := func(what string, cond func() bool) {

@@ -1,4 +1,4 @@
-package plan_test
+package northbound_test
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/northbound"
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 )
 
@@ -24,30 +25,30 @@ type nbFx struct {
 	cfg *config.Config
 	ls  map[string]*nbdb.LogicalSwitch
 	lr  map[string]*nbdb.LogicalRouter
-	log []plan.Source // rows changed since the last incremental check
+	log []plan.RowRef // rows changed since the last incremental check
 }
 
 // up upserts a row and logs it as changed.
 func (f *nbFx) up(row any) {
 	f.t.Upsert(row)
-	var src plan.Source
+	var src plan.RowRef
 	switch r := row.(type) {
 	case *nbdb.LogicalSwitch:
-		src = plan.Source{Table: nbdb.LogicalSwitchTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.LogicalSwitchTable, UUID: r.UUID}
 	case *nbdb.LogicalSwitchPort:
-		src = plan.Source{Table: nbdb.LogicalSwitchPortTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.LogicalSwitchPortTable, UUID: r.UUID}
 	case *nbdb.LogicalRouter:
-		src = plan.Source{Table: nbdb.LogicalRouterTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.LogicalRouterTable, UUID: r.UUID}
 	case *nbdb.LogicalRouterPort:
-		src = plan.Source{Table: nbdb.LogicalRouterPortTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.LogicalRouterPortTable, UUID: r.UUID}
 	case *nbdb.NAT:
-		src = plan.Source{Table: nbdb.NATTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.NATTable, UUID: r.UUID}
 	case *nbdb.LoadBalancer:
-		src = plan.Source{Table: nbdb.LoadBalancerTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.LoadBalancerTable, UUID: r.UUID}
 	case *nbdb.NBGlobal:
-		src = plan.Source{Table: nbdb.NBGlobalTable, UUID: r.UUID}
+		src = plan.RowRef{Table: nbdb.NBGlobalTable, UUID: r.UUID}
 	case *vswitch.OpenVSwitch:
-		src = plan.Source{Table: vswitch.OpenVSwitchTable, UUID: r.UUID}
+		src = plan.RowRef{Table: vswitch.OpenVSwitchTable, UUID: r.UUID}
 	default:
 		return
 	}
@@ -57,7 +58,7 @@ func (f *nbFx) up(row any) {
 // del deletes a row and logs it as changed.
 func (f *nbFx) del(table, uuid string) {
 	f.t.Delete(table, uuid)
-	f.log = append(f.log, plan.Source{Table: table, UUID: uuid})
+	f.log = append(f.log, plan.RowRef{Table: table, UUID: uuid})
 }
 
 func newNBFx() *nbFx {
@@ -208,11 +209,11 @@ func (f *nbFx) global(distributed string) {
 
 // planAs runs a full NB plan for the chassis named by id ("" = c1 from
 // the OVS row).
-func (f *nbFx) planAs(t *testing.T, id plan.NBIdentity) (*plan.State, []plan.Warning) {
+func (f *nbFx) planAs(t *testing.T, id northbound.Identity) (*plan.State, []plan.Warning) {
 	t.Helper()
 	f.t.RLock()
 	defer f.t.RUnlock()
-	d := plan.NewNBDriver(f.cfg, f.t, id)
+	d := northbound.New(f.cfg, f.t, id)
 	name := id.ChassisName
 	if name == "" {
 		name = "c1"
@@ -220,7 +221,7 @@ func (f *nbFx) planAs(t *testing.T, id plan.NBIdentity) (*plan.State, []plan.War
 	return plan.Full(d, name)
 }
 
-var c2 = plan.NBIdentity{Hostname: "host2", ChassisName: "c2"}
+var c2 = northbound.Identity{Hostname: "host2", ChassisName: "c2"}
 
 type nbWant struct {
 	prefix string
@@ -285,46 +286,46 @@ func TestNBPlan(t *testing.T) {
 	cases := []struct {
 		name  string
 		build func(f *nbFx)
-		as    plan.NBIdentity
+		as    northbound.Identity
 		want  []nbWant
 	}{
 		{"provider VM flat v4+v6 bound here: MAC neighbour, NDP proxy for the v6 CIDR", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.vm("public", "vm1", "host1", mac1+" 172.24.4.10 2001:db8:24::10", "172.24.4.10/24 2001:db8:24::10/64")
-		}, plan.NBIdentity{}, []nbWant{
+		}, northbound.Identity{}, []nbWant{
 			{"172.24.4.10/32", plan.KindProviderPort, "vm1", "br-ex", 0, mac1, "", ""},
 			{"2001:db8:24::10/128", plan.KindProviderPort, "vm1", "br-ex", 0, mac1, "", "2001:db8:24::"},
 		}},
 		{"provider VM on a VLAN network", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.vm("vlan100", "vm2", "host1", mac1+" 172.24.5.10", "172.24.5.10/24")
-		}, plan.NBIdentity{}, []nbWant{{"172.24.5.10/32", plan.KindProviderPort, "vm2", "br-vlan", 100, mac1, "", ""}}},
+		}, northbound.Identity{}, []nbWant{{"172.24.5.10/32", plan.KindProviderPort, "vm2", "br-vlan", 100, mac1, "", ""}}},
 		{"provider VM bound to another chassis: nothing here", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.vm("public", "vm1", "host2", mac1+" 172.24.4.10", "172.24.4.10/24")
-		}, plan.NBIdentity{}, nil},
+		}, northbound.Identity{}, nil},
 		{"provider VM on an unmapped physnet: nothing", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.sw("other", "physnet9", 0)
 			f.vm("other", "vm1", "host1", mac1+" 172.30.0.10", "172.30.0.10/24")
-		}, plan.NBIdentity{}, nil},
+		}, northbound.Identity{}, nil},
 		{"requested-chassis naming the system-id also binds", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.vm("public", "vm1", "c1", mac1+" 172.24.4.10", "172.24.4.10/24")
-		}, plan.NBIdentity{}, []nbWant{{"172.24.4.10/32", plan.KindProviderPort, "vm1", "br-ex", 0, mac1, "", ""}}},
+		}, northbound.Identity{}, []nbWant{{"172.24.4.10/32", plan.KindProviderPort, "vm1", "br-ex", 0, mac1, "", ""}}},
 		{"row 11: port bound here but down is not announced", func(f *nbFx) {
 			nbWorld(f, "c2")
 			p := f.vm("public", "vm1", "host1", mac1+" 172.24.4.10", "172.24.4.10/24")
 			p.Up = nbPtr(false)
 			f.up(p)
-		}, plan.NBIdentity{}, nil},
+		}, northbound.Identity{}, nil},
 		{"row 12: live migration host1,host2 -> only the first (source) announces: host1", func(f *nbFx) {
 			nbWorld(f, "c2")
 			p := f.vm("public", "vm1", "host1", mac1+" 172.24.4.10", "172.24.4.10/24")
 			p.Options["requested-chassis"] = "host1,host2"
 			p.ExternalIDs["neutron:host_id"] = "host2"
 			f.up(p)
-		}, plan.NBIdentity{}, []nbWant{{"172.24.4.10/32", plan.KindProviderPort, "vm1", "br-ex", 0, mac1, "", ""}}},
+		}, northbound.Identity{}, []nbWant{{"172.24.4.10/32", plan.KindProviderPort, "vm1", "br-ex", 0, mac1, "", ""}}},
 		{"row 12: live migration host1,host2 -> host2 does not announce", func(f *nbFx) {
 			nbWorld(f, "c1")
 			p := f.vm("public", "vm1", "host1", mac1+" 172.24.4.10", "172.24.4.10/24")
@@ -338,7 +339,7 @@ func TestNBPlan(t *testing.T) {
 			p.Type = "virtual"
 			p.ExternalIDs["neutron:host_id"] = "host1"
 			f.up(p)
-		}, plan.NBIdentity{}, []nbWant{
+		}, northbound.Identity{}, []nbWant{
 			{"172.24.4.20/32", plan.KindProviderPort, "vip1", "br-ex", 0, mac1, "", ""},
 			{"2001:db8:24::20/128", plan.KindProviderPort, "vip1", "br-ex", 0, mac1, "", "2001:db8:24::"},
 		}},
@@ -347,23 +348,23 @@ func TestNBPlan(t *testing.T) {
 			p := f.vm("public", "vip1", "", mac1+" 172.24.4.20", "172.24.4.20/24")
 			p.Type = "virtual"
 			f.up(p)
-		}, plan.NBIdentity{}, nil},
+		}, northbound.Identity{}, nil},
 		{"row 14: config-drive port (addresses unknown) uses neutron:cidrs, no MAC", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.vm("public", "vm1", "host1", "unknown", "172.24.4.11/24")
-		}, plan.NBIdentity{}, []nbWant{{"172.24.4.11/32", plan.KindProviderPort, "vm1", "br-ex", 0, "", "", ""}}},
+		}, northbound.Identity{}, []nbWant{{"172.24.4.11/32", plan.KindProviderPort, "vm1", "br-ex", 0, "", "", ""}}},
 		{"dynamic addresses", func(f *nbFx) {
 			nbWorld(f, "c2")
 			p := f.vm("public", "vm1", "host1", "dynamic", "")
 			p.DynamicAddresses = nbPtr(mac1 + " 172.24.4.12")
 			f.up(p)
-		}, plan.NBIdentity{}, []nbWant{{"172.24.4.12/32", plan.KindProviderPort, "vm1", "br-ex", 0, mac1, "", ""}}},
+		}, northbound.Identity{}, []nbWant{{"172.24.4.12/32", plan.KindProviderPort, "vm1", "br-ex", 0, mac1, "", ""}}},
 		{"cr-lrp hosted here: gateway IPs with the LRP MAC and NDP proxy", func(f *nbFx) {
 			nbWorld(f, "c1")
-		}, plan.NBIdentity{}, crlrp},
+		}, northbound.Identity{}, crlrp},
 		{"row 8: cr-lrp hosted on another chassis: nothing here", func(f *nbFx) {
 			nbWorld(f, "c2")
-		}, plan.NBIdentity{}, nil},
+		}, northbound.Identity{}, nil},
 		{"row 7: cr-lrp without a known peer switch: nothing yet", func(f *nbFx) {
 			f.sw("public", "physnet1", 0)
 			f.router("r1")
@@ -371,13 +372,13 @@ func TestNBPlan(t *testing.T) {
 				Networks: []string{"172.24.4.100/24"}, Status: map[string]string{"hosting-chassis": "c1"}}
 			f.up(lrp)
 			f.updRouter("r1", func(lr *nbdb.LogicalRouter) { lr.Ports = []string{"lrp-x"} })
-		}, plan.NBIdentity{}, nil},
+		}, northbound.Identity{}, nil},
 		{"row 15: distributed FIP on the VM's chassis with external_mac", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.global("true")
 			f.vm("private", "vm3", "host1", mac1+" 10.0.0.10", "10.0.0.10/24")
 			f.fip("r1", "nat1", "172.24.4.150", "10.0.0.10", "vm3", "fa:16:3e:00:aa:03", "public")
-		}, plan.NBIdentity{}, []nbWant{{"172.24.4.150/32", plan.KindFIP, "vm3", "br-ex", 0, "fa:16:3e:00:aa:03", "", ""}}},
+		}, northbound.Identity{}, []nbWant{{"172.24.4.150/32", plan.KindFIP, "vm3", "br-ex", 0, "fa:16:3e:00:aa:03", "", ""}}},
 		{"row 15: distributed FIP: the gateway chassis does not announce it", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.global("true")
@@ -392,30 +393,30 @@ func TestNBPlan(t *testing.T) {
 			f.global("False")
 			f.vm("private", "vm3", "host2", mac1+" 10.0.0.10", "10.0.0.10/24")
 			f.fip("r1", "nat1", "172.24.4.150", "10.0.0.10", "vm3", "fa:16:3e:00:aa:03", "public")
-		}, plan.NBIdentity{}, append([]nbWant{{"172.24.4.150/32", plan.KindFIP, "vm3", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}, crlrp...)},
+		}, northbound.Identity{}, append([]nbWant{{"172.24.4.150/32", plan.KindFIP, "vm3", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}, crlrp...)},
 		{"row 15: fip-distributed=false: the VM's chassis does not announce it", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.global("false")
 			f.vm("private", "vm3", "host1", mac1+" 10.0.0.10", "10.0.0.10/24")
 			f.fip("r1", "nat1", "172.24.4.150", "10.0.0.10", "vm3", "fa:16:3e:00:aa:03", "public")
-		}, plan.NBIdentity{}, nil},
+		}, northbound.Identity{}, nil},
 		{"row 15: FIP without external_mac (not bound yet) is centralized", func(f *nbFx) {
 			nbWorld(f, "c1")
 			f.vm("private", "vm3", "host2", mac1+" 10.0.0.10", "10.0.0.10/24")
 			f.fip("r1", "nat1", "172.24.4.150", "10.0.0.10", "vm3", "", "public")
-		}, plan.NBIdentity{}, append([]nbWant{{"172.24.4.150/32", plan.KindFIP, "vm3", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}, crlrp...)},
+		}, northbound.Identity{}, append([]nbWant{{"172.24.4.150/32", plan.KindFIP, "vm3", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}, crlrp...)},
 		{"centralized FIP without gateway_port (OVN < 22.12): the router's gateway on the FIP's network", func(f *nbFx) {
 			nbWorld(f, "c1")
 			f.vm("private", "vm3", "host2", mac1+" 10.0.0.10", "10.0.0.10/24")
 			n := f.fip("r1", "nat1", "172.24.4.150", "10.0.0.10", "vm3", "", "public")
 			n.GatewayPort = nil
 			f.up(n)
-		}, plan.NBIdentity{}, append([]nbWant{{"172.24.4.150/32", plan.KindFIP, "vm3", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}, crlrp...)},
+		}, northbound.Identity{}, append([]nbWant{{"172.24.4.150/32", plan.KindFIP, "vm3", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}, crlrp...)},
 		{"row 9: FIP of a deleted VM port is not announced anywhere", func(f *nbFx) {
 			nbWorld(f, "c1")
 			f.fip("r1", "nat1", "172.24.4.150", "10.0.0.10", "vm-gone", "fa:16:3e:00:aa:03", "public")
 			f.fip("r1", "nat2", "172.24.4.151", "10.0.0.11", "vm-gone2", "", "public")
-		}, plan.NBIdentity{}, crlrp},
+		}, northbound.Identity{}, crlrp},
 		{"tenant host mode: VM IPs behind the local gateway, via the gateway IP", func(f *nbFx) {
 			f.cfg.ExposeTenantNetworks = true
 			nbWorld(f, "c1")
@@ -424,25 +425,25 @@ func TestNBPlan(t *testing.T) {
 			down := f.vm("private", "vm4", "host2", mac1+" 10.0.0.11", "10.0.0.11/24")
 			down.Up = nbPtr(false)
 			f.up(down)
-		}, plan.NBIdentity{}, append([]nbWant{{"10.0.0.10/32", plan.KindTenantPort, "vm3", "br-ex", 0, "", "172.24.4.100", ""}}, crlrp...)},
+		}, northbound.Identity{}, append([]nbWant{{"10.0.0.10/32", plan.KindTenantPort, "vm3", "br-ex", 0, "", "172.24.4.100", ""}}, crlrp...)},
 		{"tenant subnet mode: the subnet via the gateway IP, no per-VM prefix", func(f *nbFx) {
 			f.cfg.ExposeTenantNetworks = true
 			f.cfg.AdvertisementMethodTenantNetworks = "subnet"
 			nbWorld(f, "c1")
 			f.iface("r1", "private", "10.0.0.1/24", "")
 			f.vm("private", "vm3", "host2", mac1+" 10.0.0.10", "10.0.0.10/24")
-		}, plan.NBIdentity{}, append([]nbWant{{"10.0.0.0/24", plan.KindTenantSubnet, "rif-r1-private", "br-ex", 0, "", "172.24.4.100", ""}}, crlrp...)},
+		}, northbound.Identity{}, append([]nbWant{{"10.0.0.0/24", plan.KindTenantSubnet, "rif-r1-private", "br-ex", 0, "", "172.24.4.100", ""}}, crlrp...)},
 		{"tenant networks behind a gateway hosted elsewhere: nothing", func(f *nbFx) {
 			f.cfg.ExposeTenantNetworks = true
 			nbWorld(f, "c2")
 			f.iface("r1", "private", "10.0.0.1/24", "")
 			f.vm("private", "vm3", "host1", mac1+" 10.0.0.10", "10.0.0.10/24")
-		}, plan.NBIdentity{}, nil},
+		}, northbound.Identity{}, nil},
 		{"tenant networks not exposed by default", func(f *nbFx) {
 			nbWorld(f, "c1")
 			f.iface("r1", "private", "10.0.0.1/24", "")
 			f.vm("private", "vm3", "host2", mac1+" 10.0.0.10", "10.0.0.10/24")
-		}, plan.NBIdentity{}, crlrp},
+		}, northbound.Identity{}, crlrp},
 		{"address_scopes: only subnets whose scope is listed", func(f *nbFx) {
 			f.cfg.ExposeTenantNetworks = true
 			f.cfg.AddressScopes = []string{"scope-a"}
@@ -452,7 +453,7 @@ func TestNBPlan(t *testing.T) {
 			f.iface("r1", "other", "10.1.0.1/24", "scope-b")
 			f.vm("private", "vm3", "host2", mac1+" 10.0.0.10", "10.0.0.10/24")
 			f.vm("other", "vm5", "host2", mac1+" 10.1.0.10", "10.1.0.10/24")
-		}, plan.NBIdentity{}, append([]nbWant{{"10.0.0.10/32", plan.KindTenantPort, "vm3", "br-ex", 0, "", "172.24.4.100", ""}}, crlrp...)},
+		}, northbound.Identity{}, append([]nbWant{{"10.0.0.10/32", plan.KindTenantPort, "vm3", "br-ex", 0, "", "172.24.4.100", ""}}, crlrp...)},
 		{"require_snat_disabled_for_tenant_networks: subnets with SNAT skipped", func(f *nbFx) {
 			f.cfg.ExposeTenantNetworks = true
 			f.cfg.RequireSNATDisabledForTenantNetworks = true
@@ -462,7 +463,7 @@ func TestNBPlan(t *testing.T) {
 			f.iface("r1", "private", "10.0.0.1/24", "")
 			f.iface("r1", "other", "10.1.0.1/24", "")
 			f.nat("r1", &nbdb.NAT{UUID: "snat1", Type: "snat", ExternalIP: "172.24.4.100", LogicalIP: "10.0.0.0/24"})
-		}, plan.NBIdentity{}, append([]nbWant{{"10.1.0.0/24", plan.KindTenantSubnet, "rif-r1-other", "br-ex", 0, "", "172.24.4.100", ""}}, crlrp...)},
+		}, northbound.Identity{}, append([]nbWant{{"10.1.0.0/24", plan.KindTenantSubnet, "rif-r1-other", "br-ex", 0, "", "172.24.4.100", ""}}, crlrp...)},
 		{"expose_ipv6_gua_tenant_networks: only global IPv6 subnets", func(f *nbFx) {
 			f.cfg.ExposeIPv6GUATenantNetworks = true
 			nbWorld(f, "c1")
@@ -474,7 +475,7 @@ func TestNBPlan(t *testing.T) {
 			f.vm("private", "vm3", "host2", mac1+" 10.0.0.10", "10.0.0.10/24")
 			f.vm("private6", "vm7", "host2", mac1+" 2a00:10::10", "2a00:10::10/64")
 			f.vm("doc", "vm6", "host2", mac1+" 2001:db8:99::10", "2001:db8:99::10/64")
-		}, plan.NBIdentity{}, append([]nbWant{{"2a00:10::10/128", plan.KindTenantPort, "vm7", "br-ex", 0, "", "2001:db8:24::100", ""}}, crlrp...)},
+		}, northbound.Identity{}, append([]nbWant{{"2a00:10::10/128", plan.KindTenantPort, "vm7", "br-ex", 0, "", "2001:db8:24::100", ""}}, crlrp...)},
 		{"row 17: LB VIP on a tenant network announced on the router's gateway chassis", func(f *nbFx) {
 			f.cfg.ExposeTenantNetworks = true
 			nbWorld(f, "c1")
@@ -484,7 +485,7 @@ func TestNBPlan(t *testing.T) {
 					"neutron:port_name": "ovn-lb-vip-lb1"}})
 			f.lb("r1", "lb1", map[string]string{"10.0.0.100:80": "10.0.0.10:80", "172.24.4.160:80": "10.0.0.10:80"},
 				map[string]string{"neutron:vip": "10.0.0.100", "neutron:vip_port_id": "vipport", "neutron:vip_fip": "172.24.4.160"})
-		}, plan.NBIdentity{}, append([]nbWant{
+		}, northbound.Identity{}, append([]nbWant{
 			{"10.0.0.100/32", plan.KindLBVIP, "lb1", "br-ex", 0, "", "172.24.4.100", ""},
 			{"172.24.4.160/32", plan.KindLBFIP, "lb1", "br-ex", 0, "fa:16:3e:00:00:01", "", ""},
 		}, crlrp...)},
@@ -495,7 +496,7 @@ func TestNBPlan(t *testing.T) {
 				ExternalIDs: map[string]string{"neutron:cidrs": "10.0.0.100/32"}})
 			f.lb("r1", "lb1", map[string]string{"10.0.0.100:80": "10.0.0.10:80", "172.24.4.160:80": "10.0.0.10:80"},
 				map[string]string{"neutron:vip": "10.0.0.100", "neutron:vip_port_id": "vipport", "neutron:vip_fip": "172.24.4.160"})
-		}, plan.NBIdentity{}, append([]nbWant{
+		}, northbound.Identity{}, append([]nbWant{
 			{"172.24.4.160/32", plan.KindLBFIP, "lb1", "br-ex", 0, "fa:16:3e:00:00:01", "", ""},
 		}, crlrp...)},
 		{"LB VIP on a provider network: wired on its bridge, no MAC, without tenant exposure", func(f *nbFx) {
@@ -504,7 +505,7 @@ func TestNBPlan(t *testing.T) {
 				ExternalIDs: map[string]string{"neutron:cidrs": "172.24.4.170/32"}})
 			f.lb("r1", "lb2", map[string]string{"172.24.4.170:443": "10.0.0.10:443"},
 				map[string]string{"neutron:vip": "172.24.4.170", "neutron:vip_port_id": "vipport"})
-		}, plan.NBIdentity{}, append([]nbWant{{"172.24.4.170/32", plan.KindLBVIP, "lb2", "br-ex", 0, "", "", ""}}, crlrp...)},
+		}, northbound.Identity{}, append([]nbWant{{"172.24.4.170/32", plan.KindLBVIP, "lb2", "br-ex", 0, "", "", ""}}, crlrp...)},
 		{"row 17: LB of a router whose gateway is on another chassis: not on this gateway", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.router("r2")
@@ -513,28 +514,28 @@ func TestNBPlan(t *testing.T) {
 				ExternalIDs: map[string]string{"neutron:cidrs": "172.24.4.170/32"}})
 			f.lb("r1", "lb2", map[string]string{"172.24.4.170:443": "10.0.0.10:443"},
 				map[string]string{"neutron:vip": "172.24.4.170", "neutron:vip_port_id": "vipport"})
-		}, plan.NBIdentity{}, []nbWant{{"172.24.4.200/32", plan.KindCRLRP, "lrp-gw-r2", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}},
+		}, northbound.Identity{}, []nbWant{{"172.24.4.200/32", plan.KindCRLRP, "lrp-gw-r2", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}},
 		{"LB FIP through a NAT on the VIP port", func(f *nbFx) {
 			nbWorld(f, "c1")
 			f.addPort("private", &nbdb.LogicalSwitchPort{UUID: "vipport", Name: "vipport", Up: nbPtr(false),
 				ExternalIDs: map[string]string{"neutron:cidrs": "10.0.0.100/32", "neutron:port_name": "ovn-lb-vip-x"}})
 			f.fip("r1", "nat1", "172.24.4.161", "10.0.0.100", "vipport", "", "public")
-		}, plan.NBIdentity{}, append([]nbWant{{"172.24.4.161/32", plan.KindLBFIP, "vipport", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}, crlrp...)},
+		}, northbound.Identity{}, append([]nbWant{{"172.24.4.161/32", plan.KindLBFIP, "vipport", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}, crlrp...)},
 		{"port forwarding: pf-floatingip-* LB FIP on the gateway chassis", func(f *nbFx) {
 			nbWorld(f, "c1")
 			f.lb("r1", "pf-floatingip-abc-tcp", map[string]string{"172.24.4.170:2222": "10.0.0.10:22", "172.24.4.170:2223": "10.0.0.11:22"},
 				map[string]string{"neutron:router_name": "neutron-r1"})
-		}, plan.NBIdentity{}, append([]nbWant{{"172.24.4.170/32", plan.KindPFFIP, "pf-floatingip-abc-tcp", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}, crlrp...)},
+		}, northbound.Identity{}, append([]nbWant{{"172.24.4.170/32", plan.KindPFFIP, "pf-floatingip-abc-tcp", "br-ex", 0, "fa:16:3e:00:00:01", "", ""}}, crlrp...)},
 		{"port forwarding of a router hosted elsewhere: nothing", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.lb("r1", "pf-floatingip-abc-tcp", map[string]string{"172.24.4.170:2222": "10.0.0.10:22"},
 				map[string]string{"neutron:router_name": "r1"})
-		}, plan.NBIdentity{}, nil},
+		}, northbound.Identity{}, nil},
 		{"row 6: switch deleted under a bound port: nothing, no panic", func(f *nbFx) {
 			nbWorld(f, "c2")
 			f.vm("public", "vm1", "host1", mac1+" 172.24.4.10", "172.24.4.10/24")
 			f.del(nbdb.LogicalSwitchTable, "ls-public")
-		}, plan.NBIdentity{}, nil},
+		}, northbound.Identity{}, nil},
 		{"row 6: router deleted under its NAT and LB: nothing", func(f *nbFx) {
 			nbWorld(f, "c1")
 			f.vm("private", "vm3", "host2", mac1+" 10.0.0.10", "10.0.0.10/24")
@@ -543,7 +544,7 @@ func TestNBPlan(t *testing.T) {
 			f.up(n)
 			f.lb("r1", "pf-floatingip-abc-tcp", map[string]string{"172.24.4.170:2222": "10.0.0.10:22"}, nil)
 			f.del(nbdb.LogicalRouterTable, "lr-r1")
-		}, plan.NBIdentity{}, crlrp},
+		}, northbound.Identity{}, crlrp},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -578,7 +579,7 @@ func TestNBLiveMigrationExactlyOneChassis(t *testing.T) {
 		p.Options["requested-chassis"], p.ExternalIDs["neutron:host_id"], p.Up = s.rc, s.hostID, nbPtr(s.up)
 		f.up(p)
 		var on []string
-		for _, id := range []plan.NBIdentity{{}, c2} {
+		for _, id := range []northbound.Identity{{}, c2} {
 			st, _ := f.planAs(t, id)
 			for _, a := range st.Announcements {
 				if a.Port == "vm1" {
@@ -610,7 +611,7 @@ func TestNBBridgesAndFlows(t *testing.T) {
 	f.up(&vswitch.Port{UUID: "p2", Name: "patch-provnet-public-to-br-int"})
 	f.up(&vswitch.Interface{UUID: "i1", Name: "br-ex", MACInUse: nbPtr("aa:bb:cc:00:00:01")})
 	f.up(&vswitch.Interface{UUID: "i2", Name: "patch-provnet-public-to-br-int", Ofport: nbPtr(7)})
-	st, _ := f.planAs(t, plan.NBIdentity{})
+	st, _ := f.planAs(t, northbound.Identity{})
 	require.Equal(t, []plan.BridgeWiring{
 		{Bridge: "br-ex", Physnet: "physnet1", Index: 1},
 		{Bridge: "br-vlan", Physnet: "physnet2", Index: 2, VLANs: []int{100, 200}},
@@ -627,7 +628,7 @@ func TestNBMalformedMappingsWarnOnce(t *testing.T) {
 	f.vm("public", "vm1", "host1", "fa:16:3e:00:01:10 172.24.4.10", "172.24.4.10/24")
 	f.t.RLock()
 	defer f.t.RUnlock()
-	d := plan.NewNBDriver(f.cfg, f.t, plan.NBIdentity{})
+	d := northbound.New(f.cfg, f.t, northbound.Identity{})
 	st, w := plan.Full(d, "c1")
 	require.Len(t, w, 1)
 	require.Equal(t, "bridge-mappings", w[0].Reason)
@@ -642,7 +643,7 @@ func TestNBMalformedMappingsWarnOnce(t *testing.T) {
 func TestNBResetContext(t *testing.T) {
 	f := newNBFx()
 	nbWorld(f, "c1")
-	d := plan.NewNBDriver(f.cfg, f.t, plan.NBIdentity{})
+	d := northbound.New(f.cfg, f.t, northbound.Identity{})
 	reset := func() bool {
 		f.t.RLock()
 		defer f.t.RUnlock()

@@ -1,20 +1,21 @@
-package plan
+package southbound
 
 import (
 	"strings"
 
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
 )
 
 // affectedSet collects sources without duplicates.
 type affectedSet struct {
-	seen map[Source]struct{}
-	out  []Source
+	seen map[plan.RowRef]struct{}
+	out  []plan.RowRef
 	// routers and switches already expanded
 	routers, switches map[string]bool
 }
 
-func (s *affectedSet) add(src Source) {
+func (s *affectedSet) add(src plan.RowRef) {
 	if _, ok := s.seen[src]; ok {
 		return
 	}
@@ -22,14 +23,14 @@ func (s *affectedSet) add(src Source) {
 	s.out = append(s.out, src)
 }
 
-func (s *affectedSet) pb(uuid string) { s.add(Source{Table: sbdb.PortBindingTable, UUID: uuid}) }
-func (s *affectedSet) lb(uuid string) { s.add(Source{Table: sbdb.LoadBalancerTable, UUID: uuid}) }
+func (s *affectedSet) pb(uuid string) { s.add(plan.RowRef{Table: sbdb.PortBindingTable, UUID: uuid}) }
+func (s *affectedSet) lb(uuid string) { s.add(plan.RowRef{Table: sbdb.LoadBalancerTable, UUID: uuid}) }
 
 // Affected lists the rows whose contribution may change when src changed.
 // It looks at both the remembered version of the row (before the change)
 // and the row as it is now, so that deleted rows and changed relations
 // (a new peer, another datapath) are followed on both sides.
-func (d *SBDriver) Affected(src Source) ([]Source, bool) {
+func (d *Driver) Affected(src plan.RowRef) ([]plan.RowRef, bool) {
 	switch src.Table {
 	case sbdb.PortBindingTable:
 		return d.affectedPB(src.UUID), false
@@ -56,11 +57,11 @@ func (d *SBDriver) Affected(src Source) ([]Source, bool) {
 	return nil, false
 }
 
-func (d *SBDriver) newAffected() *affectedSet {
-	return &affectedSet{seen: map[Source]struct{}{}, routers: map[string]bool{}, switches: map[string]bool{}}
+func (d *Driver) newAffected() *affectedSet {
+	return &affectedSet{seen: map[plan.RowRef]struct{}{}, routers: map[string]bool{}, switches: map[string]bool{}}
 }
 
-func (d *SBDriver) affectedPB(uuid string) []Source {
+func (d *Driver) affectedPB(uuid string) []plan.RowRef {
 	s := d.newAffected()
 	oldRow, hadOld := d.mem[uuid]
 	var old, cur pbMem
@@ -105,7 +106,7 @@ func (d *SBDriver) affectedPB(uuid string) []Source {
 }
 
 // relationsByName adds the rows that look this port up by name.
-func (d *SBDriver) relationsByName(s *affectedSet, m pbMem) {
+func (d *Driver) relationsByName(s *affectedSet, m pbMem) {
 	// A cr-lrp reads "lrp-X" (its name without "cr-") and, as a fallback,
 	// "X" (its name without "cr-lrp-").
 	for _, n := range []string{"cr-" + m.name, "cr-lrp-" + m.name} {
@@ -134,7 +135,7 @@ func (d *SBDriver) relationsByName(s *affectedSet, m pbMem) {
 }
 
 // relations adds every row that may read a port with summary m.
-func (d *SBDriver) relations(s *affectedSet, m pbMem) {
+func (d *Driver) relations(s *affectedSet, m pbMem) {
 	d.relationsByName(s, m)
 	switch m.typ {
 	case "localnet":
@@ -162,7 +163,7 @@ func (d *SBDriver) relations(s *affectedSet, m pbMem) {
 
 // switchPorts adds every port and LB of switch dp, unless it is a provider
 // network here (its ports do not depend on routers then).
-func (d *SBDriver) switchPorts(s *affectedSet, dp string) {
+func (d *Driver) switchPorts(s *affectedSet, dp string) {
 	if s.switches[dp] {
 		return
 	}
@@ -176,7 +177,7 @@ func (d *SBDriver) switchPorts(s *affectedSet, dp string) {
 
 // switchClosure: everything planned on switch dp (its provider status or
 // name changed), and the routers attached to it.
-func (d *SBDriver) switchClosure(s *affectedSet, dp string) {
+func (d *Driver) switchClosure(s *affectedSet, dp string) {
 	d.t.ForEachPortOn(dp, func(p *sbdb.PortBinding) {
 		s.pb(p.UUID)
 		if p.Type != "patch" {
@@ -201,7 +202,7 @@ func (d *SBDriver) switchClosure(s *affectedSet, dp string) {
 
 // routerClosure: everything that depends on router r's gateway: its ports,
 // its LBs, and the ports and LBs of the tenant switches attached to it.
-func (d *SBDriver) routerClosure(s *affectedSet, r string) {
+func (d *Driver) routerClosure(s *affectedSet, r string) {
 	if s.routers[r] {
 		return
 	}

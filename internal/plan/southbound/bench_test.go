@@ -1,4 +1,4 @@
-package plan_test
+package southbound_test
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 )
 
@@ -213,7 +214,7 @@ func BenchmarkSBFull(b *testing.B) {
 	var st *plan.State
 	m := startCPU()
 	for b.Loop() {
-		st, _ = plan.Full(plan.NewSBDriver(cfg, w.t, "c1"), "c1")
+		st, _ = plan.Full(southbound.New(cfg, w.t, "c1"), "c1")
 		m.n++
 	}
 	m.report(b)
@@ -231,7 +232,7 @@ func BenchmarkSBIncrementalFull(b *testing.B) {
 	b.ResetTimer()
 	m := startCPU()
 	for b.Loop() {
-		inc := plan.NewIncremental(plan.NewSBDriver(cfg, w.t, "c1"), "c1")
+		inc := plan.NewIncremental(southbound.New(cfg, w.t, "c1"), "c1")
 		inc.Full()
 		m.n++
 	}
@@ -240,11 +241,11 @@ func BenchmarkSBIncrementalFull(b *testing.B) {
 
 // replanBench flips one row between two versions and re-plans it.
 func replanBench(b *testing.B, w *scaleWorld, a, c *sbdb.PortBinding) {
-	inc := plan.NewIncremental(plan.NewSBDriver(scaleConfig(), w.t, "c1"), "c1")
+	inc := plan.NewIncremental(southbound.New(scaleConfig(), w.t, "c1"), "c1")
 	w.t.RLock()
 	inc.Full()
 	w.t.RUnlock()
-	src := []plan.Source{{Table: sbdb.PortBindingTable, UUID: a.UUID}}
+	src := []plan.RowRef{{Table: sbdb.PortBindingTable, UUID: a.UUID}}
 	rows := [2]*sbdb.PortBinding{c, a}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -1,4 +1,4 @@
-package plan_test
+package northbound_test
 
 import (
 	"net/netip"
@@ -6,6 +6,8 @@ import (
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/northbound"
+	"github.com/ovnbgp/ovnbgp/internal/plan/plantest"
 )
 
 func TestNBGuardRefusesHostilePrefixes(t *testing.T) {
@@ -82,7 +84,7 @@ func TestNBGuardRefusesHostilePrefixes(t *testing.T) {
 			tc.build(f)
 			f.t.RLock()
 			defer f.t.RUnlock()
-			guardCase{protected: tc.protected, want: tc.want, warn: tc.warn}.check(t, plan.NewNBDriver(f.cfg, f.t, plan.NBIdentity{}))
+			plantest.CheckGuard(t, northbound.New(f.cfg, f.t, northbound.Identity{}), tc.protected, tc.want, tc.warn)
 		})
 	}
 }
@@ -94,7 +96,14 @@ func TestNBRefusesBadVLANTags(t *testing.T) {
 		f.vm("bad", "vm-bad", "host1", "fa:16:3e:00:01:10 172.24.5.10", "172.24.5.10/24")
 		f.sw("good", "physnet2", 100)
 		f.vm("good", "vm-good", "host1", "fa:16:3e:00:01:11 172.24.6.10", "172.24.6.10/24")
-		st, ws := f.planAs(t, plan.NBIdentity{})
-		checkVLANRefused(t, st, ws, tag)
+		st, ws := f.planAs(t, northbound.Identity{})
+		plantest.CheckVLANRefused(t, st, ws, tag)
 	}
 }
+
+var tenantSubnet = func(c *config.Config) {
+	c.ExposeTenantNetworks = true
+	c.AdvertisementMethodTenantNetworks = "subnet"
+}
+
+var tenantHost = func(c *config.Config) { c.ExposeTenantNetworks = true }

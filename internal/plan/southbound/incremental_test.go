@@ -1,4 +1,4 @@
-package plan_test
+package southbound_test
 
 import (
 	"fmt"
@@ -14,6 +14,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 	"github.com/ovnbgp/ovnbgp/internal/topology"
 )
 
@@ -255,22 +256,22 @@ func (w *world) slots() map[string]func() any {
 // one of Sources.
 type plainDriver struct{ plan.Driver }
 
-var dbgHook func(w *world, step int, dirty []plan.Source, d *plan.SBDriver)
+var dbgHook func(w *world, step int, dirty []plan.RowRef, d *southbound.Driver)
 
-func rowSource(row any) plan.Source {
+func rowSource(row any) plan.RowRef {
 	switch r := row.(type) {
 	case *sbdb.PortBinding:
-		return plan.Source{Table: sbdb.PortBindingTable, UUID: r.UUID}
+		return plan.RowRef{Table: sbdb.PortBindingTable, UUID: r.UUID}
 	case *sbdb.LoadBalancer:
-		return plan.Source{Table: sbdb.LoadBalancerTable, UUID: r.UUID}
+		return plan.RowRef{Table: sbdb.LoadBalancerTable, UUID: r.UUID}
 	case *sbdb.LogicalDPGroup:
-		return plan.Source{Table: sbdb.LogicalDPGroupTable, UUID: r.UUID}
+		return plan.RowRef{Table: sbdb.LogicalDPGroupTable, UUID: r.UUID}
 	case *sbdb.DatapathBinding:
-		return plan.Source{Table: sbdb.DatapathBindingTable, UUID: r.UUID}
+		return plan.RowRef{Table: sbdb.DatapathBindingTable, UUID: r.UUID}
 	case *sbdb.Chassis:
-		return plan.Source{Table: sbdb.ChassisTable, UUID: r.UUID}
+		return plan.RowRef{Table: sbdb.ChassisTable, UUID: r.UUID}
 	case *vswitch.OpenVSwitch:
-		return plan.Source{Table: vswitch.OpenVSwitchTable, UUID: r.UUID}
+		return plan.RowRef{Table: vswitch.OpenVSwitchTable, UUID: r.UUID}
 	}
 	panic(fmt.Sprintf("unknown row %T", row))
 }
@@ -318,7 +319,7 @@ func runIncrementalProperty(t *testing.T, cfg *config.Config, seed uint64) {
 	// sort for determinism of the seed
 	sortStrings(names)
 	current := map[string]any{}
-	apply := func(name string) plan.Source {
+	apply := func(name string) plan.RowRef {
 		if old := current[name]; old != nil && w.r.IntN(4) == 0 {
 			src := rowSource(old)
 			w.t.Delete(src.Table, src.UUID)
@@ -344,13 +345,13 @@ func runIncrementalProperty(t *testing.T, cfg *config.Config, seed uint64) {
 		}
 	}
 	w.t.RLock()
-	drv := plan.NewSBDriver(cfg, w.t, "c1")
+	drv := southbound.New(cfg, w.t, "c1")
 	inc := plan.NewIncremental(drv, "c1")
 	first, _ := inc.Full()
 	w.t.RUnlock()
 	applied := first
 	for step := range 60 {
-		var dirty []plan.Source
+		var dirty []plan.RowRef
 		var what []string
 		for range 1 + w.r.IntN(3) {
 			n := names[w.r.IntN(len(names))]
@@ -370,10 +371,10 @@ func runIncrementalProperty(t *testing.T, cfg *config.Config, seed uint64) {
 		}
 		delta, _ := inc.Replan(dirty)
 		got := inc.State()
-		want, _ := plan.Full(plan.NewSBDriver(cfg, w.t, "c1"), "c1")
+		want, _ := plan.Full(southbound.New(cfg, w.t, "c1"), "c1")
 		w.t.RUnlock()
 		w.t.RLock()
-		plain, _ := plan.Full(plainDriver{plan.NewSBDriver(cfg, w.t, "c1")}, "c1")
+		plain, _ := plan.Full(plainDriver{southbound.New(cfg, w.t, "c1")}, "c1")
 		w.t.RUnlock()
 		require.Equal(t, render(plain), render(want), "seed %d step %d: PlanAll differs from Sources+Plan after changing %v", seed, step, what)
 		require.Equal(t, render(want), render(got), "seed %d step %d after changing %v", seed, step, what)
