@@ -79,31 +79,10 @@ func (d *Driver) provider(ls *nbdb.LogicalSwitch) (w wire, mapped, isProvider bo
 }
 
 // gateway is a router port hosted on this chassis on a mapped provider
-// network.
+// network: the drivers' common gateway and its Logical_Router_Port.
 type gateway struct {
-	lrp  *nbdb.LogicalRouterPort
-	w    wire
-	mac  string
-	nets []netip.Prefix
-}
-
-// via returns the gateway IP of the address family of p.
-func (g *gateway) via(p netip.Prefix) (netip.Addr, bool) {
-	for _, n := range g.nets {
-		if n.Addr().Is4() == p.Addr().Is4() {
-			return n.Addr(), true
-		}
-	}
-	return netip.Addr{}, false
-}
-
-func (g *gateway) contains(a netip.Addr) bool {
-	for _, n := range g.nets {
-		if n.Masked().Contains(a) {
-			return true
-		}
-	}
-	return false
+	plan.Gateway
+	lrp *nbdb.LogicalRouterPort
 }
 
 // lrpSwitch finds the provider switch of a router port: external_ids
@@ -137,9 +116,9 @@ func (d *Driver) hostedGateway(p *nbdb.LogicalRouterPort, warn bool) (*gateway, 
 	if !mapped {
 		return nil, false
 	}
-	g := &gateway{lrp: p, w: w}
+	g := &gateway{Gateway: plan.Gateway{Port: p.Name, Bridge: w.bridge, VLAN: w.vlan, Network: w.network}, lrp: p}
 	if _, err := net.ParseMAC(p.MAC); err == nil {
-		g.mac = p.MAC
+		g.MAC = p.MAC
 	} else if warn {
 		d.warn(nbdb.LogicalRouterPortTable, p.Name, "bad-mac", fmt.Sprintf("mac %q: %v", p.MAC, err))
 	}
@@ -151,9 +130,9 @@ func (d *Driver) hostedGateway(p *nbdb.LogicalRouterPort, warn bool) (*gateway, 
 			}
 			continue
 		}
-		g.nets = append(g.nets, pfx)
+		g.Nets = append(g.Nets, pfx)
 	}
-	return g, len(g.nets) > 0
+	return g, len(g.Nets) > 0
 }
 
 // localGateways returns the gateways of a router hosted here.
@@ -179,7 +158,7 @@ func (d *Driver) localGateways(lr *nbdb.LogicalRouter) []*gateway {
 // pickGateway prefers the gateway whose networks contain a.
 func pickGateway(gws []*gateway, a netip.Addr) *gateway {
 	for _, g := range gws {
-		if g.contains(a) {
+		if g.Contains(a) {
 			return g
 		}
 	}

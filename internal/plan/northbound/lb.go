@@ -79,8 +79,8 @@ func (d *Driver) planLB(c *plan.Contribution, lb *nbdb.LoadBalancer) {
 		for _, a := range ips {
 			g := pickGateway(gws, a)
 			plan.AddOnce(c, plan.Announcement{Prefix: plan.HostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: plan.KindPFFIP, Port: lb.Name,
-				Network: g.w.network, Reason: "port-forwarding floating IP on router gateway " + g.lrp.Name + " hosted here"},
-				plan.Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac})
+				Network: g.Network, Reason: "port-forwarding floating IP on router gateway " + g.lrp.Name + " hosted here"},
+				plan.Exposure{Bridge: g.Bridge, VLAN: g.VLAN, MAC: g.MAC})
 		}
 		return
 	}
@@ -101,8 +101,8 @@ func (d *Driver) planLB(c *plan.Contribution, lb *nbdb.LoadBalancer) {
 		} else if a = a.Unmap(); has[a] {
 			g := pickGateway(gws, a)
 			plan.AddOnce(c, plan.Announcement{Prefix: plan.HostPrefix(netip.PrefixFrom(a, a.BitLen())), Kind: plan.KindLBFIP, Port: lb.Name,
-				Network: g.w.network, Reason: "floating IP of load balancer " + lb.Name + " on router gateway " + g.lrp.Name + " hosted here"},
-				plan.Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac})
+				Network: g.Network, Reason: "floating IP of load balancer " + lb.Name + " on router gateway " + g.lrp.Name + " hosted here"},
+				plan.Exposure{Bridge: g.Bridge, VLAN: g.VLAN, MAC: g.MAC})
 		}
 	}
 }
@@ -120,10 +120,10 @@ func (d *Driver) planVIP(c *plan.Contribution, lb *nbdb.LoadBalancer, a netip.Ad
 	}
 	if ls == nil {
 		// No VIP port: a VIP inside a gateway's network is on the provider network.
-		if g := pickGateway(gws, a); g.contains(a) {
-			plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindLBVIP, Port: lb.Name, Network: g.w.network,
+		if g := pickGateway(gws, a); g.Contains(a) {
+			plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindLBVIP, Port: lb.Name, Network: g.Network,
 				Reason: "load-balancer VIP on a provider network, router gateway " + g.lrp.Name + " hosted here"},
-				plan.Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan})
+				plan.Exposure{Bridge: g.Bridge, VLAN: g.VLAN})
 		}
 		return
 	}
@@ -143,7 +143,7 @@ func (d *Driver) planVIP(c *plan.Contribution, lb *nbdb.LoadBalancer, a netip.Ad
 		if s.prefix.Contains(a) {
 			plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindLBVIP, Port: lb.Name, Network: s.network,
 				Reason: "load-balancer VIP on a tenant network behind router gateway " + s.gw.lrp.Name + " hosted here"},
-				plan.Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
+				plan.Exposure{Bridge: s.gw.Bridge, VLAN: s.gw.VLAN, Via: s.via})
 			return
 		}
 	}

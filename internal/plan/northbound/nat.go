@@ -134,14 +134,14 @@ func (d *Driver) planNAT(c *plan.Contribution, n *nbdb.NAT) {
 	}
 	w, ok := d.fipWire(n, gwp)
 	if !ok {
-		w = g.w
+		w = wire{bridge: g.Bridge, vlan: g.VLAN, network: g.Network}
 	}
 	kind, why := plan.KindFIP, "centralized floating IP of "+name+" on router gateway "+gwp.Name+" hosted here"
 	if vip {
 		kind, why = plan.KindLBFIP, "floating IP of load-balancer VIP port "+lport+" on router gateway "+gwp.Name+" hosted here"
 	}
 	plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: kind, Port: name, Network: w.network, Reason: why},
-		plan.Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: g.mac})
+		plan.Exposure{Bridge: w.bridge, VLAN: w.vlan, MAC: g.MAC})
 }
 
 // natGatewayQuiet is natGateway for the wiring fallback of a distributed

@@ -136,7 +136,7 @@ func (d *Driver) planLSP(c *plan.Contribution, p *nbdb.LogicalSwitchPort) {
 			}
 			plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindTenantPort, Port: p.Name, Network: s.network,
 				Reason: "tenant port behind router gateway " + s.gw.lrp.Name + " hosted on this chassis"},
-				plan.Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
+				plan.Exposure{Bridge: s.gw.Bridge, VLAN: s.gw.VLAN, Via: s.via})
 			break
 		}
 	}
@@ -150,11 +150,11 @@ func (d *Driver) planLRP(c *plan.Contribution, p *nbdb.LogicalRouterPort) {
 	if !ok {
 		return
 	}
-	ndp := plan.NDPProxies(g.nets)
-	for _, n := range g.nets {
+	ndp := plan.NDPProxies(g.Nets)
+	for _, n := range g.Nets {
 		ip := plan.HostPrefix(n)
-		plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindCRLRP, Port: p.Name, Network: g.w.network,
+		plan.AddOnce(c, plan.Announcement{Prefix: ip, Kind: plan.KindCRLRP, Port: p.Name, Network: g.Network,
 			Reason: "router gateway hosted on this chassis"},
-			plan.Exposure{Bridge: g.w.bridge, VLAN: g.w.vlan, MAC: g.mac, ProxyNDP: plan.NDPFor(ip, ndp)})
+			plan.Exposure{Bridge: g.Bridge, VLAN: g.VLAN, MAC: g.MAC, ProxyNDP: plan.NDPFor(ip, ndp)})
 	}
 }

@@ -70,7 +70,7 @@ func (d *Driver) tenantSubnets(ls *nbdb.LogicalSwitch, only *nbdb.LogicalSwitchP
 				continue
 			}
 			for _, g := range gws {
-				if via, ok := g.via(n); ok {
+				if via, ok := g.Via(n.Addr()); ok {
 					out = append(out, tenantSubnet{prefix: n, gw: g, via: via, network: network, rif: rif.Name})
 					break
 				}
@@ -131,6 +131,6 @@ func (d *Driver) planSubnets(c *plan.Contribution, rif *nbdb.LogicalSwitchPort) 
 	for _, s := range d.tenantSubnets(ls, rif) {
 		plan.AddOnce(c, plan.Announcement{Prefix: s.prefix, Kind: plan.KindTenantSubnet, Port: rif.Name, Network: s.network,
 			Reason: "tenant subnet behind router gateway " + s.gw.lrp.Name + " hosted on this chassis"},
-			plan.Exposure{Bridge: s.gw.w.bridge, VLAN: s.gw.w.vlan, Via: s.via})
+			plan.Exposure{Bridge: s.gw.Bridge, VLAN: s.gw.VLAN, Via: s.via})
 	}
 }

@@ -69,7 +69,7 @@ type Driver struct {
 	// Per-batch memo, cleared by Reset: the topology does not change
 	// between a Reset and the end of the plan or re-plan that follows.
 	swMemo  map[string]*switchInfo
-	gwMemo  map[string]*gw
+	gwMemo  map[string]*plan.Gateway
 	netMemo map[string][]netip.Prefix // router -> its tenant subnets
 }
 
@@ -85,7 +85,7 @@ type switchInfo struct {
 
 type routerIf struct {
 	rif, lrp *sbdb.PortBinding
-	g        *gw
+	g        *plan.Gateway
 }
 
 func (d *Driver) sw(dp string) *switchInfo {
@@ -145,7 +145,7 @@ func summarize(pb *sbdb.PortBinding) pbMem {
 // which is the SB Chassis name).
 func New(cfg *config.Config, t *topology.Topology, chassis string) *Driver {
 	d := &Driver{cfg: cfg, t: t, chassis: chassis, mem: map[string]*sbdb.PortBinding{}, guard: plan.NewGuard(cfg),
-		swMemo: map[string]*switchInfo{}, gwMemo: map[string]*gw{}, netMemo: map[string][]netip.Prefix{}}
+		swMemo: map[string]*switchInfo{}, gwMemo: map[string]*plan.Gateway{}, netMemo: map[string][]netip.Prefix{}}
 	if len(cfg.AddressScopes) > 0 {
 		d.scopes = map[string]bool{}
 		for _, s := range cfg.AddressScopes {

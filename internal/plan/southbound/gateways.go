@@ -11,40 +11,11 @@ import (
 // Gateways: chassisredirect ports, the gateway of a router and its router
 // interfaces.
 
-// gw is a router gateway (cr-lrp) hosted here, with its provider wiring.
-type gw struct {
-	port    string
-	mac     string
-	nets    []netip.Prefix // the cr-lrp networks, e.g. 172.24.4.100/24
-	bridge  string
-	vlan    int
-	network string
-}
-
-// via returns the gateway address of the family of a.
-func (g *gw) via(a netip.Addr) (netip.Addr, bool) {
-	for _, n := range g.nets {
-		if n.Addr().Is4() == a.Is4() {
-			return n.Addr(), true
-		}
-	}
-	return netip.Addr{}, false
-}
-
-func (g *gw) contains(a netip.Addr) bool {
-	for _, n := range g.nets {
-		if n.Bits() < n.Addr().BitLen() && n.Masked().Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
 // gateway resolves a chassisredirect port: its MAC and networks and the
 // provider network it is on. nil when it is not usable (no address, no
 // provider switch, provider not mapped here). warn: report malformed
 // addresses (only when planning the cr-lrp row itself).
-func (d *Driver) gateway(pb *sbdb.PortBinding, warn bool) *gw {
+func (d *Driver) gateway(pb *sbdb.PortBinding, warn bool) *plan.Gateway {
 	if len(pb.MAC) == 0 {
 		return nil
 	}
@@ -60,7 +31,7 @@ func (d *Driver) gateway(pb *sbdb.PortBinding, warn bool) *gw {
 	if !ok {
 		return nil
 	}
-	g := &gw{port: pb.LogicalPort, mac: f[0], bridge: br, vlan: vlan, network: d.networkName(dp)}
+	g := &plan.Gateway{Port: pb.LogicalPort, MAC: f[0], Bridge: br, VLAN: vlan, Network: d.networkName(dp)}
 	for _, a := range f[1:] {
 		pfx, err := plan.ParseAddr(a)
 		if err != nil {
@@ -69,9 +40,9 @@ func (d *Driver) gateway(pb *sbdb.PortBinding, warn bool) *gw {
 			}
 			continue
 		}
-		g.nets = append(g.nets, pfx)
+		g.Nets = append(g.Nets, pfx)
 	}
-	if len(g.nets) == 0 {
+	if len(g.Nets) == 0 {
 		return nil
 	}
 	return g
@@ -97,13 +68,13 @@ func (d *Driver) gatewayProviderDatapath(pb *sbdb.PortBinding) (string, bool) {
 
 // localGateway returns the gateway of router datapath r hosted on this
 // chassis (the one with the smallest port name if several are), or nil.
-func (d *Driver) localGateway(r string) *gw {
+func (d *Driver) localGateway(r string) *plan.Gateway {
 	if g, ok := d.gwMemo[r]; ok {
 		return g
 	}
-	var best *gw
+	var best *plan.Gateway
 	d.t.ForEachChassisRedirect(r, func(c *sbdb.PortBinding) {
-		if !d.boundHere(c) || (best != nil && c.LogicalPort > best.port) {
+		if !d.boundHere(c) || (best != nil && c.LogicalPort > best.Port) {
 			return
 		}
 		if g := d.gateway(c, false); g != nil {
@@ -118,7 +89,7 @@ func (d *Driver) localGateway(r string) *gw {
 // whose router has a gateway hosted here: rif is the switch-side patch
 // port, lrp the router port (its peer), g the local gateway. Switches that
 // are provider networks here are not tenant networks.
-func (d *Driver) routerInterfaces(s string, fn func(rif, lrp *sbdb.PortBinding, g *gw)) {
+func (d *Driver) routerInterfaces(s string, fn func(rif, lrp *sbdb.PortBinding, g *plan.Gateway)) {
 	for _, ri := range d.sw(s).ifs {
 		fn(ri.rif, ri.lrp, ri.g)
 	}

@@ -89,7 +89,7 @@ func (d *Driver) loadBalancer(lb *sbdb.LoadBalancer, c *plan.Contribution) {
 		}
 		for _, a := range vips {
 			pfx := netip.PrefixFrom(a, a.BitLen())
-			if g.contains(a) {
+			if g.Contains(a) {
 				kind, reason := plan.KindLBVIP, "load-balancer VIP on the provider network of a router gateway hosted here"
 				switch {
 				case strings.HasPrefix(lb.Name, "pf-floatingip-"):
@@ -97,8 +97,8 @@ func (d *Driver) loadBalancer(lb *sbdb.LoadBalancer, c *plan.Contribution) {
 				case fip != "" && fip == a.String():
 					kind, reason = plan.KindLBFIP, "floating IP of a load-balancer VIP behind a router gateway hosted here"
 				}
-				plan.Add(c, plan.Announcement{Prefix: pfx, Kind: kind, Port: lb.Name, Network: g.network, Reason: reason},
-					plan.Exposure{Bridge: g.bridge, VLAN: g.vlan})
+				plan.Add(c, plan.Announcement{Prefix: pfx, Kind: kind, Port: lb.Name, Network: g.Network, Reason: reason},
+					plan.Exposure{Bridge: g.Bridge, VLAN: g.VLAN})
 				continue
 			}
 			if !d.tenantEnabled() || d.cfg.AdvertisementMethodTenantNetworks == "subnet" {
@@ -114,10 +114,10 @@ func (d *Driver) loadBalancer(lb *sbdb.LoadBalancer, c *plan.Contribution) {
 				}
 				for _, n := range lrpNetworks(lrp) {
 					if n.Masked().Contains(a) && d.tenantAllowed(a, rif) {
-						if via, ok := g.via(a); ok {
+						if via, ok := g.Via(a); ok {
 							plan.Add(c, plan.Announcement{Prefix: pfx, Kind: plan.KindLBVIP, Port: lb.Name, Network: d.networkName(rif.Datapath),
 								Reason: "load-balancer VIP on a tenant network behind a router gateway hosted here"},
-								plan.Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
+								plan.Exposure{Bridge: g.Bridge, VLAN: g.VLAN, Via: via})
 						}
 						return
 					}

@@ -39,11 +39,11 @@ func (d *Driver) port(pb *sbdb.PortBinding, c *plan.Contribution) {
 			return
 		}
 		if gw := d.gateway(pb, true); gw != nil {
-			ndp := plan.NDPProxies(gw.nets)
-			for _, pfx := range gw.nets {
+			ndp := plan.NDPProxies(gw.Nets)
+			for _, pfx := range gw.Nets {
 				plan.Add(c, plan.Announcement{Prefix: plan.HostPrefix(pfx), Kind: plan.KindCRLRP, Port: pb.LogicalPort,
-					Network: gw.network, Reason: "router gateway hosted on this chassis"},
-					plan.Exposure{Bridge: gw.bridge, VLAN: gw.vlan, MAC: gw.mac, ProxyNDP: plan.NDPFor(pfx, ndp)})
+					Network: gw.Network, Reason: "router gateway hosted on this chassis"},
+					plan.Exposure{Bridge: gw.Bridge, VLAN: gw.VLAN, MAC: gw.MAC, ProxyNDP: plan.NDPFor(pfx, ndp)})
 			}
 		}
 	case "patch":

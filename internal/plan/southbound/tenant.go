@@ -74,7 +74,7 @@ func (d *Driver) tenantPort(pb *sbdb.PortBinding, c *plan.Contribution) {
 		kind, reason = plan.KindLBVIP, "load-balancer VIP on a tenant network behind a router gateway hosted on this chassis"
 	}
 	var prefixes []netip.Prefix
-	d.routerInterfaces(pb.Datapath, func(rif, lrp *sbdb.PortBinding, g *gw) {
+	d.routerInterfaces(pb.Datapath, func(rif, lrp *sbdb.PortBinding, g *plan.Gateway) {
 		if prefixes == nil {
 			prefixes = d.portPrefixes(pb)
 		}
@@ -84,13 +84,13 @@ func (d *Driver) tenantPort(pb *sbdb.PortBinding, c *plan.Contribution) {
 			if !plan.HasFamily(nets, a) || !d.tenantAllowed(a, rif) {
 				continue
 			}
-			via, ok := g.via(a)
+			via, ok := g.Via(a)
 			if !ok {
 				continue
 			}
 			plan.Add(c, plan.Announcement{Prefix: plan.HostPrefix(pfx), Kind: kind, Port: pb.LogicalPort,
 				Network: d.networkName(pb.Datapath), Reason: reason},
-				plan.Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
+				plan.Exposure{Bridge: g.Bridge, VLAN: g.VLAN, Via: via})
 		}
 	})
 }
@@ -116,12 +116,12 @@ func (d *Driver) tenantSubnet(lrp *sbdb.PortBinding, c *plan.Contribution) {
 		if !d.tenantAllowed(a, rif) {
 			continue
 		}
-		via, ok := g.via(a)
+		via, ok := g.Via(a)
 		if !ok {
 			continue
 		}
 		plan.Add(c, plan.Announcement{Prefix: n.Masked(), Kind: plan.KindTenantSubnet, Port: lrp.LogicalPort,
 			Network: d.networkName(rif.Datapath), Reason: "tenant subnet behind a router gateway hosted on this chassis"},
-			plan.Exposure{Bridge: g.bridge, VLAN: g.vlan, Via: via})
+			plan.Exposure{Bridge: g.Bridge, VLAN: g.VLAN, Via: via})
 	}
 }
