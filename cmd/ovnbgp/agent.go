@@ -192,12 +192,12 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 		return nil, err
 	}
 	log.Info("chassis identified", "system-id", src.ID.SystemID, "hostname", src.ID.Hostname)
-	planner, need := newPlanner(cfg, src)
+	planner, need, protected := newPlanner(cfg, src)
 	if w := agent.UnguardedTenantExposure(cfg); w != "" {
 		log.Warn(w)
 	}
 
-	deps := agent.Deps{Source: src, Planner: planner, NeededDatapaths: need}
+	deps := agent.Deps{Source: src, Planner: planner, NeededDatapaths: need, Protected: protected}
 	lo := linux.OptionsFromConfig(cfg)
 	lo.Logger = log.With("component", "kernel")
 	var sp speaker.Speaker

@@ -79,16 +79,15 @@ func setLogLevel(cfg *config.Config) {
 
 // newPlanner builds the incremental planner of the configured driver over
 // the source's topology, its address guard protecting the host's own
-// addresses, connected networks, peers and OVSDB remotes as they are now.
+// addresses, connected networks, peers and OVSDB remotes as they are now,
+// and the watch that keeps those facts current (the controller runs it).
 // need is set for the southbound driver.
-func newPlanner(cfg *config.Config, src *agent.Source) (p agent.Planner, need func() []string) {
-	protected := agent.ProtectedFacts(cfg, src.ID)
+func newPlanner(cfg *config.Config, src *agent.Source) (p agent.Planner, need func() []string, protected *agent.ProtectedWatch) {
+	facts := func() plan.Protected { return agent.ProtectedFacts(cfg, src.ID) }
 	if cfg.Driver == config.DriverNB {
 		d := northbound.New(cfg, src.Topo, northbound.Identity{Hostname: src.ID.Hostname, ChassisName: src.ID.SystemID})
-		d.Guard().SetProtected(protected)
-		return plan.NewIncremental(d, src.ID.SystemID), nil
+		return plan.NewIncremental(d, src.ID.SystemID), nil, agent.NewProtectedWatch(facts, d.Guard().SetProtected)
 	}
 	d := southbound.New(cfg, src.Topo, src.ID.SystemID)
-	d.Guard().SetProtected(protected)
-	return plan.NewIncremental(d, src.ID.SystemID), d.NeededDatapaths
+	return plan.NewIncremental(d, src.ID.SystemID), d.NeededDatapaths, agent.NewProtectedWatch(facts, d.Guard().SetProtected)
 }

@@ -51,7 +51,7 @@ the wiring. Nothing on the host is changed.`,
 			if err := src.Start(ctx); err != nil {
 				return err
 			}
-			p, need := newPlanner(cfg, src)
+			p, need, _ := newPlanner(cfg, src)
 			if need != nil {
 				err := agent.Settle(ctx, src, func() []string {
 					src.Topo.RLock()

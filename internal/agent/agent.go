@@ -48,6 +48,9 @@ type Deps struct {
 	Kernel          Kernel
 	Flows           Flows
 	Speaker         speaker.Speaker
+	// Protected, when set, keeps the address guard's protected facts in
+	// step with the host's addresses (see ProtectedWatch).
+	Protected *ProtectedWatch
 }
 
 // Agent is the controller.
@@ -125,6 +128,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); a.background("flows", runCtx, a.deps.Flows.Run) }()
 	}
 
+	var protectedC <-chan struct{}
+	if w := a.deps.Protected; w != nil {
+		protectedC = w.Changed()
+		wg.Add(1)
+		go func() { defer wg.Done(); a.background("protected", runCtx, w.Run) }()
+	}
+
 	retry := minRetry
 	var retryC <-chan time.Time
 	full := func(reason string) {
@@ -171,7 +181,12 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.planMu.Unlock()
 			full("resync: " + r.Reason)
 		case <-ticker.C:
+			a.refreshProtected()
 			full("periodic")
+		case <-protectedC:
+			if a.refreshProtected() {
+				full("protected facts changed")
+			}
 		case <-retryC:
 			full("retry")
 		case <-src.Kick():
@@ -199,6 +214,25 @@ func (a *Agent) Run(ctx context.Context) error {
 			busy = len(dirty) >= busyBatch && src.Pending()
 		}
 	}
+}
+
+// refreshProtected recomputes the protected facts (host addresses and
+// connected networks, peers, remotes) and reports whether they changed:
+// then every guard decision may have, and the caller re-plans everything
+// (host address changes are rare; a full pass is simpler than tracking
+// which rows a fact touches).
+func (a *Agent) refreshProtected() bool {
+	w := a.deps.Protected
+	if w == nil {
+		return false
+	}
+	a.planMu.Lock()
+	added, removed, changed := w.Refresh()
+	a.planMu.Unlock()
+	if changed {
+		a.log.Info("protected host addresses changed; re-planning", "added", added, "removed", removed)
+	}
+	return changed
 }
 
 // Settle makes sure the southbound conditions cover what the plan needs

@@ -28,11 +28,17 @@ var (
 		Help:    "From an OVSDB row change reaching the agent to the end of the incremental reconcile that applied it (kernel, flows, speaker), per changed row.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .25, .5, 1, 2.5, 10},
 	})
+	metricProtected = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ovnbgp_protected_facts", Help: "The address guard's protected facts, by kind (addrs: host addresses, BGP peers, OVSDB remotes; nets: networks connected to the host), as of the last change.",
+	}, []string{"kind"})
+	metricProtectedChanges = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ovnbgp_protected_changes_total", Help: "Changes of the protected facts after start-up (host addresses or connected networks added or removed), each followed by a full reconcile.",
+	})
 )
 
 // Collectors returns the package's metrics for registration.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{metricAnnounced, metricReconcile, metricReconciles, metricErrors, metricReady, metricChangeLatency}
+	return []prometheus.Collector{metricAnnounced, metricReconcile, metricReconciles, metricErrors, metricReady, metricChangeLatency, metricProtected, metricProtectedChanges}
 }
 
 func observe(typ string, start time.Time, err error) {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -73,4 +74,70 @@ func TestAgentRefusesHostileTenantSubnets(t *testing.T) {
 func jsonString(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// TestAgentProtectsHostAddressAddedLater: the host's addresses are
+// protected as they change, not only as they were at start-up. After the
+// agent converged with tenant subnet 10.0.0.0/24 planned and wired (its
+// routes in the bridge tables), an address in it is added to the chassis'
+// uplink (a host interface, not a provider bridge): the subnet now
+// overlaps a network connected to the host and is refused (withdrawn, its
+// routes removed) without a reload; when the address goes away it is
+// planned and wired again.
+func TestAgentProtectsHostAddressAddedLater(t *testing.T) {
+	c := newCloud(t, nodeSpec{name: "gw", gateway: true, extra: "advertisement_method_tenant_networks = subnet"})
+	defer c.dumpLogs()
+	n := c.neutron
+	public := n.ProviderNetwork("public", "physnet1", 0)
+	private := n.TenantNetwork("private")
+	r := n.Router("router1")
+	r.SetGateway(public, "fa:16:3e:00:00:01", "172.24.4.100/24", "gw")
+	r.AddInterface(private, "fa:16:3e:00:00:02", "10.0.0.1/24", "", false)
+	c.central.NBCtl("--wait=sb", "sync")
+	c.startAgent("gw")
+	c.waitAnnounced("172.24.4.100/32", "gw")
+	ns := c.nodes["gw"].ch.NS
+
+	planned := func(want bool) func() bool {
+		return func() bool {
+			st, err := c.agentStatus("gw")
+			if err != nil {
+				return false
+			}
+			b, _ := jsonString(st["state"])
+			routes := ns.IP("route", "show", "table", "all", "proto", "201")
+			return strings.Contains(b, `"10.0.0.0/24"`) == want && strings.Contains(routes, "10.0.0.0/24") == want
+		}
+	}
+	c.l.Eventually(30*time.Second, "the tenant subnet planned and wired", planned(true))
+	// The addresses ovnbgp added itself (its link addresses on br-ex) are
+	// no protected facts: no re-plan for them, past the watch's debounce.
+	if a := ns.IP("addr", "show", "dev", "br-ex"); !strings.Contains(a, "169.254.") {
+		t.Fatalf("no ovnbgp link address on br-ex:\n%s", a)
+	}
+	time.Sleep(2 * time.Second)
+	changes := func() int {
+		b, _ := os.ReadFile(c.nodes["gw"].log)
+		return strings.Count(string(b), "protected host addresses changed")
+	}
+	if n := changes(); n != 0 {
+		t.Fatalf("%d protected-facts changes before any host address changed", n)
+	}
+
+	ns.IP("addr", "add", "10.0.0.200/24", "dev", "gw-tor")
+	c.l.Eventually(30*time.Second, "the tenant subnet refused once it overlaps a host network", func() bool {
+		st, err := c.agentStatus("gw")
+		return err == nil && strings.Contains(fmt.Sprint(st["warnings"]), "protected-prefix") && planned(false)()
+	})
+	if got := ns.IP("route", "get", "10.0.0.200"); strings.Contains(got, "br-ex") {
+		t.Errorf("route to the host's own address goes to br-ex: %s", got)
+	}
+
+	ns.IP("addr", "del", "10.0.0.200/24", "dev", "gw-tor")
+	c.l.Eventually(30*time.Second, "the tenant subnet planned again once the host address is gone", planned(true))
+	// The gateway was served throughout.
+	c.waitAnnounced("172.24.4.100/32", "gw")
+	if n := changes(); n != 2 {
+		t.Errorf("%d protected-facts changes logged, want 2 (added, removed)", n)
+	}
 }
