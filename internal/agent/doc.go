@@ -11,6 +11,11 @@
 //     and drives the reconcilers in the safe order: wire (Kernel, Flows),
 //     announce (speaker.Speaker), unwire what became stale. A failed pass is
 //     retried with a full reconcile.
+//   - ProtectedWatch (protectwatch.go) keeps the address guard's protected
+//     facts (protected.go: host addresses and connected networks, peers,
+//     OVSDB remotes) current: on a host address event and before each
+//     periodic pass the controller recomputes them and, when they changed,
+//     hands them to the guard and re-plans everything.
 //   - http.go and metrics.go serve /status, /healthz, /readyz and /metrics.
 //
 // The agent owns no kernel, OVS or BGP state itself: the reconcilers do,

@@ -65,8 +65,11 @@ func (w *ProtectedWatch) Refresh() (added, removed []string, changed bool) {
 }
 
 // Run subscribes to the namespace's address events until ctx ends and
-// signals Changed once per burst (Debounce after the last event). A
-// subscription error (e.g. a lost event on overflow) signals too.
+// signals Changed once per burst (Debounce after its first event). A
+// subscription error (e.g. a lost event on overflow) signals too. Events
+// of addresses that are never facts are dropped here; the others (also
+// ovnbgp's own on bgp_nic) cost one recomputation per burst, which finds
+// nothing changed.
 func (w *ProtectedWatch) Run(ctx context.Context) error {
 	ch := make(chan netlink.AddrUpdate, 256)
 	done := make(chan struct{})
@@ -85,7 +88,9 @@ func (w *ProtectedWatch) Run(ctx context.Context) error {
 	}
 	// Whatever changed while not subscribed.
 	w.signal()
-	var timer *time.Timer
+	// fire: Debounce after the first event of a burst (not the last, so
+	// that a stream of ovnbgp's own bgp_nic addresses delays nothing):
+	// the events of the wait are covered by the one Refresh that follows.
 	var fire <-chan time.Time
 	for {
 		select {
@@ -102,14 +107,11 @@ func (w *ProtectedWatch) Run(ctx context.Context) error {
 			if a, ok := netip.AddrFromSlice(u.LinkAddress.IP); ok && ownOrLinkLocal(a.Unmap()) {
 				continue // never in the facts
 			}
-			if timer == nil {
-				timer = time.NewTimer(w.Debounce)
-				fire = timer.C
-			} else {
-				timer.Reset(w.Debounce)
+			if fire == nil {
+				fire = time.After(w.Debounce)
 			}
 		case <-fire:
-			timer, fire = nil, nil
+			fire = nil
 			w.signal()
 		}
 	}
