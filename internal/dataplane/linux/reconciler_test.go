@@ -303,12 +303,18 @@ func testAdoptUpstream(t *testing.T, mode string) {
 	if err := r.Unwire(ctx, st); err != nil {
 		t.Fatal(err)
 	}
+	// Upstream's rules are outside [rule_priority, rule_priority_max]: not
+	// ovnbgp's, left alone (docs/operations.md says how to remove them).
 	rules = n.rules(t)
-	if mode == RulePerPrefix && (len(rules) != 1 || !rules[ruleStr(1000, "172.24.4.10/32", 47)]) {
-		t.Errorf("after Unwire only ovnbgp's rule should remain: %v", rules)
+	upRules := map[string]bool{ruleStr(upPrio, "172.24.4.10/32", 47): true, ruleStr(32000, "172.24.4.99/32", 47): true}
+	if mode == RulePerPrefix {
+		upRules[ruleStr(1000, "172.24.4.10/32", 47)] = true
 	}
-	if mode == RulePerTable && (len(rules) != 0 || !equalSets(n.tableRules(t), wantTableRules)) {
-		t.Errorf("after Unwire only ovnbgp's table rules should remain: %v %v", rules, n.tableRules(t))
+	if !equalSets(rules, upRules) {
+		t.Errorf("after Unwire: rules %v, want ovnbgp's and upstream's untouched %v", rules, upRules)
+	}
+	if mode == RulePerTable && !equalSets(n.tableRules(t), wantTableRules) {
+		t.Errorf("after Unwire ovnbgp's table rules should remain: %v", n.tableRules(t))
 	}
 	if rs, err := n.h.RouteGet(net.ParseIP("172.24.4.10")); err != nil || len(rs) == 0 || rs[0].LinkIndex != br.Attrs().Index {
 		t.Errorf("exposure not routed into br-ex after Unwire: %v %v", rs, err)
