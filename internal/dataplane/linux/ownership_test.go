@@ -1,0 +1,132 @@
+package linux
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/ovnbgp/ovnbgp/internal/plan"
+)
+
+// TestOwnershipNarrow: on a bridge table adopted from upstream (its
+// rt_tables line), objects that are not ovnbgp's by docs/design.md's
+// ownership table — a rule into the table outside [rule_priority,
+// rule_priority_max], `proto boot` routes of shapes upstream never writes,
+// a permanent neighbour and an NDP proxy entry on br-ex without ovnbgp's
+// marker — survive Wire, drift repair, Unwire and an Unwire after a
+// restart, while ovnbgp's own objects are repaired and removed as before.
+func TestOwnershipNarrow(t *testing.T) {
+	n := newTestNS(t, "br-ex", "br-other")
+	if err := os.WriteFile(filepath.Join(n.dir, "rt_tables"), []byte("255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n47 br-ex\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	br, other := n.link(t, "br-ex"), n.link(t, "br-other")
+	for _, fr := range []*netlink.Rule{ruleTo("192.0.2.1/32", 47, 500), ruleTo("192.0.2.2/32", 47, 32001)} {
+		if err := n.h.RuleAdd(fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// proto boot, but a subnet route without a next hop, and a host route
+	// on a device that is not br-ex's.
+	for _, rt := range []*netlink.Route{
+		{Dst: ipnet("198.51.100.0/24"), LinkIndex: br.Attrs().Index, Table: 47, Protocol: 3, Scope: netlink.SCOPE_LINK},
+		{Dst: ipnet("203.0.113.7/32"), LinkIndex: other.Attrs().Index, Table: 47, Protocol: 3, Scope: netlink.SCOPE_LINK},
+	} {
+		if err := n.h.RouteAdd(rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hw, _ := net.ParseMAC("02:00:00:00:00:99")
+	if err := n.h.NeighAdd(&netlink.Neigh{LinkIndex: br.Attrs().Index, State: netlink.NUD_PERMANENT, IP: net.ParseIP("192.0.2.50"), HardwareAddr: hw}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.h.NeighAdd(&netlink.Neigh{LinkIndex: br.Attrs().Index, Family: netlink.FAMILY_V6, Flags: netlink.NTF_PROXY, IP: net.ParseIP("2001:db8:99::1")}); err != nil {
+		t.Fatal(err)
+	}
+	foreignLeft := func(when string) {
+		t.Helper()
+		rules := n.rules(t)
+		if !rules[ruleStr(500, "192.0.2.1/32", 47)] || !rules[ruleStr(32001, "192.0.2.2/32", 47)] {
+			t.Errorf("%s: foreign rules into the adopted table removed: %v", when, rules)
+		}
+		rs := n.routes(t, 47)
+		if !rs["198.51.100.0/24 dev br-ex proto 3"] || !rs["203.0.113.7/32 dev br-other proto 3"] {
+			t.Errorf("%s: foreign proto boot routes removed: %v", when, rs)
+		}
+		perm, proxy := n.neighbours(t, "br-ex")
+		if perm["192.0.2.50"] != "02:00:00:00:00:99" || !proxy["2001:db8:99::1"] {
+			t.Errorf("%s: foreign neighbour or NDP proxy removed: %v %v", when, perm, proxy)
+		}
+	}
+	ours := func() (neigh, proxy, rule bool) {
+		p, x := n.neighbours(t, "br-ex")
+		return p["172.24.4.10"] == "fa:16:3e:00:01:10", x["2001:db8:24::1"], n.rules(t)[ruleStr(1000, "172.24.4.10/32", 47)]
+	}
+	empty := &plan.State{Wiring: plan.Wiring{Bridges: baseState().Wiring.Bridges}}
+
+	r := n.reconciler(t, AnnounceTable)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runDone := make(chan error, 1)
+	go func() { runDone <- r.Run(ctx) }()
+	if err := r.Wire(ctx, baseState()); err != nil {
+		t.Fatal(err)
+	}
+	<-r.Listening()
+	if got := r.Tables()["br-ex"]; got != 47 {
+		t.Fatalf("br-ex table = %d, want the adopted 47", got)
+	}
+	foreignLeft("after Wire")
+
+	// Drift: ovnbgp's neighbour, proxy entry and rule come back, the
+	// foreign ones stay as they are.
+	if err := n.h.NeighDel(&netlink.Neigh{LinkIndex: br.Attrs().Index, IP: net.ParseIP("172.24.4.10")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.h.NeighDel(&netlink.Neigh{LinkIndex: br.Attrs().Index, Family: netlink.FAMILY_V6, Flags: netlink.NTF_PROXY, IP: net.ParseIP("2001:db8:24::1")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.h.RuleDel(ruleTo("172.24.4.10/32", 47, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	bound := 2 * time.Second * time.Duration(timeScale)
+	for deadline := time.Now().Add(bound); ; time.Sleep(5 * time.Millisecond) {
+		if a, b, c := ours(); a && b && c {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ovnbgp's neighbour, NDP proxy or rule not restored within %v", bound)
+		}
+	}
+	foreignLeft("after drift repair")
+
+	if err := r.Unwire(ctx, empty); err != nil {
+		t.Fatal(err)
+	}
+	if a, b, c := ours(); a || b || c {
+		t.Errorf("after Unwire ovnbgp's neighbour %v, NDP proxy %v, rule %v remain", a, b, c)
+	}
+	foreignLeft("after Unwire")
+
+	// Across a restart: a new reconciler knows its entries by the marker.
+	if err := r.Wire(ctx, baseState()); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-runDone; err != nil {
+		t.Fatal(err)
+	}
+	r2 := n.reconciler(t, AnnounceTable)
+	if err := r2.Unwire(context.Background(), empty); err != nil {
+		t.Fatal(err)
+	}
+	if a, b, c := ours(); a || b || c {
+		t.Errorf("after a restart's Unwire ovnbgp's neighbour %v, NDP proxy %v, rule %v remain", a, b, c)
+	}
+	foreignLeft("after a restart's Unwire")
+}
