@@ -3,6 +3,7 @@ package linux
 import (
 	"context"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -129,4 +130,50 @@ func TestOwnershipNarrow(t *testing.T) {
 		t.Errorf("after a restart's Unwire ovnbgp's neighbour %v, NDP proxy %v, rule %v remain", a, b, c)
 	}
 	foreignLeft("after a restart's Unwire")
+}
+
+// TestOwnsRouteShapes: which routes of a bridge table are ovnbgp's (docs/
+// design.md's ownership table), upstream's three `proto boot` shapes
+// included.
+func TestOwnsRouteShapes(t *testing.T) {
+	r := &Reconciler{
+		proto:     201,
+		ownTables: map[uint32]bool{47: true, 48: true, 60: true},
+		// br-ex (table 47) with its VLAN device, br-2 (table 48); table 60
+		// is named in ovnbgp.conf, its bridge no longer mapped.
+		provDevs: map[int32]provDev{2: {table: 47, bridge: true}, 3: {table: 47}, 4: {table: 48, bridge: true}},
+	}
+	gw := netip.MustParseAddr("172.24.4.100")
+	gw6 := netip.MustParseAddr("2001:db8::100")
+	for _, c := range []struct {
+		name  string
+		table uint32
+		dst   string
+		v     objVal
+		want  bool
+	}{
+		{"ours", 47, "198.51.100.0/24", objVal{link: 9, proto: 201}, true},
+		{"ours in an ovnbgp.conf table", 60, "198.51.100.0/24", objVal{link: 9, proto: 201}, true},
+		{"ours outside bridge tables", 50, "198.51.100.0/24", objVal{link: 2, proto: 201}, false},
+		{"upstream default", 47, "0.0.0.0/0", objVal{link: 2, proto: rtprotBoot}, true},
+		{"upstream default6", 47, "::/0", objVal{link: 2, proto: rtprotBoot}, true},
+		{"upstream host", 47, "172.24.4.10/32", objVal{link: 2, proto: rtprotBoot}, true},
+		{"upstream host on the VLAN device", 47, "2001:db8::10/128", objVal{link: 3, proto: rtprotBoot}, true},
+		{"upstream subnet via", 47, "10.0.0.0/24", objVal{link: 3, via: gw, proto: rtprotBoot}, true},
+		{"upstream subnet6 via", 47, "2001:db8:1::/64", objVal{link: 2, via: gw6, proto: rtprotBoot}, true},
+		{"boot default via", 47, "0.0.0.0/0", objVal{link: 2, via: gw, proto: rtprotBoot}, false},
+		{"boot default on the VLAN device", 47, "0.0.0.0/0", objVal{link: 3, proto: rtprotBoot}, false},
+		{"boot subnet without next hop", 47, "10.0.0.0/24", objVal{link: 2, proto: rtprotBoot}, false},
+		{"boot host via", 47, "172.24.4.10/32", objVal{link: 2, via: gw, proto: rtprotBoot}, false},
+		{"boot subnet via the other family", 47, "2001:db8:1::/64", objVal{link: 2, via: gw, proto: rtprotBoot}, false},
+		{"boot on another bridge's device", 47, "172.24.4.10/32", objVal{link: 4, proto: rtprotBoot}, false},
+		{"boot on a foreign device", 47, "172.24.4.10/32", objVal{link: 9, proto: rtprotBoot}, false},
+		{"boot in an ovnbgp.conf table", 60, "172.24.4.10/32", objVal{link: 2, proto: rtprotBoot}, false},
+		{"static in a bridge table", 47, "172.24.4.10/32", objVal{link: 2, proto: 4}, false},
+	} {
+		id := objID{kind: kindRoute, table: c.table, dst: netip.MustParsePrefix(c.dst)}
+		if got := r.ownsRoute(id, c.v); got != c.want {
+			t.Errorf("%s: ownsRoute = %v, want %v", c.name, got, c.want)
+		}
+	}
 }

@@ -23,7 +23,7 @@ const (
 )
 
 // rtprotBoot is the protocol of upstream's routes (`proto boot`), adopted
-// in bridge tables.
+// in bridge tables when of the shapes upstream writes (upstreamRoute).
 const rtprotBoot = 3
 
 // Rule modes (Options.RuleMode).
