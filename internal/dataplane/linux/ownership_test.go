@@ -71,14 +71,7 @@ func TestOwnershipNarrow(t *testing.T) {
 	empty := &plan.State{Wiring: plan.Wiring{Bridges: baseState().Wiring.Bridges}}
 
 	r := n.reconciler(t, AnnounceTable)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	runDone := make(chan error, 1)
-	go func() { runDone <- r.Run(ctx) }()
-	if err := r.Wire(ctx, baseState()); err != nil {
-		t.Fatal(err)
-	}
-	<-r.Listening()
+	ctx, stop := runWired(t, r, baseState())
 	if got := r.Tables()["br-ex"]; got != 47 {
 		t.Fatalf("br-ex table = %d, want the adopted 47", got)
 	}
@@ -118,8 +111,7 @@ func TestOwnershipNarrow(t *testing.T) {
 	if err := r.Wire(ctx, baseState()); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	if err := <-runDone; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	r2 := n.reconciler(t, AnnounceTable)

@@ -418,14 +418,7 @@ func TestDelta(t *testing.T) {
 func TestDrift(t *testing.T) {
 	n := newTestNS(t, "br-ex")
 	r := n.reconciler(t, AnnounceTable)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	runDone := make(chan error, 1)
-	go func() { runDone <- r.Run(ctx) }()
-	if err := r.Wire(ctx, baseState()); err != nil {
-		t.Fatal(err)
-	}
-	<-r.Listening()
+	_, stop := runWired(t, r, baseState())
 	br := n.link(t, "br-ex")
 	bound := time.Second * time.Duration(timeScale)
 
@@ -507,8 +500,7 @@ func TestDrift(t *testing.T) {
 	check("wiring on a re-created bridge", func() bool {
 		return n.routes(t, 201)["172.24.4.10/32 dev br-ex proto 201"] && n.addrs(t, "br-ex")["169.254.1.1/32"]
 	})
-	cancel()
-	if err := <-runDone; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 }
