@@ -47,7 +47,7 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 			return nil, "invalid", fmt.Errorf("exposure %s: bad MAC %q", e.Key(), e.MAC)
 		}
 		if p.IsSingleIP() {
-			var v objVal
+			v := objVal{proto: r.proto}
 			copy(v.mac[:], hw)
 			objs = append(objs, obj{objID{kind: kindNeigh, link: l.index, dst: p}, v})
 		}
@@ -56,7 +56,7 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 		if !a.Is6() || a.Is4In6() {
 			return nil, "invalid", fmt.Errorf("exposure %s: NDP proxy address %s is not IPv6", e.Key(), a)
 		}
-		objs = append(objs, obj{objID{kind: kindProxy, link: l.index, dst: hostPrefix(a)}, objVal{}})
+		objs = append(objs, obj{objID{kind: kindProxy, link: l.index, dst: hostPrefix(a)}, objVal{proto: r.proto}})
 	}
 	rv := objVal{link: l.index, via: e.Via, proto: r.proto}
 	objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, rv})

@@ -41,16 +41,20 @@
 //
 // The reconciler only changes objects it owns:
 //
-//   - rules that select by destination only and jump to a bridge table,
+//   - rules of the two shapes ovnbgp writes (destination only, or the
+//     table mode's suppress_prefixlength 0) that jump to a bridge table,
 //     with a priority in [rule_priority, rule_priority_max]. Bridge tables
-//     are the tables of the current bridges and every table named in
-//     ovnbgp.conf.
+//     are the tables of the current bridges (adopted ones included) and
+//     every table named in ovnbgp.conf.
 //   - routes of protocol route_protocol in a bridge table or in the
-//     announce table; in bridge tables also upstream's routes of protocol
-//     boot (adopted: replaced in place by ours when needed, removed by
-//     Unwire when not).
+//     announce table; in the table of a current bridge also upstream's
+//     `proto boot` routes of the shapes upstream writes, out of that
+//     bridge's own devices: `default dev <bridge>`, `<ip>/32|128 dev
+//     <device>`, `<net> via <gateway> dev <device>` (adopted: replaced in
+//     place by ours when needed, removed by Unwire when not).
 //   - permanent neighbours and NDP proxy entries on provider devices (the
-//     bridges and their VLAN devices, dedicated to OVN provider networks).
+//     bridges and their VLAN devices) that carry ovnbgp's marker,
+//     NDA_PROTOCOL = route_protocol, which ovnbgp writes on every entry.
 //   - with the connected method, every address on bgp_nic except IPv6
 //     link-local ones; on provider devices, the link addresses
 //     (169.254.0.0/16 /32s and fd53:d91e:400:7f17::/64 /128s).
@@ -63,10 +67,10 @@
 // ovn-bgp-agent converges without flaps): a line in /etc/iproute2/
 // rt_tables (or rt_tables.d) that names a provider bridge fixes that
 // bridge's table, whatever its number; ovnbgp then does not write it into
-// ovnbgp.conf. In such an adopted table every destination-only rule is
-// owned, whatever its priority: a wanted prefix gets ovnbgp's rule added
-// first (Wire), and the upstream rule is removed afterwards (Unwire), so
-// traffic never lacks a rule; an unwanted one is removed by Unwire.
+// ovnbgp.conf. Upstream's rules in such a table (the kernel's priorities,
+// outside ovnbgp's range) are not ovnbgp's and stay (docs/operations.md
+// says how to remove them); upstream's neighbours carry no marker and stay,
+// unless ovnbgp plans their address, when its entry replaces them.
 // Addresses already on bgp_nic are kept when wanted and removed by Unwire
 // when not; upstream's `proto boot` routes are replaced in place. Nothing
 // is flushed at start.

@@ -3,6 +3,7 @@ package linux
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -44,7 +45,6 @@ func (r *Reconciler) setupBridges(bridges []plan.BridgeWiring, es *errSet) {
 	}
 	own := ownFile(r.o.RTTablesDir)
 	clear(r.tables)
-	clear(r.adoptTables)
 	r.ownTables = readOwnTables(r.o.RTTablesDir)
 	reserved := map[int]string{0: "unspec", 253: "default", 254: "main", 255: "local"}
 	if r.o.AnnounceMethod == AnnounceConnected {
@@ -75,10 +75,8 @@ func (r *Reconciler) setupBridges(bridges []plan.BridgeWiring, es *errSet) {
 		used[id] = b.Bridge
 		r.tables[b.Bridge] = uint32(id)
 		r.ownTables[uint32(id)] = true
-		if named && rt.from[b.Bridge] != own {
-			r.adoptTables[uint32(id)] = true // upstream's line: adopt the table and its rules
-		} else {
-			write[id] = b.Bridge
+		if !named || rt.from[b.Bridge] == own {
+			write[id] = b.Bridge // else upstream's line: the table is adopted
 		}
 	}
 	if err := writeOwnTables(r.o.RTTablesDir, write); err != nil {
@@ -146,18 +144,26 @@ func (r *Reconciler) setupBridges(bridges []plan.BridgeWiring, es *errSet) {
 	}
 }
 
+// provDev is a provider device: the table of its bridge (0 when the bridge
+// has none) and whether it is the bridge itself (else one of its VLAN
+// devices).
+type provDev struct {
+	table  uint32
+	bridge bool
+}
+
 // deriveDevices recomputes the provider device set and bgp-nic's index
 // from the link index.
 func (r *Reconciler) deriveDevices() {
 	clear(r.provDevs)
 	for _, b := range r.bridges {
 		if l, ok := r.links[b.Bridge]; ok {
-			r.provDevs[l.index] = true
+			r.provDevs[l.index] = provDev{table: r.tables[b.Bridge], bridge: true}
 		}
 	}
-	for _, dev := range r.vlanDevs {
+	for k, dev := range r.vlanDevs {
 		if l, ok := r.links[dev]; ok {
-			r.provDevs[l.index] = true
+			r.provDevs[l.index] = provDev{table: r.tables[k[:strings.LastIndexByte(k, '/')]]}
 		}
 	}
 	r.nicIdx = 0

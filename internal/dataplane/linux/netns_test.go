@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/ovnbgp/ovnbgp/internal/plan"
 	"github.com/ovnbgp/ovnbgp/test/lab"
 )
 
@@ -269,4 +271,19 @@ func (t *testNS) sysctl(tb testing.TB, path string) string {
 func ipnet(s string) *net.IPNet {
 	p := netip.MustParsePrefix(s)
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// runWired starts r.Run, wires st and waits until Run listens; stop ends
+// Run and returns its error.
+func runWired(tb testing.TB, r *Reconciler, st *plan.State) (ctx context.Context, stop func() error) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	runDone := make(chan error, 1)
+	go func() { runDone <- r.Run(ctx) }()
+	if err := r.Wire(ctx, st); err != nil {
+		tb.Fatal(err)
+	}
+	<-r.Listening()
+	return ctx, func() error { cancel(); return <-runDone }
 }

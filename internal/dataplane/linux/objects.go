@@ -54,7 +54,7 @@ func (id objID) String() string {
 type objVal struct {
 	link  int32      // route: output device
 	via   netip.Addr // route: gateway
-	proto uint8      // route: protocol
+	proto uint8      // route: protocol; neighbour, proxy: NDA_PROTOCOL (ovnbgp's marker)
 	mac   [6]byte    // neighbour: link-layer address
 }
 
@@ -126,6 +126,10 @@ func encRoute(id objID, v objVal, add bool) nlReq {
 	return nlReq{typ: unix.RTM_NEWROUTE, flags: unix.NLM_F_CREATE | unix.NLM_F_REPLACE, data: b}
 }
 
+// ndaProtocol is the neighbour attribute NDA_PROTOCOL (Linux 5.8), the
+// marker of ovnbgp's neighbours and NDP proxy entries.
+const ndaProtocol = 12
+
 func encNeigh(id objID, v objVal, add bool) nlReq {
 	var flags uint8
 	if id.kind == kindProxy {
@@ -143,6 +147,7 @@ func encNeigh(id objID, v objVal, add bool) nlReq {
 	if id.kind == kindNeigh {
 		b = appendAttr(b, unix.NDA_LLADDR, v.mac[:])
 	}
+	b = appendAttr(b, ndaProtocol, []byte{v.proto})
 	return nlReq{typ: unix.RTM_NEWNEIGH, flags: unix.NLM_F_CREATE | unix.NLM_F_REPLACE, data: b}
 }
 
@@ -301,6 +306,9 @@ func parseNeigh(msg []byte) (objID, objVal, bool) {
 	}
 	id := objID{kind: kindNeigh, link: link, dst: hostPrefix(a)}
 	var v objVal
+	if p := t[ndaProtocol]; len(p) == 1 {
+		v.proto = p[0]
+	}
 	switch {
 	case flags&unix.NTF_PROXY != 0:
 		id.kind = kindProxy

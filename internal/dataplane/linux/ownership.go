@@ -12,36 +12,70 @@ func (r *Reconciler) inRange(prio uint32) bool {
 	return prio >= uint32(r.o.RulePriority) && prio <= uint32(r.o.RulePriorityMax)
 }
 
+// ownsRule: a rule of the two shapes ovnbgp writes, into a bridge table
+// (adopted or not), at a priority in [rule_priority, rule_priority_max].
+// Anything else, upstream's rules at the kernel's priorities included, is
+// left alone.
 func (r *Reconciler) ownsRule(p parsedRule) bool {
-	if p.tableWide {
-		return r.ownTables[p.id.table] && r.inRange(p.id.prio)
-	}
-	if !p.plain {
-		return false
-	}
-	if r.adoptTables[p.id.table] {
-		return true
-	}
-	return r.ownTables[p.id.table] && r.inRange(p.id.prio)
+	return (p.tableWide || p.plain) && r.ownTables[p.id.table] && r.inRange(p.id.prio)
 }
 
+// ownsRoute: a route of protocol route_protocol in a bridge table or the
+// announce table, or a `proto boot` route of a shape upstream's agent
+// writes in a bridge table (upstreamRoute).
 func (r *Reconciler) ownsRoute(id objID, v objVal) bool {
 	if r.isAnnounceTable(id) {
 		return v.proto == r.proto
 	}
-	if r.ownTables[id.table] || r.adoptTables[id.table] {
-		return v.proto == r.proto || v.proto == rtprotBoot
+	if !r.ownTables[id.table] {
+		return false
+	}
+	switch v.proto {
+	case r.proto:
+		return true
+	case rtprotBoot:
+		return r.upstreamRoute(id, v)
 	}
 	return false
 }
 
-func (r *Reconciler) ownsNeigh(id objID) bool { return r.provDevs[id.link] }
+// upstreamRoute tells the `proto boot` routes upstream's agent writes in a
+// bridge table, adopted on a switch from upstream: the route's device is a
+// provider device of the bridge of that table (the bridge or one of its
+// VLAN devices), and it is
+//   - the default route `default dev <bridge>` (no next hop),
+//   - a host route `<ip>/32|128 dev <bridge|vlan dev>` (no next hop), or
+//   - a subnet route `<net> via <cr-lrp ip> dev <bridge|vlan dev>`.
+func (r *Reconciler) upstreamRoute(id objID, v objVal) bool {
+	d, ok := r.provDevs[v.link]
+	if !ok || d.table == 0 || d.table != id.table {
+		return false
+	}
+	switch {
+	case id.dst.Bits() == 0:
+		return !v.via.IsValid() && d.bridge
+	case id.dst.IsSingleIP():
+		return !v.via.IsValid()
+	default:
+		return v.via.IsValid() && v.via.Is4() == id.dst.Addr().Is4()
+	}
+}
+
+// ownsNeigh: a permanent neighbour or NDP proxy entry on a provider device
+// that carries ovnbgp's marker, NDA_PROTOCOL = route_protocol (ovnbgp
+// writes every entry with it; an entry of someone else at an address
+// ovnbgp plans is replaced with ovnbgp's, marker included).
+func (r *Reconciler) ownsNeigh(id objID, v objVal) bool {
+	_, ok := r.provDevs[id.link]
+	return ok && v.proto == r.proto
+}
 
 func (r *Reconciler) ownsAddr(id objID) bool {
 	if r.nicIdx != 0 && id.link == r.nicIdx {
 		return !id.dst.Addr().IsLinkLocalUnicast()
 	}
-	return r.provDevs[id.link] && isLinkAddress(id.dst)
+	_, ok := r.provDevs[id.link]
+	return ok && isLinkAddress(id.dst)
 }
 
 // isAnnounce tells the announce objects (last on wire, first on unwire).
@@ -100,7 +134,7 @@ func (r *Reconciler) dumpObjects() error {
 		return fmt.Errorf("dump routes: %w", err)
 	}
 	if err := r.c.dumpRetry(unix.RTM_GETNEIGH, hdr12, reset(kindNeigh), func(_ uint16, m []byte) {
-		if id, v, ok := parseNeigh(m); ok && id.kind == kindNeigh && r.ownsNeigh(id) {
+		if id, v, ok := parseNeigh(m); ok && id.kind == kindNeigh && r.ownsNeigh(id, v) {
 			act[id] = v
 		}
 	}); err != nil {
@@ -109,7 +143,7 @@ func (r *Reconciler) dumpObjects() error {
 	proxyHdr := make([]byte, 12)
 	proxyHdr[10] = unix.NTF_PROXY
 	if err := r.c.dumpRetry(unix.RTM_GETNEIGH, proxyHdr, reset(kindProxy), func(_ uint16, m []byte) {
-		if id, v, ok := parseNeigh(m); ok && id.kind == kindProxy && r.ownsNeigh(id) {
+		if id, v, ok := parseNeigh(m); ok && id.kind == kindProxy && r.ownsNeigh(id, v) {
 			act[id] = v
 		}
 	}); err != nil {

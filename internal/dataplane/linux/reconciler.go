@@ -23,7 +23,7 @@ const (
 )
 
 // rtprotBoot is the protocol of upstream's routes (`proto boot`), adopted
-// in bridge tables.
+// in bridge tables when of the shapes upstream writes (upstreamRoute).
 const rtprotBoot = 3
 
 // Rule modes (Options.RuleMode).
@@ -144,15 +144,14 @@ type Reconciler struct {
 	failed    map[plan.Key]string
 	bridges   []plan.BridgeWiring
 	// derived from bridges
-	tables      map[string]uint32 // bridge -> table
-	vlanDevs    map[string]string // "bridge/vlan" -> device name
-	ownVLANs    map[string]bool   // VLAN device names ovnbgp created or owns
-	ownTables   map[uint32]bool   // bridge tables (plan + ovnbgp.conf)
-	adoptTables map[uint32]bool   // tables named after a bridge elsewhere (upstream's)
-	provDevs    map[int32]bool    // ifindexes of provider devices
-	nicIdx      int32
-	annTable    uint32 // table method: IPv4 announce routes
-	annTable6   uint32 // table method: IPv6 announce routes
+	tables    map[string]uint32 // bridge -> table
+	vlanDevs  map[string]string // "bridge/vlan" -> device name
+	ownVLANs  map[string]bool   // VLAN device names ovnbgp created or owns
+	ownTables map[uint32]bool   // bridge tables (plan + ovnbgp.conf)
+	provDevs  map[int32]provDev // provider devices by ifindex
+	nicIdx    int32
+	annTable  uint32 // table method: IPv4 announce routes
+	annTable6 uint32 // table method: IPv6 announce routes
 
 	stats Stats
 }
@@ -239,8 +238,7 @@ func New(o Options) (*Reconciler, error) {
 	r.vlanDevs = map[string]string{}
 	r.ownVLANs = map[string]bool{}
 	r.ownTables = map[uint32]bool{}
-	r.adoptTables = map[uint32]bool{}
-	r.provDevs = map[int32]bool{}
+	r.provDevs = map[int32]provDev{}
 	r.stats.Failed = map[string]int{}
 	return r, nil
 }

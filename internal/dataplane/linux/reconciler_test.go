@@ -303,12 +303,18 @@ func testAdoptUpstream(t *testing.T, mode string) {
 	if err := r.Unwire(ctx, st); err != nil {
 		t.Fatal(err)
 	}
+	// Upstream's rules are outside [rule_priority, rule_priority_max]: not
+	// ovnbgp's, left alone (docs/operations.md says how to remove them).
 	rules = n.rules(t)
-	if mode == RulePerPrefix && (len(rules) != 1 || !rules[ruleStr(1000, "172.24.4.10/32", 47)]) {
-		t.Errorf("after Unwire only ovnbgp's rule should remain: %v", rules)
+	upRules := map[string]bool{ruleStr(upPrio, "172.24.4.10/32", 47): true, ruleStr(32000, "172.24.4.99/32", 47): true}
+	if mode == RulePerPrefix {
+		upRules[ruleStr(1000, "172.24.4.10/32", 47)] = true
 	}
-	if mode == RulePerTable && (len(rules) != 0 || !equalSets(n.tableRules(t), wantTableRules)) {
-		t.Errorf("after Unwire only ovnbgp's table rules should remain: %v %v", rules, n.tableRules(t))
+	if !equalSets(rules, upRules) {
+		t.Errorf("after Unwire: rules %v, want ovnbgp's and upstream's untouched %v", rules, upRules)
+	}
+	if mode == RulePerTable && !equalSets(n.tableRules(t), wantTableRules) {
+		t.Errorf("after Unwire ovnbgp's table rules should remain: %v", n.tableRules(t))
 	}
 	if rs, err := n.h.RouteGet(net.ParseIP("172.24.4.10")); err != nil || len(rs) == 0 || rs[0].LinkIndex != br.Attrs().Index {
 		t.Errorf("exposure not routed into br-ex after Unwire: %v %v", rs, err)
@@ -412,14 +418,7 @@ func TestDelta(t *testing.T) {
 func TestDrift(t *testing.T) {
 	n := newTestNS(t, "br-ex")
 	r := n.reconciler(t, AnnounceTable)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	runDone := make(chan error, 1)
-	go func() { runDone <- r.Run(ctx) }()
-	if err := r.Wire(ctx, baseState()); err != nil {
-		t.Fatal(err)
-	}
-	<-r.Listening()
+	_, stop := runWired(t, r, baseState())
 	br := n.link(t, "br-ex")
 	bound := time.Second * time.Duration(timeScale)
 
@@ -501,8 +500,7 @@ func TestDrift(t *testing.T) {
 	check("wiring on a re-created bridge", func() bool {
 		return n.routes(t, 201)["172.24.4.10/32 dev br-ex proto 201"] && n.addrs(t, "br-ex")["169.254.1.1/32"]
 	})
-	cancel()
-	if err := <-runDone; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -144,12 +144,12 @@ func (r *Reconciler) checkProxies() {
 	if want == 0 {
 		return
 	}
-	have := map[objID]bool{}
+	have := map[objID]objVal{}
 	hdr := make([]byte, 12)
 	hdr[10] = unix.NTF_PROXY
 	if err := r.c.dumpRetry(unix.RTM_GETNEIGH, hdr, func() { clear(have) }, func(_ uint16, m []byte) {
-		if id, _, ok := parseNeigh(m); ok && id.kind == kindProxy && r.ownsNeigh(id) {
-			have[id] = true
+		if id, v, ok := parseNeigh(m); ok && id.kind == kindProxy && r.ownsNeigh(id, v) {
+			have[id] = v
 		}
 	}); err != nil {
 		r.log.Warn("dataplane: dump NDP proxies", "err", err)
@@ -157,15 +157,15 @@ func (r *Reconciler) checkProxies() {
 	}
 	var missing []objID
 	for id := range r.actual {
-		if id.kind == kindProxy && !have[id] {
+		if _, ok := have[id]; id.kind == kindProxy && !ok {
 			delete(r.actual, id)
 		}
 	}
-	for id := range have {
-		r.actual[id] = objVal{}
+	for id, v := range have {
+		r.actual[id] = v
 	}
 	for id := range r.desired {
-		if id.kind == kindProxy && !have[id] {
+		if id.kind == kindProxy && r.needs(id) {
 			missing = append(missing, id)
 		}
 	}
@@ -275,10 +275,15 @@ func (r *Reconciler) handleEvent(ev event, repair map[objID]bool) bool {
 		}
 	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:
 		id, v, perm, ok := parseNeighAny(ev.msg)
-		if !ok || !r.ownsNeigh(id) {
+		if !ok {
 			return false
 		}
-		if ev.typ == unix.RTM_NEWNEIGH && perm {
+		_, known := r.actual[id]
+		owned := r.ownsNeigh(id, v)
+		if !owned && !known && r.desired[id] == nil {
+			return false
+		}
+		if ev.typ == unix.RTM_NEWNEIGH && perm && owned {
 			r.actual[id] = v
 		} else {
 			delete(r.actual, id)
