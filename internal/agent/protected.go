@@ -87,8 +87,7 @@ func masterOf(ifname string) string {
 // host names give none.
 func RemoteAddrs(remotes string) []netip.Addr {
 	var out []netip.Addr
-	for _, r := range strings.Split(remotes, ",") {
-		r = strings.TrimSpace(r)
+	for _, r := range config.SplitRemotes(remotes) {
 		proto, rest, ok := strings.Cut(r, ":")
 		if !ok || (proto != "tcp" && proto != "ssl") {
 			continue

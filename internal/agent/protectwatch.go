@@ -129,18 +129,13 @@ func (w *ProtectedWatch) signal() {
 	}
 }
 
-// ovnbgpLinkNet6 holds ovnbgp's own IPv6 link addresses on provider
-// bridges (169.254.0.0/16 holds the IPv4 ones); see dataplane/linux
-// names.go.
-var ovnbgpLinkNet6 = netip.MustParsePrefix("fd53:d91e:400:7f17::/64")
-
 // ownOrLinkLocal: a or its network is never a protected fact: link-local
 // addresses (which include ovnbgp's 169.254 link addresses on provider
 // bridges) and ovnbgp's fd53 link addresses. The guard refuses every
 // prefix overlapping them anyway (special-prefix), so leaving them out
 // loses nothing, and ovnbgp adding them cannot change the facts.
 func ownOrLinkLocal(a netip.Addr) bool {
-	return a.IsLinkLocalUnicast() || ovnbgpLinkNet6.Contains(a)
+	return a.IsLinkLocalUnicast() || plan.OwnLinkNet6.Contains(a)
 }
 
 // normalProtected sorts and deduplicates p, without the addresses

@@ -5,14 +5,26 @@ import (
 	"strings"
 )
 
+// SplitRemotes lists the members of an OVSDB remote list
+// ("tcp:A:6642, ssl:B:6642"), trimmed, without empty ones.
+func SplitRemotes(remote string) []string {
+	var out []string
+	for _, r := range strings.Split(remote, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // PlainTCPRemotes returns the members of an OVSDB remote list
 // ("tcp:A:6642,ssl:B:6642") that are plain tcp: (unencrypted and
 // unauthenticated: whoever is on the path reads and forges the rows the
 // agent announces from).
 func PlainTCPRemotes(remote string) []string {
 	var out []string
-	for _, r := range strings.Split(remote, ",") {
-		if r = strings.TrimSpace(r); strings.HasPrefix(r, "tcp:") {
+	for _, r := range SplitRemotes(remote) {
+		if strings.HasPrefix(r, "tcp:") {
 			out = append(out, r)
 		}
 	}

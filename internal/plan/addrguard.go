@@ -43,6 +43,10 @@ func sr(p string, s rangeScope, name string) specialRange {
 	return specialRange{prefix: netip.MustParsePrefix(p), scope: s, name: name}
 }
 
+// OwnLinkNet6 holds ovnbgp's own IPv6 link addresses on provider bridges
+// (dataplane/linux names.go; 169.254.0.0/16 holds the IPv4 ones).
+var OwnLinkNet6 = netip.MustParsePrefix("fd53:d91e:400:7f17::/64")
+
 // specialRanges is the one table of ranges ovnbgp never plans. The rows
 // cite the IANA IPv4 and IPv6 Special-Purpose Address Registries
 // (iana-ipv4-special-registry, iana-ipv6-special-registry) with their
@@ -68,7 +72,7 @@ var specialRanges = []specialRange{
 	sr("::ffff:0:0/96", scopeAll, "IPv4-mapped (RFC 4291; IANA: forwardable False)"),
 	sr("fe80::/10", scopeAll, "link-local unicast (RFC 4291; IANA: forwardable False)"),
 	sr("ff00::/8", scopeAll, "multicast (RFC 4291)"),
-	sr("fd53:d91e:400:7f17::/64", scopeAll, "ovnbgp's own link addresses on provider bridges"),
+	{OwnLinkNet6, scopeAll, "ovnbgp's own link addresses on provider bridges"},
 	sr("::/8", scopeTenant, "reserved by IETF, with the IPv4-compatible ::/96 (RFC 4291)"),
 	sr("100::/64", scopeTenant, "discard-only (RFC 6666; IANA: globally reachable False)"),
 	sr("2001::/23", scopeTenant, "IETF protocol assignments (RFC 2928; IANA: globally reachable False)"),
