@@ -4,12 +4,16 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION := v0.8.2
 TEST_FLAGS ?= -count=1 -p 2 -timeout 25m
 
-.PHONY: all build deps deps-vm lint test test-host test-fuzz test-vm demo demo-down bench clean
+.PHONY: all build deb deps deps-vm lint test test-host test-fuzz test-vm demo demo-down bench clean
 
 all: build
 
 build:
 	$(GO) build -o bin/ovnbgp ./cmd/ovnbgp
+
+# The Debian package (dpkg-deb only): bin/ovnbgp_<version>_<arch>.deb.
+deb:
+	scripts/build-deb.sh bin
 
 deps:
 	@scripts/install-deps.sh
