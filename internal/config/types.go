@@ -374,3 +374,6 @@ func checkPrefixList(l []string) error {
 	}
 	return nil
 }
+
+// ParseAS parses an AS number as bgp_AS takes it (asplain or asdot X.Y).
+func ParseAS(s string) (uint32, error) { return parseAS(s) }

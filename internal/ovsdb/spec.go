@@ -22,6 +22,12 @@
 package ovsdb
 
 import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/nbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/sbdb"
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb/vswitch"
@@ -73,4 +79,29 @@ var VSwitch = DBSpec{
 		vswitch.InterfaceTable:   &vswitch.Interface{},
 	},
 	Optional: vswitch.OptionalColumns,
+}
+
+// CheckSchema tells whether a server's schema fits every table of spec: the
+// check each connection makes for the tables it monitors (a table or a
+// declared, non-optional column missing, a column of an unconvertible
+// type), for all of them at once. `ovnbgp doctor` uses it to say before
+// start-up whether the agent could read this server.
+func CheckSchema(spec DBSpec, schema ovsdb.DatabaseSchema) error {
+	tables := make([]string, 0, len(spec.Tables))
+	for t := range spec.Tables {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	var errs []error
+	for _, t := range tables {
+		ts := schema.Table(t)
+		if ts == nil {
+			errs = append(errs, fmt.Errorf("schema %s %s has no table %s", schema.Name, schema.Version, t))
+			continue
+		}
+		if _, err := adaptTable(t, spec.Tables[t], ts, spec.Optional[t]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -135,8 +135,8 @@ func TestDebInstallPurge(t *testing.T) {
 	})
 	dpkg(t, "-i", deb)
 
-	if v := run(t, "/usr/bin/ovnbgp", "--help"); !strings.Contains(v, "agent") {
-		t.Errorf("installed ovnbgp --help does not list agent:\n%s", v)
+	if v := run(t, "/usr/bin/ovnbgp", "--help"); !strings.Contains(v, "doctor") {
+		t.Errorf("installed ovnbgp --help does not list doctor:\n%s", v)
 	}
 	unit, err := os.ReadFile("/lib/systemd/system/ovnbgp.service")
 	if err != nil {

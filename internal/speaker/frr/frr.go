@@ -698,3 +698,17 @@ func ownedContext(line string) bool {
 	return strings.HasPrefix(line, "profile ") || strings.HasPrefix(line, "route-map "+Kernel6+" ") ||
 		(strings.HasPrefix(line, "router bgp ") && strings.Contains(line, " vrf "))
 }
+
+// Vtysh runs one vtysh command against the FRR instance this speaker
+// configures (its pathspace or vty socket directory), as the speaker
+// itself does; `ovnbgp doctor` reads FRR's version, daemons and running
+// configuration through it.
+func (s *Speaker) Vtysh(ctx context.Context, cmd string) (string, error) { return s.vtysh(ctx, cmd) }
+
+// OperatorConfig is the operator's frr.conf the speaker reads
+// (`<frr_config_dir>[/<pathspace>]/frr.conf`).
+func (s *Speaker) OperatorConfig() string { return s.opts.OperatorConfig }
+
+// Daemons are the FRR daemons the speaker needs running (zebra, bgpd, and
+// bfdd when it configures BFD).
+func (s *Speaker) Daemons() []string { return append([]string(nil), s.opts.Daemons...) }
