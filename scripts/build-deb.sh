@@ -28,7 +28,7 @@ sed 's|/usr/local/bin/ovnbgp|/usr/bin/ovnbgp|g; s|^# Install: .*|# Installed by 
 install -m 0644 etc/bgp-agent.conf "$root/etc/ovn-bgp-agent/bgp-agent.conf"
 install -m 0644 README.md "$root/usr/share/doc/ovnbgp/"
 install -m 0644 docs/*.md "$root/usr/share/doc/ovnbgp/docs/"
-cp -r contrib/prometheus contrib/grafana "$root/usr/share/doc/ovnbgp/contrib/" 2>/dev/null || true
+cp -r contrib/prometheus contrib/grafana "$root/usr/share/doc/ovnbgp/contrib/"
 install -m 0644 contrib/debian/copyright "$root/usr/share/doc/ovnbgp/copyright"
 gzip -9n -c >"$root/usr/share/doc/ovnbgp/changelog.Debian.gz" <<CL
 ovnbgp (${version}) unstable; urgency=medium

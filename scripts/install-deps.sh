@@ -3,7 +3,10 @@
 # Idempotent and quiet when everything is there. Needs root.
 set -euo pipefail
 pkgs=(ovn-central ovn-host openvswitch-switch openvswitch-common openvswitch-pki frr frr-pythontools gobgpd
-      iproute2 iputils-ping ethtool nftables socat jq curl tcpdump procps psmisc)
+      iproute2 iputils-ping ethtool nftables socat jq curl tcpdump procps psmisc
+      prometheus)
+# prometheus: for promtool (check rules / test rules on contrib/prometheus,
+# test/contrib); Debian ships promtool only in it (19 MB download).
 if [ "${1:-}" = vm ]; then
   pkgs+=(qemu-system-x86 debootstrap e2fsprogs xz-utils cpio busybox-static)
 fi
@@ -19,5 +22,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian's packages start nothing here (no systemd); stop any daemons a package
-# may have started so tests own every process they talk to.
+# may have started so tests own every process they talk to. Only promtool is
+# wanted from prometheus: on a systemd machine its server is stopped and
+# disabled right after it is installed here.
+if [ ${#missing[@]} -gt 0 ] && [ -d /run/systemd/system ] && printf '%s\n' "${missing[@]}" | grep -qx prometheus; then
+  systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
 exit 0

@@ -36,6 +36,16 @@ var (
 	})
 )
 
+// The reconcile counters exist from the start at 0, so an alert on the
+// increase of failures sees the first one (docs/operations.md, "Alerts").
+func init() {
+	for _, typ := range []string{"full", "incremental"} {
+		for _, res := range []string{"ok", "error"} {
+			metricReconciles.WithLabelValues(typ, res)
+		}
+	}
+}
+
 // Collectors returns the package's metrics for registration.
 func Collectors() []prometheus.Collector {
 	return []prometheus.Collector{metricAnnounced, metricReconcile, metricReconciles, metricErrors, metricReady, metricChangeLatency, metricProtected, metricProtectedChanges}

@@ -242,6 +242,12 @@ func Connect(ctx context.Context, spec DBSpec, opts Options) (*Client, error) {
 		done:  make(chan struct{}),
 	}
 	metricConnected.WithLabelValues(spec.Name).Set(0)
+	// The counters alerts read exist from the start at 0 (docs/operations.md,
+	// "Alerts"): an increase is only seen between two samples of a series.
+	metricDisconnects.WithLabelValues(spec.Name)
+	for _, t := range opts.Tables {
+		metricMalformed.WithLabelValues(spec.Name, t)
+	}
 	if err := c.retry(ctx, "connect"); err != nil {
 		return nil, err
 	}

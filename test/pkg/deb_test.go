@@ -120,7 +120,8 @@ func TestDebInstallPurge(t *testing.T) {
 	}
 	contents := run(t, "dpkg-deb", "-c", deb)
 	for _, f := range []string{"./usr/bin/ovnbgp", "./lib/systemd/system/ovnbgp.service", "./etc/ovn-bgp-agent/bgp-agent.conf",
-		"./usr/share/doc/ovnbgp/docs/operations.md", "./usr/share/doc/ovnbgp/copyright"} {
+		"./usr/share/doc/ovnbgp/docs/operations.md", "./usr/share/doc/ovnbgp/copyright",
+		"./usr/share/doc/ovnbgp/contrib/prometheus/alerts.yml", "./usr/share/doc/ovnbgp/contrib/grafana/ovnbgp.json"} {
 		if !strings.Contains(contents, f+"\n") {
 			t.Errorf("package lacks %s:\n%s", f, contents)
 		}
