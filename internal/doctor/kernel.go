@@ -83,7 +83,7 @@ func checkKernel(_ context.Context, e *Env) []Result {
 			out = append(out, ok(name, fmt.Sprintf("%s: %s", f.what, st)))
 		case f.needed:
 			out = append(out, fail(name, fmt.Sprintf("%s needs the %s kernel module, which this kernel (%s) has neither loaded, built in nor installed", f.what, f.module, release()),
-				fmt.Sprintf("boot a kernel with it (Debian's linux-image-amd64 has it; install the kernel's modules package), or set [ovnbgp] announce_method = table, which needs neither vrf nor dummy")))
+				"boot a kernel with it (Debian's linux-image-amd64 has it; install the kernel's modules package), or set [ovnbgp] announce_method = table, which needs neither vrf nor dummy"))
 		case !connected && f.module != "8021q":
 			out = append(out, ok(name, fmt.Sprintf("not needed with announce_method = %s (the kernel lacks it)", cfg.OVNBGP.AnnounceMethod)))
 		default:
