@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ovnbgp/ovnbgp/test/lab"
+	"github.com/ovnbgp/ovnbgp/test/ovsdbserver"
 )
 
 var doctorLine = regexp.MustCompile(`(?m)^(ok|warn|FAIL)\s+(\S+)\s+(.*)$`)
@@ -123,6 +125,37 @@ func TestDoctor(t *testing.T) {
 		conf := write("ovs.conf", strings.Replace(base, "ovsdb_connection = "+n.ch.OVS.Remote(),
 			"ovsdb_connection = unix:"+filepath.Join(dir, "no-such-ovs.sock"), 1))
 		expect(t, runDoctor(t, n.ch.NS, conf), 1, "ovsdb/local", "FAIL")
+	})
+
+	t.Run("southbound schema ovnbgp cannot read", func(t *testing.T) {
+		// A real server whose Port_Binding lacks mac: reachable,
+		// but no agent could read it.
+		raw, err := os.ReadFile(ovsdbserver.SBSchema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var schema map[string]any
+		if err := json.Unmarshal(raw, &schema); err != nil {
+			t.Fatal(err)
+		}
+		delete(schema["tables"].(map[string]any)["Port_Binding"].(map[string]any)["columns"].(map[string]any), "mac")
+		b, _ := json.Marshal(schema)
+		path := write("sb-no-mac.ovsschema", string(b))
+		sb := ovsdbserver.Start(t, ovsdbserver.Options{Schema: path})
+		conf := write("sb-schema.conf", base+"[ovn]\novn_sb_connection = "+sb.Remote()+"\n")
+		r := runDoctor(t, n.ch.NS, conf)
+		expect(t, r, 1, "ovsdb/southbound", "FAIL")
+		if !strings.Contains(r.out, `table Port_Binding: server schema has no column "mac"`) {
+			t.Errorf("the failure does not name the missing column:\n%s", r.out)
+		}
+	})
+
+	t.Run("forwarding off", func(t *testing.T) {
+		n.ch.NS.Sysctl("net.ipv4.ip_forward", "0")
+		defer n.ch.NS.Sysctl("net.ipv4.ip_forward", "1")
+		r := runDoctor(t, n.ch.NS, good)
+		// A warning, not a failure: the agent turns it on.
+		expect(t, r, 0, "sysctl/net.ipv4.ip_forward", "warn")
 	})
 
 	t.Run("FRR runs another AS", func(t *testing.T) {
