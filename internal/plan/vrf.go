@@ -1,0 +1,54 @@
+package plan
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// MaxVNI is the largest VXLAN network identifier (24 bits).
+const MaxVNI = 1<<24 - 1
+
+// ValidRouteTarget accepts the forms FRR takes for a route target of a VRF
+// instance: ASN:NN (a 2-byte AS with a 32-bit number, a 4-byte AS with a
+// 16-bit one, asdot X.Y:NN) and IPv4:NN. (FRR 8.4 refuses the wildcard
+// *:NN there: "Malformed Route Target list".)
+func ValidRouteTarget(s string) error { return validRT(s) }
+
+// ValidRouteDistinguisher accepts the same forms for a route distinguisher.
+func ValidRouteDistinguisher(s string) error { return validRT(s) }
+
+func validRT(s string) error {
+	i := strings.LastIndexByte(s, ':')
+	if i <= 0 || i == len(s)-1 {
+		return fmt.Errorf("%q is not <ASN>:<NN> or <IPv4>:<NN>", s)
+	}
+	admin, num := s[:i], s[i+1:]
+	n, err := strconv.ParseUint(num, 10, 32)
+	if err != nil {
+		return fmt.Errorf("%q: %q is not a number", s, num)
+	}
+	if a, err := netip.ParseAddr(admin); err == nil {
+		if !a.Is4() || n > 65535 {
+			return fmt.Errorf("%q: an IPv4 administrator takes a 16-bit number", s)
+		}
+		return nil
+	}
+	if x, y, dot := strings.Cut(admin, "."); dot {
+		hi, e1 := strconv.ParseUint(x, 10, 16)
+		lo, e2 := strconv.ParseUint(y, 10, 16)
+		if e1 != nil || e2 != nil {
+			return fmt.Errorf("%q: %q is not an AS number", s, admin)
+		}
+		admin = strconv.FormatUint(hi<<16|lo, 10)
+	}
+	as, err := strconv.ParseUint(admin, 10, 32)
+	if err != nil || as == 0 {
+		return fmt.Errorf("%q: %q is not an AS number or an IPv4 address", s, admin)
+	}
+	if as > 65535 && n > 65535 {
+		return fmt.Errorf("%q: a 4-byte AS takes a 16-bit number", s)
+	}
+	return nil
+}
