@@ -3,12 +3,66 @@ package plan
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // MaxVNI is the largest VXLAN network identifier (24 bits).
 const MaxVNI = 1<<24 - 1
+
+// VRF is one tenant VRF the plan's announcements of that VRF live in
+// (Announcement.VRF == Name): with exposing_method = vrf, one per VNI.
+type VRF struct {
+	Name     string   `json:"name"`
+	VNI      uint32   `json:"vni,omitempty"`
+	Table    int      `json:"table"`
+	RD       string   `json:"rd,omitempty"` // "" = the driver's default
+	ImportRT []string `json:"import_rt,omitempty"`
+	ExportRT []string `json:"export_rt,omitempty"`
+	Network  string   `json:"network,omitempty"` // the network it serves
+}
+
+// VRFPlanner is an optional Driver method: the tenant VRFs, recomputed on
+// every call like Bridges and Flows.
+type VRFPlanner interface {
+	VRFs() []VRF
+}
+
+func driverVRFs(d Driver) []VRF {
+	if v, ok := d.(VRFPlanner); ok {
+		return v.VRFs()
+	}
+	return nil
+}
+
+func vrfEqual(a, b VRF) bool {
+	return a.Name == b.Name && a.VNI == b.VNI && a.Table == b.Table && a.RD == b.RD && a.Network == b.Network &&
+		slices.Equal(a.ImportRT, b.ImportRT) && slices.Equal(a.ExportRT, b.ExportRT)
+}
+
+// CloneVRFs copies a VRF list deeply.
+func CloneVRFs(v []VRF) []VRF {
+	if v == nil {
+		return nil
+	}
+	out := make([]VRF, len(v))
+	for i, x := range v {
+		x.ImportRT, x.ExportRT = slices.Clone(x.ImportRT), slices.Clone(x.ExportRT)
+		out[i] = x
+	}
+	return out
+}
+
+// VRFByName returns the VRF of the state named name.
+func (s *State) VRFByName(name string) (VRF, bool) {
+	for _, v := range s.Wiring.VRFs {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return VRF{}, false
+}
 
 // ValidRouteTarget accepts the forms FRR takes for a route target of a VRF
 // instance: ASN:NN (a 2-byte AS with a 32-bit number, a 4-byte AS with a
