@@ -21,6 +21,15 @@ type VRF struct {
 	ImportRT []string `json:"import_rt,omitempty"`
 	ExportRT []string `json:"export_rt,omitempty"`
 	Network  string   `json:"network,omitempty"` // the network it serves
+	// Ports are where the VRF meets its provider network on this chassis:
+	// the VLAN device of (Bridge, VLAN) is enslaved to the VRF.
+	Ports []VRFPort `json:"ports,omitempty"`
+}
+
+// VRFPort is one provider network of a VRF on this chassis.
+type VRFPort struct {
+	Bridge string `json:"bridge"`
+	VLAN   int    `json:"vlan"`
 }
 
 // VRFPlanner is an optional Driver method: the tenant VRFs, recomputed on
@@ -38,7 +47,7 @@ func driverVRFs(d Driver) []VRF {
 
 func vrfEqual(a, b VRF) bool {
 	return a.Name == b.Name && a.VNI == b.VNI && a.Table == b.Table && a.RD == b.RD && a.Network == b.Network &&
-		slices.Equal(a.ImportRT, b.ImportRT) && slices.Equal(a.ExportRT, b.ExportRT)
+		slices.Equal(a.ImportRT, b.ImportRT) && slices.Equal(a.ExportRT, b.ExportRT) && slices.Equal(a.Ports, b.Ports)
 }
 
 // CloneVRFs copies a VRF list deeply.
@@ -48,7 +57,7 @@ func CloneVRFs(v []VRF) []VRF {
 	}
 	out := make([]VRF, len(v))
 	for i, x := range v {
-		x.ImportRT, x.ExportRT = slices.Clone(x.ImportRT), slices.Clone(x.ExportRT)
+		x.ImportRT, x.ExportRT, x.Ports = slices.Clone(x.ImportRT), slices.Clone(x.ExportRT), slices.Clone(x.Ports)
 		out[i] = x
 	}
 	return out

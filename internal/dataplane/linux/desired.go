@@ -28,6 +28,12 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 		return nil, "invalid", fmt.Errorf("exposure %s: invalid prefix", e.Key())
 	}
 	p := e.Prefix.Masked()
+	if e.Via.IsValid() && e.Via.Is4() != p.Addr().Is4() {
+		return nil, "invalid", fmt.Errorf("exposure %s: next hop %s of the other family", e.Key(), e.Via)
+	}
+	if e.VRF != "" {
+		return r.vrfObjs(e, p)
+	}
 	table, ok := r.tables[e.Bridge]
 	if !ok {
 		return nil, "bridge_unknown", fmt.Errorf("exposure %s: bridge %q has no routing table (not in the bridge mappings, or a table conflict)", e.Key(), e.Bridge)
@@ -37,26 +43,9 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 	if !ok {
 		return nil, "device_missing", fmt.Errorf("exposure %s: device %s is missing", e.Key(), dev)
 	}
-	if e.Via.IsValid() && e.Via.Is4() != p.Addr().Is4() {
-		return nil, "invalid", fmt.Errorf("exposure %s: next hop %s of the other family", e.Key(), e.Via)
-	}
-	objs = make([]obj, 0, 4+len(e.ProxyNDP))
-	if e.MAC != "" {
-		hw, err := net.ParseMAC(e.MAC)
-		if err != nil || len(hw) != 6 {
-			return nil, "invalid", fmt.Errorf("exposure %s: bad MAC %q", e.Key(), e.MAC)
-		}
-		if p.IsSingleIP() {
-			v := objVal{proto: r.proto}
-			copy(v.mac[:], hw)
-			objs = append(objs, obj{objID{kind: kindNeigh, link: l.index, dst: p}, v})
-		}
-	}
-	for _, a := range e.ProxyNDP {
-		if !a.Is6() || a.Is4In6() {
-			return nil, "invalid", fmt.Errorf("exposure %s: NDP proxy address %s is not IPv6", e.Key(), a)
-		}
-		objs = append(objs, obj{objID{kind: kindProxy, link: l.index, dst: hostPrefix(a)}, objVal{proto: r.proto}})
+	objs, err = r.neighObjs(e, p, l.index)
+	if err != nil {
+		return nil, "invalid", err
 	}
 	rv := objVal{link: l.index, via: e.Via, proto: r.proto}
 	objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, rv})
@@ -83,6 +72,30 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 		}
 	}
 	return objs, "", nil
+}
+
+// neighObjs are an exposure's permanent neighbour (its MAC, for a host
+// prefix) and NDP proxy entries on device link.
+func (r *Reconciler) neighObjs(e plan.Exposure, p netip.Prefix, link int32) ([]obj, error) {
+	objs := make([]obj, 0, 4+len(e.ProxyNDP))
+	if e.MAC != "" {
+		hw, err := net.ParseMAC(e.MAC)
+		if err != nil || len(hw) != 6 {
+			return nil, fmt.Errorf("exposure %s: bad MAC %q", e.Key(), e.MAC)
+		}
+		if p.IsSingleIP() {
+			v := objVal{proto: r.proto}
+			copy(v.mac[:], hw)
+			objs = append(objs, obj{objID{kind: kindNeigh, link: link, dst: p}, v})
+		}
+	}
+	for _, a := range e.ProxyNDP {
+		if !a.Is6() || a.Is4In6() {
+			return nil, fmt.Errorf("exposure %s: NDP proxy address %s is not IPv6", e.Key(), a)
+		}
+		objs = append(objs, obj{objID{kind: kindProxy, link: link, dst: hostPrefix(a)}, objVal{proto: r.proto}})
+	}
+	return objs, nil
 }
 
 // bridgeObjs are the per-bridge objects: the default routes of the bridge

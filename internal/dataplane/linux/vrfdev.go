@@ -84,9 +84,16 @@ func (d VRFDevice) validate() error {
 func (r *Reconciler) WireVRFs(want []VRFDevice) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	_, err := r.wireVRFs(want)
+	return err
+}
+
+// wireVRFs is WireVRFs with the lock held; ok names the VRFs wired.
+func (r *Reconciler) wireVRFs(want []VRFDevice) (ok map[string]netlink.Link, err error) {
+	ok = map[string]netlink.Link{}
 	links, err := r.linksByName()
 	if err != nil {
-		return err
+		return ok, err
 	}
 	var errs []error
 	names := map[string]string{}
@@ -113,9 +120,11 @@ func (r *Reconciler) WireVRFs(want []VRFDevice) error {
 		if err := r.wireVRF(links, d); err != nil {
 			errs = append(errs, err)
 			metricErrors.WithLabelValues("vrf").Inc()
+			continue
 		}
+		ok[d.Name] = links[d.Name]
 	}
-	return errors.Join(errs...)
+	return ok, errors.Join(errs...)
 }
 
 // UnwireVRFs deletes ovnbgp's VRF, bridge and VXLAN devices that want does
@@ -124,6 +133,10 @@ func (r *Reconciler) WireVRFs(want []VRFDevice) error {
 func (r *Reconciler) UnwireVRFs(want []VRFDevice, keepVRFs bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.unwireVRFs(want, keepVRFs)
+}
+
+func (r *Reconciler) unwireVRFs(want []VRFDevice, keepVRFs bool) error {
 	links, err := r.linksByName()
 	if err != nil {
 		return err

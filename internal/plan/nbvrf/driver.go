@@ -21,7 +21,9 @@
 // type other than l3 (reason bad-bgpvpn); a VNI another switch already
 // has (duplicate-vni: the switch whose name sorts first keeps it); a VNI
 // whose table (= VNI) is reserved or is a table ovnbgp uses already
-// (vni-table).
+// (vni-table); a flat tenant network (flat-tenant: ovnbgp enslaves the
+// VLAN device of a tenant's provider network to its VRF, and a flat
+// network has none).
 package nbvrf
 
 import (
@@ -167,23 +169,23 @@ func (d *Driver) readTenants() {
 		}
 		owner[tn.VNI] = ls.Name
 		name := VRFName(tn.VNI)
-		here := false
+		var ports []plan.VRFPort
 		for _, ln := range d.t.NBLocalnets(ls.UUID) {
 			br, ok := bridgeOf[ln.Options["network_name"]]
 			if !ok {
 				continue
 			}
-			vlan := 0
-			if ln.Tag != nil {
-				if !plan.ValidVLAN(*ln.Tag) {
-					continue // the northbound driver warns about it
-				}
-				vlan = *ln.Tag
+			if ln.Tag == nil || *ln.Tag == 0 {
+				d.warn(ls.Name, "flat-tenant", fmt.Sprintf("localnet %s is flat: ovnbgp routes a tenant VRF through the VLAN device of its provider network, so a tenant network must be a VLAN network; this network is not served", ln.Name))
+				continue
 			}
-			d.byWire[wireKey{br, vlan}] = name
-			here = true
+			if !plan.ValidVLAN(*ln.Tag) {
+				continue // the northbound driver warns about it
+			}
+			d.byWire[wireKey{br, *ln.Tag}] = name
+			ports = append(ports, plan.VRFPort{Bridge: br, VLAN: *ln.Tag})
 		}
-		if !here {
+		if len(ports) == 0 {
 			continue // its provider network is not on this chassis
 		}
 		network := ls.ExternalIDs["neutron:network_name"]
@@ -195,7 +197,7 @@ func (d *Driver) readTenants() {
 			rd = fmt.Sprintf("%s:%d", d.cfg.EVPNLocalIP, tn.VNI)
 		}
 		d.vrfs = append(d.vrfs, plan.VRF{Name: name, VNI: tn.VNI, Table: int(tn.VNI), RD: rd,
-			ImportRT: tn.ImportRT, ExportRT: tn.ExportRT, Network: network})
+			ImportRT: tn.ImportRT, ExportRT: tn.ExportRT, Network: network, Ports: ports})
 	}
 }
 

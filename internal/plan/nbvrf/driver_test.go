@@ -42,7 +42,10 @@ func (f *fx) net(name string, vlan int, ids ...string) {
 		m[ids[i]] = ids[i+1]
 	}
 	ln := &nbdb.LogicalSwitchPort{UUID: "provnet-" + name, Name: "provnet-" + name, Type: "localnet", Addresses: []string{"unknown"},
-		Options: map[string]string{"network_name": "physnet1"}, Tag: ptr(vlan), ExternalIDs: map[string]string{}}
+		Options: map[string]string{"network_name": "physnet1"}, ExternalIDs: map[string]string{}}
+	if vlan != 0 {
+		ln.Tag = ptr(vlan)
+	}
 	f.t.Upsert(ln)
 	ls := &nbdb.LogicalSwitch{UUID: "ls-" + name, Name: "neutron-" + name, ExternalIDs: m, Ports: []string{ln.UUID}}
 	f.ls[name] = ls
@@ -107,8 +110,8 @@ func TestTwoTenantsOverlap(t *testing.T) {
 		}
 	}
 	wantVRFs := []plan.VRF{
-		{Name: "vrf-100", VNI: 100, Table: 100, RD: "192.0.2.10:100", ImportRT: []string{"64999:100"}, ExportRT: []string{"64999:100"}, Network: "a"},
-		{Name: "vrf-2000", VNI: 2000, Table: 2000, RD: "64999:200", ImportRT: []string{"64999:1"}, ExportRT: []string{"64999:2"}, Network: "b"},
+		{Name: "vrf-100", VNI: 100, Table: 100, RD: "192.0.2.10:100", ImportRT: []string{"64999:100"}, ExportRT: []string{"64999:100"}, Network: "a", Ports: []plan.VRFPort{{Bridge: "br-ex", VLAN: 101}}},
+		{Name: "vrf-2000", VNI: 2000, Table: 2000, RD: "64999:200", ImportRT: []string{"64999:1"}, ExportRT: []string{"64999:2"}, Network: "b", Ports: []plan.VRFPort{{Bridge: "br-ex", VLAN: 102}}},
 	}
 	if !reflect.DeepEqual(st.Wiring.VRFs, wantVRFs) {
 		t.Errorf("VRFs %+v\nwant %+v", st.Wiring.VRFs, wantVRFs)
@@ -128,7 +131,8 @@ func TestBadTenants(t *testing.T) {
 	f.net("main", 15, nbvrf.KeyType, "l3", nbvrf.KeyVNI, "254")
 	f.net("bridge", 16, nbvrf.KeyType, "l3", nbvrf.KeyVNI, "301")
 	f.net("l2", 17, nbvrf.KeyType, "l2", nbvrf.KeyVNI, "103")
-	for i, n := range []string{"good", "toolarge", "zdup", "badrt", "badrd", "main", "bridge", "l2"} {
+	f.net("flat", 0, nbvrf.KeyType, "l3", nbvrf.KeyVNI, "104")
+	for i, n := range []string{"good", "toolarge", "zdup", "badrt", "badrd", "main", "bridge", "l2", "flat"} {
 		f.vm(n, "vm-"+n, fmt.Sprintf("fa:16:3e:00:01:%02x", i), fmt.Sprintf("10.0.%d.5", i))
 	}
 	st, ws := f.plan(t)
@@ -141,6 +145,7 @@ func TestBadTenants(t *testing.T) {
 	want := map[string]string{
 		"neutron-toolarge": "bad-bgpvpn", "neutron-zdup": "duplicate-vni", "neutron-badrt": "bad-bgpvpn",
 		"neutron-badrd": "bad-bgpvpn", "neutron-main": "vni-table", "neutron-bridge": "vni-table", "neutron-l2": "bad-bgpvpn",
+		"neutron-flat": "flat-tenant",
 	}
 	got := map[string]string{}
 	for _, w := range ws {

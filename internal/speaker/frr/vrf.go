@@ -1,6 +1,7 @@
 package frr
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -217,4 +218,27 @@ func vrfEqual(a, b VRF) bool {
 		a.RD == b.RD && slices.Equal(a.ImportRT, b.ImportRT) && slices.Equal(a.ExportRT, b.ExportRT) &&
 		slices.Equal(a.Redistribute, b.Redistribute) && slices.Equal(a.Families, b.Families) &&
 		slices.Equal(a.Neighbors, b.Neighbors)
+}
+
+// TenantVRFs are the instances of the plan's tenant VRFs: the EVPN shape
+// of exposing_method = vrf, as upstream renders it (redistribute connected
+// and kernel in both families, type-5 for both, the VRF's RD and route
+// targets).
+func TenantVRFs(vrfs []plan.VRF) []VRF {
+	out := make([]VRF, 0, len(vrfs))
+	for _, v := range vrfs {
+		out = append(out, VRF{Name: v.Name, Table: v.Table, VNI: v.VNI, RD: v.RD,
+			ImportRT: slices.Clone(v.ImportRT), ExportRT: slices.Clone(v.ExportRT),
+			Redistribute: []Redistribute{{Source: "connected"}, {Source: "kernel"}}})
+	}
+	return out
+}
+
+// SyncVRFs renders the plan's tenant VRFs (speaker.VRFSyncer): applied at
+// once when they changed, nothing otherwise.
+func (s *Speaker) SyncVRFs(ctx context.Context, vrfs []plan.VRF) error {
+	if !s.SetVRFs(TenantVRFs(vrfs)) {
+		return nil
+	}
+	return s.Apply(ctx, "vrfs")
 }
