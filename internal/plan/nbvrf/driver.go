@@ -58,6 +58,7 @@ type Driver struct {
 	fp       string // the tenant input last read
 	vrfs     []plan.VRF
 	byWire   map[wireKey]string // provider network -> VRF name
+	patches  map[string]bool    // OVN's patch ports of the tenants' localnets
 	warnings []plan.Warning
 }
 
@@ -149,6 +150,7 @@ func (d *Driver) readTenants() {
 	reserved := d.reservedTables()
 	d.vrfs = nil
 	d.byWire = map[wireKey]string{}
+	d.patches = map[string]bool{}
 	owner := map[uint32]string{}
 	for _, ls := range switches {
 		tn, err := ParseTenant(ls.ExternalIDs)
@@ -183,6 +185,7 @@ func (d *Driver) readTenants() {
 				continue // the northbound driver warns about it
 			}
 			d.byWire[wireKey{br, *ln.Tag}] = name
+			d.patches["patch-"+ln.Name+"-to-br-int"] = true
 			ports = append(ports, plan.VRFPort{Bridge: br, VLAN: *ln.Tag})
 		}
 		if len(ports) == 0 {
@@ -238,8 +241,20 @@ func (d *Driver) Affected(src plan.RowRef) ([]plan.RowRef, bool) { return d.nb.A
 // Bridges are the northbound driver's.
 func (d *Driver) Bridges() []plan.BridgeWiring { return d.nb.Bridges() }
 
-// Flows are the northbound driver's.
-func (d *Driver) Flows() []plan.Flow { return d.nb.Flows() }
+// Flows are the northbound driver's MAC-rewrite flows of the tenants'
+// provider networks only (ovn-controller names a localnet's patch port
+// patch-<localnet>-to-br-int): they send the VMs' traffic to the bridge's
+// VLAN device, which is in the tenant's VRF. Other provider networks are
+// not served by this method, so their traffic is left to OVS.
+func (d *Driver) Flows() []plan.Flow {
+	var out []plan.Flow
+	for _, f := range d.nb.Flows() {
+		if d.patches[f.Port] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // VRFs are the tenant VRFs whose provider network is on this chassis.
 func (d *Driver) VRFs() []plan.VRF { return plan.CloneVRFs(d.vrfs) }

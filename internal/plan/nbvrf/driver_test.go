@@ -199,3 +199,27 @@ func TestIncrementalVRFChanges(t *testing.T) {
 		t.Errorf("VRFs left: %+v", cur.Wiring.VRFs)
 	}
 }
+
+// TestFlowsOnlyTenants: only the patch ports of tenant localnets get the
+// MAC-rewrite flow.
+func TestFlowsOnlyTenants(t *testing.T) {
+	f := newFx()
+	f.net("a", 101, nbvrf.KeyType, "l3", nbvrf.KeyVNI, "100")
+	f.net("plain", 103)
+	f.t.Upsert(&vswitch.Interface{UUID: "if-br", Name: "br-ex", MACInUse: ptr("aa:bb:cc:00:00:01")})
+	ports := []string{"if-br"}
+	for i, n := range []string{"patch-provnet-a-to-br-int", "patch-provnet-plain-to-br-int"} {
+		f.t.Upsert(&vswitch.Interface{UUID: "if-" + n, Name: n, Ofport: ptr(10 + i)})
+		ports = append(ports, "if-"+n)
+	}
+	var pu []string
+	for _, p := range ports {
+		f.t.Upsert(&vswitch.Port{UUID: "p" + p, Name: strings.TrimPrefix(p, "if-"), Interfaces: []string{p}})
+		pu = append(pu, "p"+p)
+	}
+	f.t.Upsert(&vswitch.Bridge{UUID: "br", Name: "br-ex", Ports: pu})
+	st, _ := f.plan(t)
+	if len(st.Wiring.Flows) != 1 || st.Wiring.Flows[0].Port != "patch-provnet-a-to-br-int" {
+		t.Errorf("flows %+v, want the tenant's patch port only", st.Wiring.Flows)
+	}
+}
