@@ -502,9 +502,11 @@ func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta, ph *ph
 	}
 	speakerOK := true
 	if vs, ok := sp.(speaker.VRFSyncer); ok && (d == nil || d.VRFsChanged) {
-		vrfs := d.VRFs
+		var vrfs []plan.VRF
 		if d == nil {
 			vrfs = st.Wiring.VRFs
+		} else {
+			vrfs = d.VRFs
 		}
 		speakerOK = step("speaker", "vrfs", "speaker VRFs", "speaker", vs.SyncVRFs(ctx, vrfs))
 	}
