@@ -131,7 +131,9 @@ func (r *Reconciler) WireDelta(ctx context.Context, d *plan.Delta) error {
 		}
 		r.setupBridges(bridges, &es)
 		r.setupVRFs(vrfs, &es)
-		if !r.synced {
+		// A VLAN device moved into or out of a VRF lost its routes:
+		// re-read the kernel rather than wait for the notifications.
+		if !r.synced || d.VRFsChanged {
 			if !r.dumpInto(&es) {
 				return r.noteErr(&es)
 			}

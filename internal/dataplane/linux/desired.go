@@ -120,8 +120,12 @@ func (r *Reconciler) bridgeObjs(b plan.BridgeWiring) []obj {
 	a4, a6 := LinkAddresses(b.Index, 0)
 	objs = append(objs, obj{objID{kind: kindAddr, link: br.index, dst: a4}, objVal{}}, obj{objID{kind: kindAddr, link: br.index, dst: a6}, objVal{}})
 	for _, tag := range b.VLANs {
-		l, ok := r.links[r.vlanDevs[fmt.Sprintf("%s/%d", b.Bridge, tag)]]
-		if !ok {
+		dev := r.vlanDevs[fmt.Sprintf("%s/%d", b.Bridge, tag)]
+		l, ok := r.links[dev]
+		if !ok || r.inVRF[dev] {
+			// In a tenant VRF its connected routes would be announced to
+			// the tenant (FRR redistributes connected there): no link
+			// addresses.
 			continue
 		}
 		a4, a6 := LinkAddresses(b.Index, tag)

@@ -172,6 +172,7 @@ type Reconciler struct {
 	annTable6 uint32            // table method: IPv6 announce routes
 	vrfs      []plan.VRF        // the tenant VRFs last wired
 	vrfTables map[string]uint32 // VRF name -> table, for the VRFs whose devices are wired
+	inVRF     map[string]bool   // VLAN devices enslaved to a tenant VRF
 
 	stats Stats
 }
@@ -260,6 +261,7 @@ func New(o Options) (*Reconciler, error) {
 	r.ownTables = map[uint32]bool{}
 	r.provDevs = map[int32]provDev{}
 	r.vrfTables = map[string]uint32{}
+	r.inVRF = map[string]bool{}
 	r.stats.Failed = map[string]int{}
 	return r, nil
 }

@@ -3,12 +3,15 @@
 package linux
 
 import (
+	"context"
 	"net"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/ovnbgp/ovnbgp/internal/plan"
 )
 
 // tenantDevices is the VRF of VNI vni as the vrf exposing method wants it.
@@ -119,4 +122,89 @@ func TestVMVRFDevices(t *testing.T) {
 	}
 	n.link(t, "vrf-999")
 	n.link(t, "br-300")
+}
+
+// TestVMVRFWire: a tenant VRF of the plan: its devices, the VLAN device of
+// its provider network enslaved to it, its exposure routed in its table
+// with the VM's neighbour and no rule; a foreign route in that table stays;
+// the VNI gone: its route, devices and the enslavement go, the VLAN device
+// stays for the bridge.
+func TestVMVRFWire(t *testing.T) {
+	n := newTestNS(t, "br-ex")
+	o := n.options(AnnounceNone)
+	o.EVPNLocalIP, o.EVPNUDPPort = netip.MustParseAddr("192.0.2.10"), 4789
+	r, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	ctx := context.Background()
+	vrfs := []plan.VRF{{Name: "vrf-100", VNI: 100, Table: 100, Ports: []plan.VRFPort{{Bridge: "br-ex", VLAN: 101}}}}
+	bridges := []plan.BridgeWiring{{Bridge: "br-ex", Index: 1, VLANs: []int{101}}}
+	st := &plan.State{Wiring: plan.Wiring{Bridges: bridges, VRFs: vrfs, Exposures: []plan.Exposure{
+		{Prefix: netip.MustParsePrefix("10.0.0.5/32"), VRF: "vrf-100", Bridge: "br-ex", VLAN: 101, MAC: "fa:16:3e:00:01:05", Announce: true},
+	}}}
+	if err := r.Wire(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Unwire(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	vlan := VLANDeviceName("br-ex", 101)
+	vrf := n.link(t, "vrf-100")
+	if l := n.link(t, vlan); l.Attrs().MasterIndex != vrf.Attrs().Index {
+		t.Errorf("%s not enslaved to vrf-100: master %d", vlan, l.Attrs().MasterIndex)
+	}
+	if !n.routes(t, 100)["10.0.0.5/32 dev "+vlan+" proto 201"] {
+		t.Errorf("table 100: %v", n.routes(t, 100))
+	}
+	if perm, _ := n.neighbours(t, vlan); perm["10.0.0.5"] != "fa:16:3e:00:01:05" {
+		t.Errorf("neighbour on %s: %v", vlan, perm)
+	}
+	for rule := range n.rules(t) {
+		if strings.Contains(rule, "10.0.0.5") {
+			t.Errorf("rule for a VRF exposure: %s", rule)
+		}
+	}
+	n.link(t, "br-100")
+	n.link(t, "vxlan-100")
+	// No link address in the VRF: FRR would announce it to the tenant.
+	for a := range n.addrs(t, vlan) {
+		if p := netip.MustParsePrefix(a); !p.Addr().IsLinkLocalUnicast() || p.Addr().Is4() {
+			t.Errorf("address %s on %s in the tenant VRF", a, vlan)
+		}
+	}
+	// A foreign route in the VRF's table survives a full pass.
+	if err := n.h.RouteAdd(&netlink.Route{Dst: ipnet("10.9.9.0/24"), LinkIndex: n.link(t, vlan).Attrs().Index, Table: 100, Protocol: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Wire(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Unwire(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if !n.routes(t, 100)["10.9.9.0/24 dev "+vlan+" proto 4"] {
+		t.Errorf("foreign route removed: %v", n.routes(t, 100))
+	}
+	// The VNI goes.
+	gone := &plan.State{Wiring: plan.Wiring{Bridges: bridges}}
+	if err := r.Wire(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Unwire(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	for _, dev := range []string{"vrf-100", "br-100", "vxlan-100"} {
+		if _, err := n.h.LinkByName(dev); err == nil {
+			t.Errorf("%s left", dev)
+		}
+	}
+	if l := n.link(t, vlan); l.Attrs().MasterIndex != 0 {
+		t.Errorf("%s still enslaved: master %d", vlan, l.Attrs().MasterIndex)
+	}
+	// Back in the underlay: its link addresses again.
+	if a := n.addrs(t, vlan); !a["169.254.1.101/32"] {
+		t.Errorf("link address missing on %s out of the VRF: %v", vlan, a)
+	}
 }

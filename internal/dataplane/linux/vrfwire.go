@@ -41,6 +41,7 @@ func (r *Reconciler) vrfDevices(vrfs []plan.VRF) []VRFDevice {
 func (r *Reconciler) setupVRFs(vrfs []plan.VRF, es *errSet) {
 	r.vrfs = plan.CloneVRFs(vrfs)
 	clear(r.vrfTables)
+	clear(r.inVRF)
 	wired, err := r.wireVRFs(r.vrfDevices(vrfs))
 	if err != nil {
 		es.add("vrf", err)
@@ -73,6 +74,7 @@ func (r *Reconciler) setupVRFs(vrfs []plan.VRF, es *errSet) {
 				continue
 			}
 			master[dev] = vl.Attrs().Index
+			r.inVRF[dev] = true
 		}
 	}
 	ownVRF := map[int]bool{}

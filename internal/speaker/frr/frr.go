@@ -75,6 +75,7 @@ type Speaker struct {
 	visible   []string   // line paths of prev that show up in running-config
 	routerID  string     // resolved router id (config or bgpd's)
 	vrfs      []VRF      // the per-VRF instances the drivers asked for (SetVRFs)
+	vrfsSet   bool       // SetVRFs was called: until then the saved rendering's VRFs are kept
 	withdrawn bool       // Stop(withdraw=true) ran
 	applied   time.Time
 	restarts  int
@@ -229,7 +230,11 @@ func (s *Speaker) SyncDelta(_ context.Context, announce, withdraw []plan.Announc
 func (s *Speaker) SetVRFs(vrfs []VRF) (changed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if slices.EqualFunc(s.vrfs, vrfs, vrfEqual) {
+	// The first call also changes what is rendered when the saved
+	// rendering's VRF pieces were kept until now (render).
+	kept := !s.vrfsSet && len(keepVRFs(nil, s.prev, s.cfg.BGPVRF)) > 0
+	s.vrfsSet = true
+	if slices.EqualFunc(s.vrfs, vrfs, vrfEqual) && !kept {
 		return false
 	}
 	s.vrfs = slices.Clone(vrfs)
@@ -313,7 +318,7 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 	var cur []*Node
 	if !s.withdrawn {
 		var err error
-		cur, err = Render(Input{Config: s.cfg, RouterID: s.routerID, VRFs: s.vrfs})
+		cur, err = s.render()
 		if err != nil {
 			return err
 		}

@@ -336,3 +336,56 @@ func TestSetVRFs(t *testing.T) {
 		t.Fatal("clearing: want one change")
 	}
 }
+
+// TestRenderKeepsSavedVRFsUntilSet: after a restart the start apply runs
+// before the first plan: the saved rendering's VRF pieces are kept until
+// the drivers set the VRFs (removing them would withdraw every tenant's
+// routes until the first full reconcile); once set, they follow the set.
+func TestRenderKeepsSavedVRFsUntilSet(t *testing.T) {
+	var v variant
+	for _, x := range variants {
+		if x.name == "evpn-vrf-full" {
+			v = x
+		}
+	}
+	prev, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "frr-applied.conf")
+	if err := os.WriteFile(state, []byte(Text(prev)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := v.config()
+	cfg.BGPRouterID = v.routerID
+	s, err := NewWithOptions(cfg, testLogger(t), Options{StateFile: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.routerID = v.routerID
+	cur, err := s.render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := Text(Removals(s.prev, cur, nil)); r != "" {
+		t.Errorf("the start apply would remove:\n%s", r)
+	}
+	if !s.SetVRFs(nil) {
+		t.Fatal("SetVRFs(nil) after a saved rendering with VRFs: no change")
+	}
+	cur, _ = s.render()
+	r := Text(Removals(s.prev, cur, nil))
+	for _, want := range []string{"no router bgp 64999 vrf vrf-100", "no vni 16777215", "no advertise-all-vni"} {
+		if !strings.Contains(r, want) {
+			t.Errorf("removals once the VRFs are set to none lack %q:\n%s", want, r)
+		}
+	}
+	// Underlay: no saved VRFs, the first SetVRFs(nil) changes nothing.
+	u, err := NewWithOptions(config.Default(), testLogger(t), Options{StateFile: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.SetVRFs(nil) {
+		t.Error("SetVRFs(nil) without saved VRFs: a change (an extra apply per start)")
+	}
+}

@@ -242,3 +242,57 @@ func (s *Speaker) SyncVRFs(ctx context.Context, vrfs []plan.VRF) error {
 	}
 	return s.Apply(ctx, "vrfs")
 }
+
+// render is the rendering to apply. Until the drivers said which VRFs
+// they want (SetVRFs), the per-VRF stanzas of the saved rendering are kept
+// as they are: the start apply runs before the first plan, and removing
+// them there would withdraw every tenant's routes for the seconds until
+// the first full reconcile (an agent restart would send UPDATEs).
+func (s *Speaker) render() ([]*Node, error) {
+	cur, err := Render(Input{Config: s.cfg, RouterID: s.routerID, VRFs: s.vrfs})
+	if err != nil || s.vrfsSet {
+		return cur, err
+	}
+	return keepVRFs(cur, s.prev, s.cfg.BGPVRF), nil
+}
+
+// keepVRFs adds to cur the per-VRF pieces of prev: the `vrf X` stanzas,
+// the `router bgp N vrf X` instances (X not bgp_vrf) and the l2vpn evpn
+// family of the default instance.
+func keepVRFs(cur, prev []*Node, bgpVRF string) []*Node {
+	have := map[string]bool{}
+	for _, n := range cur {
+		have[n.Line] = true
+	}
+	var router *Node
+	for _, n := range cur {
+		if strings.HasPrefix(n.Line, "router bgp ") && !strings.Contains(n.Line, " vrf ") {
+			router = n
+		}
+	}
+	for _, p := range prev {
+		switch {
+		case have[p.Line]:
+			if router != nil && p.Line == router.Line {
+				for _, c := range p.Children {
+					if c.Line == "address-family l2vpn evpn" && !hasChild(router, c.Line) {
+						router.Children = append(router.Children, c)
+					}
+				}
+			}
+		case strings.HasPrefix(p.Line, "vrf "),
+			strings.HasPrefix(p.Line, "router bgp ") && strings.Contains(p.Line, " vrf ") && !strings.HasSuffix(p.Line, " vrf "+bgpVRF):
+			cur = append(cur, p)
+		}
+	}
+	return cur
+}
+
+func hasChild(n *Node, line string) bool {
+	for _, c := range n.Children {
+		if c.Line == line {
+			return true
+		}
+	}
+	return false
+}
