@@ -38,16 +38,11 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 	if !ok {
 		return nil, "bridge_unknown", fmt.Errorf("exposure %s: bridge %q has no routing table (not in the bridge mappings, or a table conflict)", e.Key(), e.Bridge)
 	}
-	dev := r.devFor(e)
-	l, ok := r.links[dev]
-	if !ok {
-		return nil, "device_missing", fmt.Errorf("exposure %s: device %s is missing", e.Key(), dev)
-	}
-	objs, err = r.neighObjs(e, p, l.index)
+	objs, link, cause, err := r.deviceObjs(e, p)
 	if err != nil {
-		return nil, "invalid", err
+		return nil, cause, err
 	}
-	rv := objVal{link: l.index, via: e.Via, proto: r.proto}
+	rv := objVal{link: link, via: e.Via, proto: r.proto}
 	objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, rv})
 	if r.o.RuleMode == RulePerPrefix {
 		objs = append(objs, obj{objID{kind: kindRule, table: table, prio: rulePriority(p, r.o.RulePriority, r.o.RulePriorityMax), dst: p}, objVal{}})
@@ -68,10 +63,24 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 			if p.Addr().Is6() {
 				table = r.annTable6
 			}
-			objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, objVal{link: l.index, proto: r.proto}})
+			objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, objVal{link: link, proto: r.proto}})
 		}
 	}
 	return objs, "", nil
+}
+
+// deviceObjs finds the device an exposure is wired to and returns its
+// index with the exposure's neighbour and NDP proxy entries on it.
+func (r *Reconciler) deviceObjs(e plan.Exposure, p netip.Prefix) (objs []obj, link int32, cause string, err error) {
+	dev := r.devFor(e)
+	l, ok := r.links[dev]
+	if !ok {
+		return nil, 0, "device_missing", fmt.Errorf("exposure %s: device %s is missing", e.Key(), dev)
+	}
+	if objs, err = r.neighObjs(e, p, l.index); err != nil {
+		return nil, 0, "invalid", err
+	}
+	return objs, l.index, "", nil
 }
 
 // neighObjs are an exposure's permanent neighbour (its MAC, for a host

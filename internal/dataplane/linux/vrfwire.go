@@ -122,15 +122,10 @@ func (r *Reconciler) vrfObjs(e plan.Exposure, p netip.Prefix) (objs []obj, cause
 	if e.VLAN == 0 {
 		return nil, "invalid", fmt.Errorf("exposure %s: a tenant VRF exposure needs a VLAN network", e.Key())
 	}
-	dev := r.devFor(e)
-	l, ok := r.links[dev]
-	if !ok {
-		return nil, "device_missing", fmt.Errorf("exposure %s: device %s is missing", e.Key(), dev)
-	}
-	objs, err = r.neighObjs(e, p, l.index)
+	objs, link, cause, err := r.deviceObjs(e, p)
 	if err != nil {
-		return nil, "invalid", err
+		return nil, cause, err
 	}
-	objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, objVal{link: l.index, via: e.Via, proto: r.proto}})
+	objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, objVal{link: link, via: e.Via, proto: r.proto}})
 	return objs, "", nil
 }
