@@ -20,6 +20,9 @@ if [ ! -x test/vmlab/run.sh ]; then
   exit 1
 fi
 scripts/install-deps.sh vm
+# The guests have no Go toolchain: suites that run the agent (test/evpn)
+# take it from bin/ of the shared source tree.
+CGO_ENABLED=0 go build -o bin/ovnbgp-vmlab ./cmd/ovnbgp
 # Debian 12 (OVN 23.03, FRR 8.4) and Debian 13 (OVN 25.03, FRR 10.3) guests.
 rc=0
 for suite in ${OVNBGP_VMLAB_SUITES:-bookworm trixie}; do

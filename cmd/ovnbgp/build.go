@@ -11,6 +11,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/agent"
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/plan/nbvrf"
 	"github.com/ovnbgp/ovnbgp/internal/plan/northbound"
 	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 )
@@ -84,6 +85,10 @@ func setLogLevel(cfg *config.Config) {
 // need is set for the southbound driver.
 func newPlanner(cfg *config.Config, src *agent.Source) (p agent.Planner, need func() []string, protected *agent.ProtectedWatch) {
 	facts := func() plan.Protected { return agent.ProtectedFacts(cfg, src.ID) }
+	if cfg.Driver == config.DriverNB && cfg.ExposingMethod == config.ExposingVRF {
+		d := nbvrf.New(cfg, src.Topo, northbound.Identity{Hostname: src.ID.Hostname, ChassisName: src.ID.SystemID})
+		return plan.NewIncremental(d, src.ID.SystemID), nil, agent.NewProtectedWatch(facts, d.Guard().SetProtected)
+	}
 	if cfg.Driver == config.DriverNB {
 		d := northbound.New(cfg, src.Topo, northbound.Identity{Hostname: src.ID.Hostname, ChassisName: src.ID.SystemID})
 		return plan.NewIncremental(d, src.ID.SystemID), nil, agent.NewProtectedWatch(facts, d.Guard().SetProtected)

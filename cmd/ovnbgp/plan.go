@@ -102,16 +102,34 @@ func printPlanJSON(w io.Writer, st *plan.State) error {
 func printPlanTable(w io.Writer, st *plan.State) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "chassis %s: %d announcements\n", safe(st.Chassis), len(st.Announcements))
-	fmt.Fprintln(tw, "PREFIX\tKIND\tPORT\tNETWORK\tVRF\tWIRING\tREASON")
+	fmt.Fprintln(tw, "PREFIX\tKIND\tPORT\tNETWORK\tVRF\tVNI\tWIRING\tREASON")
 	exp := map[plan.Key]plan.Exposure{}
 	for _, e := range st.Wiring.Exposures {
 		exp[e.Key()] = e
 	}
 	for _, a := range st.Announcements {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Prefix, a.Kind, safe(a.Port), dash(a.Network), dash(a.VRF),
+		vni := "-"
+		if v, ok := st.VRFByName(a.VRF); ok && v.VNI != 0 {
+			vni = fmt.Sprint(v.VNI)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Prefix, a.Kind, safe(a.Port), dash(a.Network), dash(a.VRF), vni,
 			describeExposure(exp[a.Key()]), safe(a.Reason))
 	}
 	tw.Flush()
+	if len(st.Wiring.VRFs) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "VRF\tVNI\tTABLE\tRD\tIMPORT RT\tEXPORT RT\tNETWORK\tPORTS")
+		for _, v := range st.Wiring.VRFs {
+			var ports []string
+			for _, p := range v.Ports {
+				ports = append(ports, fmt.Sprintf("%s/%d", p.Bridge, p.VLAN))
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", safe(v.Name), v.VNI, v.Table, dash(v.RD), dash(strings.Join(v.ImportRT, ",")),
+				dash(strings.Join(v.ExportRT, ",")), dash(v.Network), dash(strings.Join(ports, ",")))
+		}
+		tw.Flush()
+	}
 	if len(st.Wiring.Bridges) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

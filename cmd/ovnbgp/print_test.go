@@ -80,3 +80,23 @@ func TestSafe(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintPlanVRF: an announcement in a tenant VRF shows its VRF and VNI,
+// and the VRF table lists the VRF's VNI, table, RD, route targets and
+// provider network.
+func TestPrintPlanVRF(t *testing.T) {
+	st := &plan.State{Chassis: "c1",
+		Announcements: []plan.Announcement{{Prefix: netip.MustParsePrefix("10.0.0.5/32"), Kind: plan.KindProviderPort, Port: "vm-a", Network: "ta", VRF: "vrf-100"}},
+		Wiring: plan.Wiring{VRFs: []plan.VRF{{Name: "vrf-100", VNI: 100, Table: 100, RD: "192.0.2.10:100",
+			ImportRT: []string{"65000:100"}, ExportRT: []string{"65000:100", "65000:1"}, Network: "ta", Ports: []plan.VRFPort{{Bridge: "br-ex", VLAN: 101}}}}},
+	}
+	var b bytes.Buffer
+	printPlanTable(&b, st)
+	out := b.String()
+	for _, want := range []string{"VRF      VNI  WIRING", "vrf-100  100  -", "VRF      VNI  TABLE  RD",
+		"vrf-100  100  100    192.0.2.10:100  65000:100  65000:100,65000:1  ta       br-ex/101"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}

@@ -501,6 +501,15 @@ func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta, ph *ph
 		step("flows", "sync", "ovs flows", "flows", f.Sync(ctx, st.Wiring.Flows, bridgesOf(st)))
 	}
 	speakerOK := true
+	if vs, ok := sp.(speaker.VRFSyncer); ok && (d == nil || d.VRFsChanged) {
+		var vrfs []plan.VRF
+		if d == nil {
+			vrfs = st.Wiring.VRFs
+		} else {
+			vrfs = d.VRFs
+		}
+		speakerOK = step("speaker", "vrfs", "speaker VRFs", "speaker", vs.SyncVRFs(ctx, vrfs))
+	}
 	if sp != nil {
 		var err error
 		switch {
@@ -509,7 +518,7 @@ func (a *Agent) apply(ctx context.Context, st *plan.State, d *plan.Delta, ph *ph
 		case len(d.Announce) > 0 || len(d.Withdraw) > 0:
 			err = sp.SyncDelta(ctx, d.Announce, d.Withdraw)
 		}
-		speakerOK = step("speaker", "sync", "speaker", "speaker", err)
+		speakerOK = step("speaker", "sync", "speaker", "speaker", err) && speakerOK
 	}
 	if k != nil && speakerOK {
 		var err error

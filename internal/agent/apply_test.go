@@ -105,6 +105,47 @@ func TestApplyOrder(t *testing.T) {
 	}
 }
 
+// vrfSpeakerRecorder is a speaker with tenant VRFs (FRR's SyncVRFs).
+type vrfSpeakerRecorder struct{ speakerRecorder }
+
+func (s vrfSpeakerRecorder) SyncVRFs(_ context.Context, vrfs []plan.VRF) error {
+	s.r.add(fmt.Sprintf("speaker.SyncVRFs(%d)", len(vrfs)))
+	return nil
+}
+
+// TestApplyOrderVRFs: a speaker with tenant VRFs gets them after the
+// kernel wire and before the announcements, on a full pass and on a delta
+// that changes them, not on other deltas.
+func TestApplyOrderVRFs(t *testing.T) {
+	st := &plan.State{Wiring: plan.Wiring{VRFs: []plan.VRF{{Name: "vrf-100", VNI: 100, Table: 100}}}}
+	for _, c := range []struct {
+		name string
+		st   *plan.State
+		d    *plan.Delta
+		want []string
+	}{
+		{"full", st, nil, []string{"kernel.Wire", "flows.Sync", "speaker.SyncVRFs(1)", "speaker.Sync", "kernel.Unwire"}},
+		{"delta changing the VRFs", nil, &plan.Delta{VRFsChanged: true},
+			[]string{"kernel.WireDelta", "speaker.SyncVRFs(0)", "kernel.UnwireDelta"}},
+		{"other delta", nil, &plan.Delta{Announce: []plan.Announcement{{Prefix: netip.MustParsePrefix("10.0.0.5/32"), VRF: "vrf-100"}}},
+			[]string{"kernel.WireDelta", "speaker.SyncDelta", "kernel.UnwireDelta"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &recorder{}
+			a := New(config.Default(), slog.New(slog.DiscardHandler), Deps{
+				Source: NewSource(config.Default(), slog.New(slog.DiscardHandler), Identity{}),
+				Kernel: r, Flows: flowRecorder{r}, Speaker: vrfSpeakerRecorder{speakerRecorder{r}},
+			})
+			if err := a.apply(context.Background(), c.st, c.d, nil); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(r.calls, c.want) {
+				t.Errorf("calls %v, want %v", r.calls, c.want)
+			}
+		})
+	}
+}
+
 // TestShutdown: by default a stop leaves everything announced and wired;
 // withdraw_on_stop withdraws first, then unwires and removes the flows.
 func TestShutdown(t *testing.T) {

@@ -439,8 +439,11 @@ func TestCross(t *testing.T) {
 	}{
 		{"[DEFAULT]\ndriver = ovn_evpn_driver\n", "DEFAULT", "driver", "not supported by ovnbgp yet"},
 		{"[DEFAULT]\ndriver = ovn_stretched_l2_bgp_driver\n", "DEFAULT", "driver", "not supported by ovnbgp yet"},
-		{"[DEFAULT]\nexposing_method = vrf\n", "DEFAULT", "exposing_method", "only underlay is supported"},
-		{"[DEFAULT]\nexposing_method = ovn\n", "DEFAULT", "exposing_method", "only underlay is supported"},
+		{"[DEFAULT]\nexposing_method = vrf\n", "DEFAULT", "exposing_method", "northbound driver only"},
+		{"[DEFAULT]\ndriver = nb_ovn_bgp_driver\nexposing_method = vrf\n", "DEFAULT", "evpn_local_ip", "must be set"},
+		{"[DEFAULT]\ndriver = nb_ovn_bgp_driver\nexposing_method = vrf\nevpn_local_ip = 192.0.2.10\n[ovnbgp]\nspeaker = gobgp\n", "ovnbgp", "speaker", "needs FRR"},
+		{"[DEFAULT]\ndriver = nb_ovn_bgp_driver\nexposing_method = vrf\nevpn_local_ip = 192.0.2.10\nevpn_udp_dstport = 0\n", "DEFAULT", "evpn_udp_dstport", "1..65535"},
+		{"[DEFAULT]\nexposing_method = ovn\n", "DEFAULT", "exposing_method", "only underlay and vrf are supported"},
 		{"[DEFAULT]\nexposing_method = l2vni\n", "DEFAULT", "exposing_method", "nor by upstream"},
 		{"[DEFAULT]\nexposing_method = dynamic\n", "DEFAULT", "exposing_method", "nor by upstream"},
 		{"[ovnbgp]\nrule_priority = 2000\n", "ovnbgp", "rule_priority", "lower than rule_priority_max (1999)"},
@@ -471,6 +474,8 @@ func TestCross(t *testing.T) {
 		"[ovnbgp]\nbridge_table_base = 220\n", // 220..252
 		"[ovnbgp]\nannounce_method = table\nannounce_table_id = 252\nbridge_table_base = 300\n",
 		"[ovn]\novn_sb_connection = tcp:10.0.0.1:6642\novn_sb_private_key =\n",
+		"[DEFAULT]\ndriver = nb_ovn_bgp_driver\nexposing_method = vrf\nevpn_local_ip = 192.0.2.10\n",
+		"[DEFAULT]\ndriver = nb_ovn_bgp_driver\nexposing_method = vrf\nevpn_local_ip = 2001:db8::10\nevpn_udp_dstport = 4790\n",
 	} {
 		_, _, err := load(t, text)
 		assert.NoError(t, err, text)

@@ -40,10 +40,14 @@ func (c *Config) validateCross() error {
 	}
 	switch c.ExposingMethod {
 	case ExposingUnderlay:
+	case ExposingVRF:
+		if err := c.validateVRFMethod(bad); err != nil {
+			return err
+		}
 	case ExposingL2VNI, ExposingDynamic:
-		return bad(D, "exposing_method", "not implemented by ovnbgp (nor by upstream ovn-bgp-agent); only underlay is supported")
+		return bad(D, "exposing_method", "not implemented by ovnbgp (nor by upstream ovn-bgp-agent); only underlay and vrf are supported")
 	default:
-		return bad(D, "exposing_method", "not supported by ovnbgp yet; only underlay is supported")
+		return bad(D, "exposing_method", "not supported by ovnbgp yet; only underlay and vrf are supported")
 	}
 
 	if c.OVNBGP.RulePriority >= c.OVNBGP.RulePriorityMax {
@@ -94,6 +98,27 @@ func (c *Config) validateCross() error {
 				return bad(O, f[0], "must be set: the connection uses ssl:")
 			}
 		}
+	}
+	return nil
+}
+
+// validateVRFMethod checks exposing_method = vrf (EVPN type-5, a VRF per
+// VNI): upstream's rules (northbound driver only, evpn_local_ip required)
+// and what ovnbgp cannot do with it (the embedded GoBGP speaker has no
+// EVPN: one clear refusal rather than a silent half).
+func (c *Config) validateVRFMethod(bad func(section, name, reason string) error) error {
+	D, B := SectionDefault, SectionOVNBGP
+	if c.Driver != DriverNB {
+		return bad(D, "exposing_method", "vrf is a method of the northbound driver only (driver = "+DriverNB+"), as upstream")
+	}
+	if c.EVPNLocalIP == "" {
+		return bad(D, "evpn_local_ip", "must be set with exposing_method = vrf: it is the VXLAN source address and the default route distinguisher <evpn_local_ip>:<vni>")
+	}
+	if c.OVNBGP.Speaker == SpeakerGoBGP {
+		return bad(B, "speaker", "exposing_method = vrf (EVPN type-5) needs FRR: the embedded GoBGP speaker does not announce EVPN routes")
+	}
+	if c.EVPNUDPDstPort == 0 {
+		return bad(D, "evpn_udp_dstport", "must be a UDP port 1..65535 with exposing_method = vrf")
 	}
 	return nil
 }

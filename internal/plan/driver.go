@@ -60,6 +60,7 @@ func Full(d Driver, chassis string) (*State, []Warning) {
 	st := m.State(chassis)
 	st.Wiring.Bridges = d.Bridges()
 	st.Wiring.Flows = d.Flows()
+	st.Wiring.VRFs = driverVRFs(d)
 	st.Sort()
 	return st, sortWarnings(d.Warnings())
 }

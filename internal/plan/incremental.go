@@ -1,6 +1,9 @@
 package plan
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Incremental is the incremental planner: it remembers each source row's
 // contribution and the merged state, and re-plans only the rows a change
@@ -16,6 +19,7 @@ type Incremental struct {
 	best    map[Key]Candidate       // the merged state
 	bridges []BridgeWiring
 	flows   []Flow
+	vrfs    []VRF
 }
 
 // NewIncremental returns an incremental planner over a driver.
@@ -54,6 +58,7 @@ func (p *Incremental) full() {
 	})
 	p.bridges = p.d.Bridges()
 	p.flows = p.d.Flows()
+	p.vrfs = sortedVRFs(driverVRFs(p.d))
 }
 
 // hasKeyBefore: an entry before i of c has key k.
@@ -186,7 +191,7 @@ func (p *Incremental) remerge(k Key, d *Delta) {
 // remembered state.
 func (p *Incremental) replanAll() *Delta {
 	oldBest := p.best
-	oldBridges, oldFlows, had := p.bridges, p.flows, p.planned
+	oldBridges, oldFlows, oldVRFs, had := p.bridges, p.flows, p.vrfs, p.planned
 	p.full()
 	d := &Delta{}
 	for k, old := range oldBest {
@@ -210,6 +215,9 @@ func (p *Incremental) replanAll() *Delta {
 	if !had || !slices.Equal(oldFlows, p.flows) {
 		d.FlowsChanged, d.Flows = true, slices.Clone(p.flows)
 	}
+	if !had || !slices.EqualFunc(oldVRFs, p.vrfs, vrfEqual) {
+		d.VRFsChanged, d.VRFs = true, CloneVRFs(p.vrfs)
+	}
 	d.sort()
 	return d
 }
@@ -224,6 +232,15 @@ func (p *Incremental) wiringDelta(d *Delta) {
 		p.flows = f
 		d.FlowsChanged, d.Flows = true, slices.Clone(f)
 	}
+	if v := sortedVRFs(driverVRFs(p.d)); !slices.EqualFunc(v, p.vrfs, vrfEqual) {
+		p.vrfs = v
+		d.VRFsChanged, d.VRFs = true, CloneVRFs(v)
+	}
+}
+
+func sortedVRFs(v []VRF) []VRF {
+	slices.SortFunc(v, func(a, b VRF) int { return strings.Compare(a.Name, b.Name) })
+	return v
 }
 
 // State returns the current merged state as a fresh, sorted copy that the
@@ -240,6 +257,7 @@ func (p *Incremental) State() *State {
 	}
 	st.Wiring.Bridges = CloneBridges(p.bridges)
 	st.Wiring.Flows = slices.Clone(p.flows)
+	st.Wiring.VRFs = CloneVRFs(p.vrfs)
 	st.Sort()
 	return st
 }
@@ -280,6 +298,9 @@ func (s *State) Apply(d *Delta) {
 	}
 	if d.FlowsChanged {
 		s.Wiring.Flows = slices.Clone(d.Flows)
+	}
+	if d.VRFsChanged {
+		s.Wiring.VRFs = CloneVRFs(d.VRFs)
 	}
 	s.Sort()
 }

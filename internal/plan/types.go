@@ -104,6 +104,7 @@ type Wiring struct {
 	Bridges   []BridgeWiring `json:"bridges"`
 	Exposures []Exposure     `json:"exposures"`
 	Flows     []Flow         `json:"flows"`
+	VRFs      []VRF          `json:"vrfs,omitempty"` // tenant VRFs (exposing_method = vrf)
 }
 
 // State is the complete desired state of one chassis.
@@ -126,12 +127,14 @@ type Delta struct {
 	Bridges        []BridgeWiring `json:"bridges,omitempty"`
 	FlowsChanged   bool           `json:"flows_changed,omitempty"`
 	Flows          []Flow         `json:"flows,omitempty"`
+	VRFsChanged    bool           `json:"vrfs_changed,omitempty"`
+	VRFs           []VRF          `json:"vrfs,omitempty"`
 }
 
 // Empty reports whether the delta changes nothing.
 func (d *Delta) Empty() bool {
 	return len(d.Announce) == 0 && len(d.Withdraw) == 0 && len(d.Wire) == 0 &&
-		len(d.Unwire) == 0 && !d.BridgesChanged && !d.FlowsChanged
+		len(d.Unwire) == 0 && !d.BridgesChanged && !d.FlowsChanged && !d.VRFsChanged
 }
 
 // LessKey orders keys by VRF, then address family, address and prefix length.
@@ -154,6 +157,7 @@ func (s *State) Sort() {
 	slices.SortFunc(s.Announcements, func(a, b Announcement) int { return CompareKey(a.Key(), b.Key()) })
 	slices.SortFunc(s.Wiring.Exposures, func(a, b Exposure) int { return CompareKey(a.Key(), b.Key()) })
 	slices.SortFunc(s.Wiring.Bridges, func(a, b BridgeWiring) int { return strings.Compare(a.Bridge, b.Bridge) })
+	slices.SortFunc(s.Wiring.VRFs, func(a, b VRF) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(s.Wiring.Flows, func(a, b Flow) int {
 		if a.Bridge != b.Bridge {
 			return strings.Compare(a.Bridge, b.Bridge)

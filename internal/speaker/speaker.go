@@ -42,6 +42,14 @@ type Speaker interface {
 	Stop(ctx context.Context, withdraw bool) error
 }
 
+// VRFSyncer is implemented by speakers that announce tenant VRFs
+// (plan.Wiring.VRFs, exposing_method = vrf): SyncVRFs makes the speaker's
+// per-VRF configuration equal to vrfs (level-triggered). The agent calls
+// it after the kernel wire, before Sync.
+type VRFSyncer interface {
+	SyncVRFs(ctx context.Context, vrfs []plan.VRF) error
+}
+
 // Status is a snapshot of a speaker.
 type Status struct {
 	Speaker  string    `json:"speaker"`

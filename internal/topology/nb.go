@@ -393,6 +393,13 @@ func (t *Topology) NBPortsForRouterPort(lrp string) []*nbdb.LogicalSwitchPort {
 	return sortLSPs(out)
 }
 
+// NBSwitches calls fn for every Logical_Switch (in no particular order).
+func (t *Topology) NBSwitches(fn func(*nbdb.LogicalSwitch)) {
+	for _, ls := range t.nb.switches {
+		fn(ls)
+	}
+}
+
 // NBPorts calls fn for every Logical_Switch_Port.
 func (t *Topology) NBPorts(fn func(*nbdb.LogicalSwitchPort)) {
 	for _, p := range t.nb.lsps {

@@ -61,6 +61,10 @@ func (l *Lab) StartFRR(ns *NetNS, config string) *FRR {
 			l.T.Fatalf("lab: %v", err)
 		}
 	}
+	if frrHasMgmtd() {
+		l.startFRR10(f)
+		return f
+	}
 	l.Run("chown", "-R", "frr:frr", f.ConfDir, f.RunDir)
 	for _, d := range FRRDaemons {
 		args := []string{"netns", "exec", ns.Name, "/usr/lib/frr/" + d, "-d", "-N", f.Pathspace, "-F", "datacenter",
@@ -80,6 +84,54 @@ func (l *Lab) StartFRR(ns *NetNS, config string) *FRR {
 		return err == nil
 	})
 	return f
+}
+
+// frrHasMgmtd: FRR 9 and later (Debian 13's 10.3) run mgmtd, and their
+// daemons take no -f: they start empty and `vtysh -b` loads frr.conf.
+func frrHasMgmtd() bool {
+	_, err := os.Stat("/usr/lib/frr/mgmtd")
+	return err == nil
+}
+
+// startFRR10 starts mgmtd, zebra, bgpd and bfdd of FRR 9+ and loads
+// frr.conf with `vtysh -b`, as frrinit.sh does. A daemonized FRR 10 keeps
+// its stdio open, so its output goes to a file, not to Run's pipe.
+func (l *Lab) startFRR10(f *FRR) {
+	l.T.Helper()
+	_ = os.WriteFile(filepath.Join(f.ConfDir, "mgmtd.conf"), nil, 0o640)
+	_ = os.WriteFile(filepath.Join(f.ConfDir, "daemons"), []byte("mgmtd=yes\nzebra=yes\nbgpd=yes\nbfdd=yes\n"), 0o640)
+	l.Run("chown", "-R", "frr:frr", f.ConfDir, f.RunDir)
+	for _, d := range append([]string{"mgmtd"}, FRRDaemons...) {
+		out := filepath.Join(f.RunDir, d+".out")
+		lf, err := os.Create(out)
+		if err != nil {
+			l.T.Fatalf("lab: %v", err)
+		}
+		cmd := exec.Command("ip", "netns", "exec", f.NS.Name, "/usr/lib/frr/"+d, "-d", "-N", f.Pathspace, "-F", "datacenter",
+			"-i", filepath.Join(f.RunDir, d+".pid"), "--log", "file:"+filepath.Join(f.RunDir, d+".log"))
+		cmd.Stdout, cmd.Stderr = lf, lf
+		err = cmd.Run()
+		lf.Close()
+		if err != nil {
+			b, _ := os.ReadFile(out)
+			l.T.Fatalf("lab: start %s of %s: %v: %s", d, f.Pathspace, err, b)
+		}
+		_ = os.Symlink(filepath.Join(f.RunDir, d+".pid"), filepath.Join(l.Dir, "frr-"+f.NS.Name+"-"+d+".pid"))
+		l.Eventually(30*time.Second, d+" of "+f.Pathspace+" running", func() bool {
+			return f.Pid(d) > 1 && Alive(f.Pid(d))
+		})
+	}
+	l.Eventually(60*time.Second, "FRR 10 of "+f.Pathspace+" answering vtysh", func() bool {
+		_, err := f.TryVtysh("show daemons")
+		return err == nil
+	})
+	if out, err := exec.Command("vtysh", "-N", f.Pathspace, "-b").CombinedOutput(); err != nil {
+		l.T.Logf("lab: vtysh -b of %s: %v: %s", f.Pathspace, err, out)
+	}
+	l.Eventually(60*time.Second, "bgpd of "+f.Pathspace+" answering vtysh", func() bool {
+		_, err := f.TryVtysh("show bgp summary json")
+		return err == nil
+	})
 }
 
 // splitBFD separates the top-level `bfd` block from the rest.

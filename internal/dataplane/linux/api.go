@@ -22,6 +22,7 @@ func (r *Reconciler) Wire(ctx context.Context, st *plan.State) error {
 	defer r.mu.Unlock()
 	var es errSet
 	r.setupBridges(st.Wiring.Bridges, &es)
+	r.setupVRFs(st.Wiring.VRFs, &es)
 	if !r.dumpInto(&es) {
 		return r.noteErr(&es)
 	}
@@ -72,6 +73,8 @@ func (r *Reconciler) Unwire(ctx context.Context, st *plan.State) error {
 	r.removeIDs(stale, &es)
 	clear(r.orphans)
 	r.removeStaleVLANs(&es)
+	r.vrfs = plan.CloneVRFs(st.Wiring.VRFs)
+	r.removeStaleVRFs(&es)
 	r.publish()
 	metricApply.WithLabelValues("unwire").Observe(time.Since(t0).Seconds())
 	return r.noteErr(&es)
@@ -118,13 +121,19 @@ func (r *Reconciler) WireDelta(ctx context.Context, d *plan.Delta) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var es errSet
-	if !r.synced || d.BridgesChanged {
-		bridges := r.bridges
+	if !r.synced || d.BridgesChanged || d.VRFsChanged {
+		bridges, vrfs := r.bridges, r.vrfs
 		if d.BridgesChanged {
 			bridges = d.Bridges
 		}
+		if d.VRFsChanged {
+			vrfs = d.VRFs
+		}
 		r.setupBridges(bridges, &es)
-		if !r.synced {
+		r.setupVRFs(vrfs, &es)
+		// A VLAN device moved into or out of a VRF lost its routes:
+		// re-read the kernel rather than wait for the notifications.
+		if !r.synced || d.VRFsChanged {
 			if !r.dumpInto(&es) {
 				return r.noteErr(&es)
 			}
@@ -190,6 +199,10 @@ func (r *Reconciler) UnwireDelta(ctx context.Context, d *plan.Delta) error {
 	r.removeIDs(stale, &es)
 	if d.BridgesChanged {
 		r.removeStaleVLANs(&es)
+	}
+	if d.VRFsChanged {
+		r.vrfs = plan.CloneVRFs(d.VRFs)
+		r.removeStaleVRFs(&es)
 	}
 	metricApply.WithLabelValues("unwire_delta").Observe(time.Since(t0).Seconds())
 	return r.noteErr(&es)

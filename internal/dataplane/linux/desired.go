@@ -28,37 +28,21 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 		return nil, "invalid", fmt.Errorf("exposure %s: invalid prefix", e.Key())
 	}
 	p := e.Prefix.Masked()
+	if e.Via.IsValid() && e.Via.Is4() != p.Addr().Is4() {
+		return nil, "invalid", fmt.Errorf("exposure %s: next hop %s of the other family", e.Key(), e.Via)
+	}
+	if e.VRF != "" {
+		return r.vrfObjs(e, p)
+	}
 	table, ok := r.tables[e.Bridge]
 	if !ok {
 		return nil, "bridge_unknown", fmt.Errorf("exposure %s: bridge %q has no routing table (not in the bridge mappings, or a table conflict)", e.Key(), e.Bridge)
 	}
-	dev := r.devFor(e)
-	l, ok := r.links[dev]
-	if !ok {
-		return nil, "device_missing", fmt.Errorf("exposure %s: device %s is missing", e.Key(), dev)
+	objs, link, cause, err := r.deviceObjs(e, p)
+	if err != nil {
+		return nil, cause, err
 	}
-	if e.Via.IsValid() && e.Via.Is4() != p.Addr().Is4() {
-		return nil, "invalid", fmt.Errorf("exposure %s: next hop %s of the other family", e.Key(), e.Via)
-	}
-	objs = make([]obj, 0, 4+len(e.ProxyNDP))
-	if e.MAC != "" {
-		hw, err := net.ParseMAC(e.MAC)
-		if err != nil || len(hw) != 6 {
-			return nil, "invalid", fmt.Errorf("exposure %s: bad MAC %q", e.Key(), e.MAC)
-		}
-		if p.IsSingleIP() {
-			v := objVal{proto: r.proto}
-			copy(v.mac[:], hw)
-			objs = append(objs, obj{objID{kind: kindNeigh, link: l.index, dst: p}, v})
-		}
-	}
-	for _, a := range e.ProxyNDP {
-		if !a.Is6() || a.Is4In6() {
-			return nil, "invalid", fmt.Errorf("exposure %s: NDP proxy address %s is not IPv6", e.Key(), a)
-		}
-		objs = append(objs, obj{objID{kind: kindProxy, link: l.index, dst: hostPrefix(a)}, objVal{proto: r.proto}})
-	}
-	rv := objVal{link: l.index, via: e.Via, proto: r.proto}
+	rv := objVal{link: link, via: e.Via, proto: r.proto}
 	objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, rv})
 	if r.o.RuleMode == RulePerPrefix {
 		objs = append(objs, obj{objID{kind: kindRule, table: table, prio: rulePriority(p, r.o.RulePriority, r.o.RulePriorityMax), dst: p}, objVal{}})
@@ -79,10 +63,48 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 			if p.Addr().Is6() {
 				table = r.annTable6
 			}
-			objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, objVal{link: l.index, proto: r.proto}})
+			objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, objVal{link: link, proto: r.proto}})
 		}
 	}
 	return objs, "", nil
+}
+
+// deviceObjs finds the device an exposure is wired to and returns its
+// index with the exposure's neighbour and NDP proxy entries on it.
+func (r *Reconciler) deviceObjs(e plan.Exposure, p netip.Prefix) (objs []obj, link int32, cause string, err error) {
+	dev := r.devFor(e)
+	l, ok := r.links[dev]
+	if !ok {
+		return nil, 0, "device_missing", fmt.Errorf("exposure %s: device %s is missing", e.Key(), dev)
+	}
+	if objs, err = r.neighObjs(e, p, l.index); err != nil {
+		return nil, 0, "invalid", err
+	}
+	return objs, l.index, "", nil
+}
+
+// neighObjs are an exposure's permanent neighbour (its MAC, for a host
+// prefix) and NDP proxy entries on device link.
+func (r *Reconciler) neighObjs(e plan.Exposure, p netip.Prefix, link int32) ([]obj, error) {
+	objs := make([]obj, 0, 4+len(e.ProxyNDP))
+	if e.MAC != "" {
+		hw, err := net.ParseMAC(e.MAC)
+		if err != nil || len(hw) != 6 {
+			return nil, fmt.Errorf("exposure %s: bad MAC %q", e.Key(), e.MAC)
+		}
+		if p.IsSingleIP() {
+			v := objVal{proto: r.proto}
+			copy(v.mac[:], hw)
+			objs = append(objs, obj{objID{kind: kindNeigh, link: link, dst: p}, v})
+		}
+	}
+	for _, a := range e.ProxyNDP {
+		if !a.Is6() || a.Is4In6() {
+			return nil, fmt.Errorf("exposure %s: NDP proxy address %s is not IPv6", e.Key(), a)
+		}
+		objs = append(objs, obj{objID{kind: kindProxy, link: link, dst: hostPrefix(a)}, objVal{proto: r.proto}})
+	}
+	return objs, nil
 }
 
 // bridgeObjs are the per-bridge objects: the default routes of the bridge
@@ -107,8 +129,12 @@ func (r *Reconciler) bridgeObjs(b plan.BridgeWiring) []obj {
 	a4, a6 := LinkAddresses(b.Index, 0)
 	objs = append(objs, obj{objID{kind: kindAddr, link: br.index, dst: a4}, objVal{}}, obj{objID{kind: kindAddr, link: br.index, dst: a6}, objVal{}})
 	for _, tag := range b.VLANs {
-		l, ok := r.links[r.vlanDevs[fmt.Sprintf("%s/%d", b.Bridge, tag)]]
-		if !ok {
+		dev := r.vlanDevs[fmt.Sprintf("%s/%d", b.Bridge, tag)]
+		l, ok := r.links[dev]
+		if !ok || r.inVRF[dev] {
+			// In a tenant VRF its connected routes would be announced to
+			// the tenant (FRR redistributes connected there): no link
+			// addresses.
 			continue
 		}
 		a4, a6 := LinkAddresses(b.Index, tag)

@@ -9,7 +9,7 @@ var (
 	}, []string{"kind"})
 	metricErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ovnbgp_dataplane_linux_errors_total",
-		Help: "Failures to wire or unwire, by cause (device_missing, bridge_unknown, table_conflict, vlan_conflict, invalid, netlink, sysctl, link, rt_tables, dump).",
+		Help: "Failures to wire or unwire, by cause (device_missing, bridge_unknown, table_conflict, vlan_conflict, invalid, netlink, sysctl, link, rt_tables, dump, vrf).",
 	}, []string{"cause"})
 	metricRepairs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ovnbgp_dataplane_linux_repairs_total",

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -61,7 +62,13 @@ type Options struct {
 	BridgeTableBase  int    // table of bridge N = base + N, unless rt_tables names the bridge
 	RuleMode         string // RulePerTable (default) or RulePerPrefix
 	RTTablesDir      string // default /etc/iproute2
-	Logger           *slog.Logger
+	// Tenant VRFs (plan.Wiring.VRFs, exposing_method = vrf): the VXLAN
+	// source address and port of their L3VNIs, and whether their VRF
+	// devices stay when they go (delete_vrf_on_disconnect = false).
+	EVPNLocalIP netip.Addr
+	EVPNUDPPort int
+	KeepVRFs    bool
+	Logger      *slog.Logger
 	// NetNS, when set, is the network namespace to work in (tests); nil
 	// means the caller's.
 	NetNS *netns.NsHandle
@@ -69,7 +76,7 @@ type Options struct {
 
 // OptionsFromConfig maps the agent configuration to Options.
 func OptionsFromConfig(cfg *config.Config) Options {
-	return Options{
+	o := Options{
 		AnnounceMethod:   cfg.OVNBGP.AnnounceMethod,
 		BGPVRF:           cfg.BGPVRF,
 		BGPNic:           cfg.BGPNic,
@@ -81,7 +88,18 @@ func OptionsFromConfig(cfg *config.Config) Options {
 		RulePriorityMax:  cfg.OVNBGP.RulePriorityMax,
 		RuleMode:         cfg.OVNBGP.RuleMode,
 		BridgeTableBase:  cfg.OVNBGP.BridgeTableBase,
+		EVPNUDPPort:      cfg.EVPNUDPDstPort,
+		KeepVRFs:         !cfg.DeleteVRFOnDisconnect,
 	}
+	if a, err := netip.ParseAddr(cfg.EVPNLocalIP); err == nil {
+		o.EVPNLocalIP = a
+	}
+	if cfg.ExposingMethod == config.ExposingVRF {
+		// Everything is announced from the tenant VRFs (FRR redistributes
+		// their tables): no bgp-vrf, bgp-nic nor announce table.
+		o.AnnounceMethod = AnnounceNone
+	}
+	return o
 }
 
 // Stats is a snapshot of the reconciler.
@@ -150,8 +168,11 @@ type Reconciler struct {
 	ownTables map[uint32]bool   // bridge tables (plan + ovnbgp.conf)
 	provDevs  map[int32]provDev // provider devices by ifindex
 	nicIdx    int32
-	annTable  uint32 // table method: IPv4 announce routes
-	annTable6 uint32 // table method: IPv6 announce routes
+	annTable  uint32            // table method: IPv4 announce routes
+	annTable6 uint32            // table method: IPv6 announce routes
+	vrfs      []plan.VRF        // the tenant VRFs last wired
+	vrfTables map[string]uint32 // VRF name -> table, for the VRFs whose devices are wired
+	inVRF     map[string]bool   // VLAN devices enslaved to a tenant VRF
 
 	stats Stats
 }
@@ -239,6 +260,8 @@ func New(o Options) (*Reconciler, error) {
 	r.ownVLANs = map[string]bool{}
 	r.ownTables = map[uint32]bool{}
 	r.provDevs = map[int32]provDev{}
+	r.vrfTables = map[string]uint32{}
+	r.inVRF = map[string]bool{}
 	r.stats.Failed = map[string]int{}
 	return r, nil
 }

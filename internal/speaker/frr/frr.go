@@ -74,6 +74,8 @@ type Speaker struct {
 	prev      []*Node    // what the last successful apply rendered
 	visible   []string   // line paths of prev that show up in running-config
 	routerID  string     // resolved router id (config or bgpd's)
+	vrfs      []VRF      // the per-VRF instances the drivers asked for (SetVRFs)
+	vrfsSet   bool       // SetVRFs was called: until then the saved rendering's VRFs are kept
 	withdrawn bool       // Stop(withdraw=true) ran
 	applied   time.Time
 	restarts  int
@@ -221,6 +223,24 @@ func (s *Speaker) SyncDelta(_ context.Context, announce, withdraw []plan.Announc
 	return nil
 }
 
+// SetVRFs records the per-VRF instances to render (vrf.go) and reports
+// whether they differ from the recorded ones; the caller then applies
+// (Apply), which renders them and removes the instances that went. The
+// watcher's re-applies render the recorded ones.
+func (s *Speaker) SetVRFs(vrfs []VRF) (changed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// The first call also changes what is rendered when the saved
+	// rendering's VRF pieces were kept until now (render).
+	kept := !s.vrfsSet && len(keepVRFs(nil, s.prev, s.cfg.BGPVRF)) > 0
+	s.vrfsSet = true
+	if slices.EqualFunc(s.vrfs, vrfs, vrfEqual) && !kept {
+		return false
+	}
+	s.vrfs = slices.Clone(vrfs)
+	return true
+}
+
 // Stop ends the watcher. With withdraw, the announce pieces
 // (redistribution, import-table or the VRF leak) are removed first, so
 // bgpd withdraws every prefix while the sessions stay up; without, FRR
@@ -298,7 +318,7 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 	var cur []*Node
 	if !s.withdrawn {
 		var err error
-		cur, err = Render(Input{Config: s.cfg, RouterID: s.routerID})
+		cur, err = s.render()
 		if err != nil {
 			return err
 		}
@@ -674,7 +694,7 @@ func ParseText(text string) []*Node {
 	for _, raw := range strings.Split(text, "\n") {
 		line := strings.TrimRight(raw, " \r")
 		t := strings.TrimSpace(line)
-		if t == "" || t == "!" || t == "exit" || t == "exit-address-family" {
+		if t == "" || t == "!" || t == "exit" || t == "exit-address-family" || t == "exit-vrf" {
 			continue
 		}
 		ind := len(line) - len(strings.TrimLeft(line, " "))

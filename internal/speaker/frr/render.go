@@ -43,6 +43,8 @@ type Input struct {
 	// The default instance gets `bgp router-id` only when the
 	// configuration sets bgp_router_id and ovnbgp configures the peers.
 	RouterID string
+	// VRFs are the per-VRF instances (vrf.go) the drivers ask for.
+	VRFs []VRF
 }
 
 // Render returns the configuration ovnbgp owns, as a tree of stanzas in
@@ -119,8 +121,10 @@ func Render(in Input) ([]*Node, error) {
 			return nil, err
 		}
 	}
-	switch o.AnnounceMethod {
-	case config.AnnounceTable:
+	switch {
+	case c.ExposingMethod == config.ExposingVRF:
+		// Everything is announced from the VRFs (RenderVRFs): no leak.
+	case o.AnnounceMethod == config.AnnounceTable:
 		af4.Children = append(af4.Children, &Node{Line: fmt.Sprintf("redistribute table %d", table)})
 		af6.Children = append(af6.Children, &Node{Line: "redistribute kernel route-map " + Kernel6})
 	default:
@@ -139,9 +143,26 @@ func Render(in Input) ([]*Node, error) {
 			router.Children = append(router.Children, af)
 		}
 	}
+	vrfs, err := RenderVRFs(c.BGPAS, in.VRFs)
+	if err != nil {
+		return nil, err
+	}
+	if hasVNI(in.VRFs) {
+		// EVPN type-5 routes of the VRFs travel over the default
+		// instance's l2vpn evpn sessions.
+		evpn := &Node{Line: "address-family l2vpn evpn"}
+		if fabric {
+			for _, name := range fabricNames(o) {
+				evpn.Children = append(evpn.Children, &Node{Line: "neighbor " + name + " activate"})
+			}
+		}
+		evpn.Children = append(evpn.Children, &Node{Line: "advertise-all-vni"})
+		router.Children = append(router.Children, evpn)
+	}
 	top = append(top, router)
+	top = append(top, vrfs...)
 
-	if o.AnnounceMethod != config.AnnounceTable {
+	if o.AnnounceMethod != config.AnnounceTable && c.ExposingMethod != config.ExposingVRF {
 		vrf := &Node{Line: fmt.Sprintf("router bgp %d vrf %s", c.BGPAS, c.BGPVRF), Owned: true}
 		if in.RouterID != "" {
 			vrf.Children = append(vrf.Children, &Node{Line: "bgp router-id " + in.RouterID})
@@ -153,6 +174,33 @@ func Render(in Input) ([]*Node, error) {
 		top = append(top, vrf)
 	}
 	return top, nil
+}
+
+// hasVNI reports whether a VRF has an L3VNI.
+func hasVNI(vrfs []VRF) bool {
+	for _, v := range vrfs {
+		if v.VNI != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// fabricNames are the names the fabric peers are activated by: the peer
+// group, else each peer.
+func fabricNames(o *config.OVNBGP) []string {
+	if o.PeerGroup != "" {
+		return []string{o.PeerGroup}
+	}
+	var out []string
+	for _, p := range o.Peers {
+		if a, err := netip.ParseAddr(p.Address); err == nil && !p.Interface {
+			out = append(out, a.String())
+		} else {
+			out = append(out, p.Address)
+		}
+	}
+	return out
 }
 
 // renderPeers adds the fabric neighbours to the default instance.
@@ -329,7 +377,7 @@ func Text(nodes []*Node) string {
 }
 
 func isContext(line string) bool {
-	for _, p := range []string{"router ", "address-family ", "bfd", "profile ", "interface ", "route-map "} {
+	for _, p := range []string{"router ", "address-family ", "bfd", "profile ", "interface ", "route-map ", "vrf "} {
 		if strings.HasPrefix(line, p) {
 			return true
 		}
@@ -340,6 +388,9 @@ func isContext(line string) bool {
 func exitFor(line string) string {
 	if strings.HasPrefix(line, "address-family ") {
 		return "exit-address-family"
+	}
+	if strings.HasPrefix(line, "vrf ") {
+		return "exit-vrf"
 	}
 	return "exit"
 }

@@ -2,6 +2,7 @@ package frr
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,20 @@ type variant struct {
 	name     string
 	mod      func(c *config.Config)
 	routerID string
+	vrfs     []VRF
+}
+
+func evpnMethod(c *config.Config) {
+	c.Driver = config.DriverNB
+	c.ExposingMethod = config.ExposingVRF
+	c.EVPNLocalIP = "192.0.2.10"
+}
+
+// tenantVRF is the EVPN VRF of VNI vni as the vrf exposing method asks
+// for it.
+func tenantVRF(vni uint32) VRF {
+	return VRF{Name: fmt.Sprintf("vrf-%d", vni), Table: int(vni), VNI: vni,
+		Redistribute: []Redistribute{{Source: "connected"}, {Source: "kernel"}}}
 }
 
 func fabricPeers(c *config.Config) {
@@ -60,6 +75,50 @@ var variants = []variant{
 		c.OVNBGP.BFD = true
 		c.OVNBGP.MaximumPaths = 2
 	}},
+	// EVPN (exposing_method = vrf): a VRF per VNI, type-5 over the
+	// default instance's sessions.
+	{name: "evpn-vrf-minimal", mod: evpnMethod, vrfs: []VRF{tenantVRF(100)}},
+	{name: "evpn-vrf-full", routerID: "10.0.1.2", mod: func(c *config.Config) {
+		evpnMethod(c)
+		fabricPeers(c)
+	}, vrfs: []VRF{
+		func() VRF {
+			v := tenantVRF(100)
+			v.RD = "192.0.2.10:100"
+			v.ImportRT, v.ExportRT = []string{"64999:100", "65000:100"}, []string{"64999:100"}
+			return v
+		}(),
+		func() VRF {
+			v := tenantVRF(16777215)
+			v.RD = "64999:7"
+			v.ImportRT = []string{"64999:200"}
+			return v
+		}(),
+	}},
+	{name: "evpn-vrf-ipv4", mod: evpnMethod, vrfs: []VRF{func() VRF {
+		v := tenantVRF(300)
+		v.Families = []string{"ipv4"}
+		v.ExportRT = []string{"4200000000:300"}
+		return v
+	}()}},
+	{name: "evpn-vrf-ipv6-peer-group", mod: func(c *config.Config) {
+		evpnMethod(c)
+		c.OVNBGP.Peers = []config.Peer{{Address: "eth1", Interface: true, RemoteAS: "internal"}}
+		c.OVNBGP.PeerGroup = "uplink"
+	}, vrfs: []VRF{func() VRF {
+		v := tenantVRF(400)
+		v.Families = []string{"ipv6"}
+		v.RD = "10.0.0.1:400"
+		return v
+	}()}},
+	// A VRF without VNI that peers inside (the shape of OVN dynamic
+	// routing): neighbours of both families, a route-map on a
+	// redistribution.
+	{name: "vrf-peers", mod: func(c *config.Config) { c.OVNBGP.AnnounceMethod = config.AnnounceTable }, vrfs: []VRF{{
+		Name: "ovnvrf7", Table: 7, AS: 65010, RouterID: "10.7.0.1",
+		Redistribute: []Redistribute{{Source: "kernel", RouteMap: "ovnbgp-vrf7"}, {Source: "static"}},
+		Neighbors:    []VRFNeighbor{{Address: "10.7.0.254", RemoteAS: "65100"}, {Address: "2001:db8:7::fe"}, {Address: "veth7", Interface: true, RemoteAS: "internal"}},
+	}}},
 	{name: "table-peer-group-mixed-as", mod: func(c *config.Config) {
 		c.OVNBGP.AnnounceMethod = config.AnnounceTable
 		c.OVNBGP.Peers = []config.Peer{
@@ -100,7 +159,7 @@ func golden(t *testing.T, name, got string) {
 func TestRenderGolden(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			nodes, err := Render(Input{Config: v.config(), RouterID: v.routerID})
+			nodes, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +180,7 @@ func TestRemovalsGolden(t *testing.T) {
 	}
 	render := func(name string) []*Node {
 		v := byName[name]
-		n, err := Render(Input{Config: v.config(), RouterID: v.routerID})
+		n, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,6 +194,10 @@ func TestRemovalsGolden(t *testing.T) {
 		{"connected-unnumbered-peer-group", "connected-leak"},                  // group and unnumbered peers dropped
 		{"table-peer-group-mixed-as", "table-fabric-minimal"},                  // group dropped, a member stays
 		{"connected-unnumbered-peer-group", "connected-unnumbered-peer-group"}, // nothing
+		{"evpn-vrf-full", "evpn-vrf-minimal"},                                  // a VNI gone, rd and rts dropped
+		{"evpn-vrf-minimal", "connected-leak"},                                 // every VRF gone, the leak back
+		{"evpn-vrf-ipv4", "evpn-vrf-ipv6-peer-group"},                          // one VRF replaced by another
+		{"vrf-peers", "table"},                                                 // a peering VRF gone
 	} {
 		name := "removals-" + tc.from + "-to-" + tc.to
 		t.Run(name, func(t *testing.T) {
@@ -153,7 +216,7 @@ func TestRemovalsProtected(t *testing.T) {
 			v = x
 		}
 	}
-	prev, err := Render(Input{Config: v.config(), RouterID: v.routerID})
+	prev, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,5 +279,113 @@ func TestRenderErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRenderVRFErrors: a VRF the rendering cannot express is an error
+// naming it, never a half-rendered instance.
+func TestRenderVRFErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		vrfs []VRF
+		want string
+	}{
+		{"vni too large", []VRF{{Name: "vrf-x", VNI: 16777216}}, "outside 1..16777215"},
+		{"same vni twice", []VRF{{Name: "vrf-a", VNI: 5}, {Name: "vrf-b", VNI: 5}}, "vni 5 on both vrf vrf-a and vrf vrf-b"},
+		{"same name twice", []VRF{{Name: "vrf-a"}, {Name: "vrf-a"}}, "listed twice"},
+		{"name with space", []VRF{{Name: "vrf a"}}, "has a space"},
+		{"bad rd", []VRF{{Name: "vrf-a", VNI: 1, RD: "100"}}, "rd"},
+		{"rd with ipv6", []VRF{{Name: "vrf-a", VNI: 1, RD: "2001:db8::1:5"}}, "rd"},
+		{"bad import rt", []VRF{{Name: "vrf-a", VNI: 1, ImportRT: []string{"*:5"}}}, "route-target import"},
+		{"4-byte AS with 32-bit number", []VRF{{Name: "vrf-a", VNI: 1, ExportRT: []string{"4200000000:70000"}}}, "route-target export"},
+		{"table in a vrf", []VRF{{Name: "vrf-a", Redistribute: []Redistribute{{Source: "table 5"}}}}, "not a route source"},
+		{"bad family", []VRF{{Name: "vrf-a", Families: []string{"l2vpn"}}}, "family"},
+		{"bad neighbour", []VRF{{Name: "vrf-a", Neighbors: []VRFNeighbor{{Address: "10.0.0"}}}}, "neighbor address"},
+		{"bad router id", []VRF{{Name: "vrf-a", RouterID: "2001:db8::1"}}, "router id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config.Default()
+			evpnMethod(c)
+			_, err := Render(Input{Config: c, VRFs: tc.vrfs})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSetVRFs: an equal list is no change (the agent applies only on a
+// change); the recorded list is a copy.
+func TestSetVRFs(t *testing.T) {
+	s, err := NewWithOptions(config.Default(), testLogger(t), Options{StateFile: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := []VRF{tenantVRF(100)}
+	if !s.SetVRFs(v) {
+		t.Fatal("first SetVRFs: no change")
+	}
+	if s.SetVRFs([]VRF{tenantVRF(100)}) {
+		t.Fatal("equal SetVRFs: a change")
+	}
+	v[0].RD = "1:1"
+	if !s.SetVRFs(v) {
+		t.Fatal("new rd: no change")
+	}
+	if s.SetVRFs(nil) != true || s.SetVRFs(nil) {
+		t.Fatal("clearing: want one change")
+	}
+}
+
+// TestRenderKeepsSavedVRFsUntilSet: after a restart the start apply runs
+// before the first plan: the saved rendering's VRF pieces are kept until
+// the drivers set the VRFs (removing them would withdraw every tenant's
+// routes until the first full reconcile); once set, they follow the set.
+func TestRenderKeepsSavedVRFsUntilSet(t *testing.T) {
+	var v variant
+	for _, x := range variants {
+		if x.name == "evpn-vrf-full" {
+			v = x
+		}
+	}
+	prev, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "frr-applied.conf")
+	if err := os.WriteFile(state, []byte(Text(prev)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := v.config()
+	cfg.BGPRouterID = v.routerID
+	s, err := NewWithOptions(cfg, testLogger(t), Options{StateFile: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.routerID = v.routerID
+	cur, err := s.render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := Text(Removals(s.prev, cur, nil)); r != "" {
+		t.Errorf("the start apply would remove:\n%s", r)
+	}
+	if !s.SetVRFs(nil) {
+		t.Fatal("SetVRFs(nil) after a saved rendering with VRFs: no change")
+	}
+	cur, _ = s.render()
+	r := Text(Removals(s.prev, cur, nil))
+	for _, want := range []string{"no router bgp 64999 vrf vrf-100", "no vni 16777215", "no advertise-all-vni"} {
+		if !strings.Contains(r, want) {
+			t.Errorf("removals once the VRFs are set to none lack %q:\n%s", want, r)
+		}
+	}
+	// Underlay: no saved VRFs, the first SetVRFs(nil) changes nothing.
+	u, err := NewWithOptions(config.Default(), testLogger(t), Options{StateFile: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.SetVRFs(nil) {
+		t.Error("SetVRFs(nil) without saved VRFs: a change (an extra apply per start)")
 	}
 }
