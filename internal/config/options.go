@@ -166,6 +166,7 @@ func buildOptions() []option {
 		restart(intOpt(B, "rule_priority", func(c *Config) *int { return &c.OVNBGP.RulePriority }, checkRange(1, 32765))),
 		restart(intOpt(B, "rule_priority_max", func(c *Config) *int { return &c.OVNBGP.RulePriorityMax }, checkRange(1, 32765))),
 		restart(typed("str (table|prefix)", strOpt(B, "rule_mode", func(c *Config) *string { return &c.OVNBGP.RuleMode }, checkChoice(RuleModeTable, RuleModePrefix)))),
+		restart(typed("str (4.0|5.0)", strOpt(B, "link_addresses", func(c *Config) *string { return &c.OVNBGP.LinkAddresses }, checkChoice(LinkAddresses40, LinkAddresses50)))),
 		restart(typed("int (table)", intOpt(B, "bridge_table_base", func(c *Config) *int { return &c.OVNBGP.BridgeTableBase }, checkRange(1, MaxTableID-MaxBridges)))),
 		restart(typed("str (frr|gobgp)", strOpt(B, "speaker", func(c *Config) *string { return &c.OVNBGP.Speaker }, checkChoice(SpeakerFRR, SpeakerGoBGP)))),
 		restart(typed("str (path)", strOpt(B, "frr_vtysh", func(c *Config) *string { return &c.OVNBGP.FRRVtysh }, checkAbsPath))),

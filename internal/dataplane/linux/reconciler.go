@@ -60,8 +60,11 @@ type Options struct {
 	RulePriorityMax  int    // last priority of ovnbgp's rules (inclusive)
 	BridgeTableBase  int    // table of bridge N = base + N, unless rt_tables names the bridge
 	RuleMode         string // RulePerTable (default) or RulePerPrefix
-	RTTablesDir      string // default /etc/iproute2
-	Logger           *slog.Logger
+	// LinkAddresses is the scheme of the provider bridges' link addresses
+	// (config.LinkAddresses40, the default when empty, or LinkAddresses50).
+	LinkAddresses string
+	RTTablesDir   string // default /etc/iproute2
+	Logger        *slog.Logger
 	// NetNS, when set, is the network namespace to work in (tests); nil
 	// means the caller's.
 	NetNS *netns.NsHandle
@@ -80,6 +83,7 @@ func OptionsFromConfig(cfg *config.Config) Options {
 		RulePriority:     cfg.OVNBGP.RulePriority,
 		RulePriorityMax:  cfg.OVNBGP.RulePriorityMax,
 		RuleMode:         cfg.OVNBGP.RuleMode,
+		LinkAddresses:    cfg.OVNBGP.LinkAddresses,
 		BridgeTableBase:  cfg.OVNBGP.BridgeTableBase,
 	}
 }
@@ -186,6 +190,13 @@ func New(o Options) (*Reconciler, error) {
 	case RulePerPrefix, RulePerTable:
 	default:
 		return nil, fmt.Errorf("unknown rule mode %q (prefix or table)", o.RuleMode)
+	}
+	switch o.LinkAddresses {
+	case "":
+		o.LinkAddresses = config.LinkAddresses40
+	case config.LinkAddresses40, config.LinkAddresses50:
+	default:
+		return nil, fmt.Errorf("unknown link address scheme %q (4.0 or 5.0)", o.LinkAddresses)
 	}
 	switch o.AnnounceMethod {
 	case "", AnnounceConnected:
