@@ -4,7 +4,7 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION := v0.8.2
 TEST_FLAGS ?= -count=1 -p 2 -timeout 25m
 
-.PHONY: all build deps deps-vm lint test test-host test-fuzz test-vm demo demo-down bench clean
+.PHONY: all build deps deps-vm lint test test-host test-fuzz test-vm demo demo-down bench bench-fleet clean
 
 all: build
 
@@ -49,6 +49,10 @@ demo-down:
 
 bench: deps build
 	$(GO) run ./bench
+
+# What a fleet of agents costs the southbound (bench/README.md, Fleet).
+bench-fleet: deps
+	$(GO) run ./bench -fleet
 
 clean:
 	rm -rf bin

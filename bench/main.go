@@ -55,7 +55,46 @@ func main() {
 	flag.StringVar(&o.pprofDir, "pprof", "", "save the agent's Go heap profiles (steady, after the burst), allocation profiles (before the first burst, after it, after its restore), CPU profile and execution trace of the first burst, and the bench's own CPU profile, into this directory (debug_pprof)")
 	flag.IntVar(&o.northdMax, "northd-max", 10000, "sizes up to this are built through the northbound and ovn-northd; larger ones are written to the southbound directly")
 	agentEnv := flag.String("agent-env", "", "comma-separated KEY=VALUE added to the agent's environment (e.g. GOMEMLIMIT=150MiB)")
+	fleet := flag.Bool("fleet", false, "measure what K monitors of each kind cost the southbound server instead (bench/README.md, Fleet)")
+	var fo fleetOptions
+	flag.IntVar(&fo.chassis, "fleet-chassis", 1000, "fleet: chassis registered in the southbound")
+	flag.IntVar(&fo.ports, "fleet-ports", 50000, "fleet: VM ports")
+	flag.IntVar(&fo.burst, "fleet-burst", 500, "fleet: port bindings in the burst")
+	fleetK := flag.String("fleet-k", "10,100,500", "fleet: numbers of concurrent clients")
+	fleetKinds := flag.String("fleet-kinds", "ovnbgp,upstream,ovn-controller", "fleet: monitor kinds")
+	fleetModes := flag.String("fleet-modes", "standalone,relay", "fleet: clients on the southbound server itself, or on an OVSDB relay in front of it")
+	fleetMem := flag.Int64("fleet-mem-limit-mb", 6144, "fleet: stop a step when a server's RSS passes this")
 	flag.Parse()
+	if *fleet {
+		if os.Geteuid() != 0 {
+			fatalf("bench -fleet needs root (/proc/<pid>/io of the servers)")
+		}
+		for _, s := range strings.Split(*fleetK, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n < 1 || n > fo.chassis {
+				fatalf("bad -fleet-k %q (1..-fleet-chassis)", *fleetK)
+			}
+			fo.ks = append(fo.ks, n)
+		}
+		fo.kinds = strings.Split(*fleetKinds, ",")
+		fo.modes = strings.Split(*fleetModes, ",")
+		for _, k := range fo.kinds {
+			if k != "ovnbgp" && k != "upstream" && k != "ovn-controller" {
+				fatalf("bad -fleet-kinds %q (ovnbgp, upstream, ovn-controller)", *fleetKinds)
+			}
+		}
+		for _, m := range fo.modes {
+			if m != "standalone" && m != "relay" {
+				fatalf("bad -fleet-modes %q (standalone, relay)", *fleetModes)
+			}
+		}
+		fo.memLimit = *fleetMem << 20
+		fo.out = o.out
+		if err := runFleet(&fo); err != nil {
+			fatalf("fleet: %v", err)
+		}
+		return
+	}
 	if *agentEnv != "" {
 		o.agentEnv = strings.Split(*agentEnv, ",")
 	}
@@ -115,6 +154,8 @@ func main() {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		fatalf("%v", err)
 	}
+	old, _ := os.ReadFile(filepath.Join(o.out, "RESULTS.md"))
+	md = keepSections(string(old), md)
 	if err := os.WriteFile(filepath.Join(o.out, "RESULTS.md"), []byte(md), 0o644); err != nil {
 		fatalf("%v", err)
 	}
