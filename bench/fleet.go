@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb"
@@ -199,6 +201,13 @@ func runFleet(o *fleetOptions) error {
 	}
 	e := &env{dir: dir}
 	defer e.close()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		e.close() // the servers; the rows written so far are in RESULTS.md
+		os.Exit(130)
+	}()
 	f := &fleetRun{o: o, e: e, started: time.Now()}
 	fmt.Printf("fleet %s: work dir %s\n", tag, dir)
 	sbPort, err := freePort()
@@ -225,9 +234,11 @@ func runFleet(o *fleetOptions) error {
 	_, _, f.fillCPU, _ = procStats(f.sb.pid)
 	mt0, self0 := machineCPU(), selfCPU()
 	var steps []*fleetStep
-	for _, mode := range o.modes {
-		for _, kind := range o.kinds {
-			for _, k := range o.ks {
+	// Smallest K first, over every mode and kind: a run cut short has
+	// complete rows for the smaller fleets.
+	for _, k := range o.ks {
+		for _, mode := range o.modes {
+			for _, kind := range o.kinds {
 				if err := f.fresh(mode, sbPort); err != nil {
 					return err
 				}

@@ -52,34 +52,36 @@ func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machine
 			w("---|---|---|")
 		}
 		w("\n")
-		for _, s := range steps {
-			if s.mode != mode {
-				continue
+		for _, kind := range o.kinds {
+			for _, s := range steps {
+				if s.mode != mode || s.kind != kind {
+					continue
+				}
+				cpu, burstCPU, baseBurst := s.initCPU, s.burstCPU, s.baselineBurstCPU
+				peak := s.peakRSS
+				if mode == "relay" {
+					cpu, burstCPU, baseBurst = s.initRelayCPU, s.burstRelayCPU, s.baselineBurstRelayCPU
+					peak = s.peakRelayRSS
+				}
+				kk := float64(s.k)
+				note := ""
+				if s.stopped != "" {
+					note = fmt.Sprintf(" (%s; %d of %d in)", s.stopped, s.done, s.k)
+				}
+				if s.stopped != "" {
+					w("| %s | %d%s | %.1f | %.2f | %.1f | %s | %s | – | %s | – | – | – | – | – |", s.kind, s.k, note, s.initWall.Seconds(), cpu,
+						1000*cpu/float64(max(s.done, 1)), human(s.initBytes/int64(max(s.done, 1))), mb(s.baseRSS), mb(peak))
+				} else {
+					w("| %s | %d | %.1f | %.2f | %.1f | %s | %s | %s | %s | %.0f | %.2f | %.2f | %s | %.1f |", s.kind, s.k, s.initWall.Seconds(), cpu,
+						1000*cpu/kk, human(s.initBytes/int64(s.k)), mb(s.baseRSS), mb(s.steadyRSS), mb(peak),
+						float64(s.steadyRSS-s.baseRSS)/1024/kk, burstCPU, 1000*(burstCPU-baseBurst)/kk,
+						human(s.burstBytes/int64(s.k)), s.updatesPerClient)
+				}
+				if mode == "relay" {
+					w(" %.2f | %.2f | %s |", s.initCPU, s.burstCPU, mb(s.steadySBRSS))
+				}
+				w("\n")
 			}
-			cpu, burstCPU, baseBurst := s.initCPU, s.burstCPU, s.baselineBurstCPU
-			peak := s.peakRSS
-			if mode == "relay" {
-				cpu, burstCPU, baseBurst = s.initRelayCPU, s.burstRelayCPU, s.baselineBurstRelayCPU
-				peak = s.peakRelayRSS
-			}
-			kk := float64(s.k)
-			note := ""
-			if s.stopped != "" {
-				note = fmt.Sprintf(" (%s; %d of %d in)", s.stopped, s.done, s.k)
-			}
-			if s.stopped != "" {
-				w("| %s | %d%s | %.1f | %.2f | %.1f | %s | %s | – | %s | – | – | – | – | – |", s.kind, s.k, note, s.initWall.Seconds(), cpu,
-					1000*cpu/float64(max(s.done, 1)), human(s.initBytes/int64(max(s.done, 1))), mb(s.baseRSS), mb(peak))
-			} else {
-				w("| %s | %d | %.1f | %.2f | %.1f | %s | %s | %s | %s | %.0f | %.2f | %.2f | %s | %.1f |", s.kind, s.k, s.initWall.Seconds(), cpu,
-					1000*cpu/kk, human(s.initBytes/int64(s.k)), mb(s.baseRSS), mb(s.steadyRSS), mb(peak),
-					float64(s.steadyRSS-s.baseRSS)/1024/kk, burstCPU, 1000*(burstCPU-baseBurst)/kk,
-					human(s.burstBytes/int64(s.k)), s.updatesPerClient)
-			}
-			if mode == "relay" {
-				w(" %.2f | %.2f | %s |", s.initCPU, s.burstCPU, mb(s.steadySBRSS))
-			}
-			w("\n")
 		}
 		w("\n")
 	}
