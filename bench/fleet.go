@@ -31,7 +31,8 @@ type fleetOptions struct {
 	chassis, ports, burst int
 	ks                    []int
 	kinds, modes          []string
-	memLimit              int64 // bytes of server RSS at which a step is stopped
+	memLimit              int64          // bytes of server RSS at which a step is stopped
+	kindMax               map[string]int // largest K run per kind
 	out                   string
 }
 
@@ -239,6 +240,11 @@ func runFleet(o *fleetOptions) error {
 	for _, k := range o.ks {
 		for _, mode := range o.modes {
 			for _, kind := range o.kinds {
+				if m, ok := o.kindMax[kind]; ok && k > m {
+					steps = append(steps, &fleetStep{mode: mode, kind: kind, k: k,
+						stopped: fmt.Sprintf("not run: -fleet-kind-max %s=%d", kind, m)})
+					continue
+				}
 				if err := f.fresh(mode, sbPort); err != nil {
 					return err
 				}

@@ -64,6 +64,7 @@ func main() {
 	fleetKinds := flag.String("fleet-kinds", "ovnbgp,upstream,ovn-controller", "fleet: monitor kinds")
 	fleetModes := flag.String("fleet-modes", "standalone,relay", "fleet: clients on the southbound server itself, or on an OVSDB relay in front of it")
 	fleetMem := flag.Int64("fleet-mem-limit-mb", 6144, "fleet: stop a step when a server's RSS passes this")
+	fleetKindMax := flag.String("fleet-kind-max", "upstream=100", "fleet: comma-separated kind=K, the largest K run for that kind (larger ones are listed as not run)")
 	flag.Parse()
 	if *fleet {
 		if os.Geteuid() != 0 {
@@ -89,6 +90,18 @@ func main() {
 			}
 		}
 		fo.memLimit = *fleetMem << 20
+		fo.kindMax = map[string]int{}
+		for _, kv := range strings.Split(*fleetKindMax, ",") {
+			if kv == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(kv, "=")
+			n, err := strconv.Atoi(v)
+			if !ok || err != nil {
+				fatalf("bad -fleet-kind-max %q (kind=K,...)", *fleetKindMax)
+			}
+			fo.kindMax[k] = n
+		}
 		fo.out = o.out
 		if err := runFleet(&fo); err != nil {
 			fatalf("fleet: %v", err)
