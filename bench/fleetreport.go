@@ -28,7 +28,7 @@ func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machine
 		o.chassis, o.ports, o.chassis, o.ports/max(o.chassis, 1), t.localnets, t.crlrps, t.patches, t.crlrps)
 	w("- **ovnbgp**: ovnbgp's own OVSDB client (internal/ovsdb, the agent's code: `_Server` check, get_schema, monitor_cond with the agent's " +
 		"columns and `SouthboundConditions` of a compute chassis: its bound/requested/migrating ports, every patch, localnet, chassisredirect, " +
-		"virtual and l3gateway port, its Chassis_Private row; Chassis, Datapath_Binding, Load_Balancer, Logical_DP_Group whole), caching the rows "+
+		"virtual and l3gateway port, its Chassis_Private row; Chassis, Datapath_Binding, Load_Balancer, Logical_DP_Group whole), caching the rows " +
 		"(the agent's one `select` of its own Chassis row at start, a single small transaction, is left out);\n")
 	w("- **upstream**: what ovn-bgp-agent's SB driver monitors through ovsdbapp: Port_Binding, Chassis, Datapath_Binding, Load_Balancer, " +
 		"Logical_DP_Group whole with every column, Chassis_Private on its name (get_schema, monitor_cond_since); a raw client that reads and discards;\n")
