@@ -92,9 +92,9 @@ func (m *rawMonitor) read() {
 		}
 	}
 	for {
-		chunk, err := br.Peek(br.Buffered())
+		chunk, _ := br.Peek(br.Buffered()) // what is buffered: no error
 		if len(chunk) == 0 {
-			if _, err = br.Peek(1); err != nil {
+			if _, err := br.Peek(1); err != nil {
 				if errors.Is(err, net.ErrClosed) {
 					err = io.EOF
 				}
