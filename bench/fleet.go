@@ -33,6 +33,7 @@ type fleetOptions struct {
 	kinds, modes          []string
 	memLimit              int64          // bytes of server RSS at which a step is stopped
 	kindMax               map[string]int // largest K run per kind
+	section               string         // name of the RESULTS.md section
 	out                   string
 }
 
@@ -253,7 +254,7 @@ func runFleet(o *fleetOptions) error {
 				fmt.Println(s.summary())
 				// Written after every step, so that a run cut short keeps its rows.
 				md := fleetReport(o, f.t, steps, newMachineLoad(mt0, machineCPU(), f.runCPU()-self0, time.Since(f.started)), time.Since(f.started))
-				if err := writeSection(filepath.Join(o.out, "RESULTS.md"), "fleet", md); err != nil {
+				if err := writeSection(filepath.Join(o.out, "RESULTS.md"), o.section, md); err != nil {
 					return err
 				}
 			}
@@ -263,7 +264,7 @@ func runFleet(o *fleetOptions) error {
 	wall := time.Since(f.started)
 	md := fleetReport(o, f.t, steps, newMachineLoad(mt0, machineCPU(), f.runCPU()-self0, wall), wall)
 	fmt.Print(md)
-	return writeSection(filepath.Join(o.out, "RESULTS.md"), "fleet", md)
+	return writeSection(filepath.Join(o.out, "RESULTS.md"), o.section, md)
 }
 
 func (f *fleetRun) pids() []int {

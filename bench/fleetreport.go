@@ -13,9 +13,9 @@ import (
 func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machineLoad, wall time.Duration) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	w("## Fleet cost on the southbound\n\n")
-	w("Produced by `make bench-fleet` (`go run ./bench -fleet -fleet-chassis %d -fleet-ports %d -fleet-k %s -fleet-burst %d`) on %s, in %s.\n\n",
-		o.chassis, o.ports, joinInts(o.ks), o.burst, time.Now().UTC().Format("2006-01-02 15:04 UTC"), wall.Round(time.Second))
+	w("## Fleet cost on the southbound (%s)\n\n", o.section)
+	w("Produced by `make bench-fleet` (`go run ./bench -fleet -fleet-chassis %d -fleet-ports %d -fleet-k %s -fleet-kinds %s -fleet-modes %s -fleet-burst %d`) on %s, in %s.\n\n",
+		o.chassis, o.ports, joinInts(o.ks), strings.Join(o.kinds, ","), strings.Join(o.modes, ","), o.burst, time.Now().UTC().Format("2006-01-02 15:04 UTC"), wall.Round(time.Second))
 	cpu, mem := cpuAndMem()
 	w("- machine: %s, %d CPUs, %s RAM, kernel %s; bench at ovnbgp commit %s, %s\n", cpu, runtime.NumCPU(), mem,
 		version("uname", "-r"), version("git", "rev-parse", "--short", "HEAD"), runtime.Version())
