@@ -34,6 +34,7 @@ type fleetOptions struct {
 	memLimit              int64          // bytes of server RSS at which a step is stopped
 	kindMax               map[string]int // largest K run per kind
 	section               string         // name of the RESULTS.md section
+	commit                string         // ovnbgp commit the bench was started at
 	out                   string
 }
 
@@ -197,6 +198,7 @@ func relayStatus(r *ovsdbServer) string {
 
 func runFleet(o *fleetOptions) error {
 	tag := fmt.Sprintf("%x", time.Now().UnixNano()&0xffffff)
+	o.commit = version("git", "rev-parse", "--short", "HEAD")
 	dir, err := os.MkdirTemp("", "ovnbgp-fleet-")
 	if err != nil {
 		return err

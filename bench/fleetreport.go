@@ -18,13 +18,13 @@ func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machine
 		o.chassis, o.ports, joinInts(o.ks), strings.Join(o.kinds, ","), strings.Join(o.modes, ","), o.burst, time.Now().UTC().Format("2006-01-02 15:04 UTC"), wall.Round(time.Second))
 	cpu, mem := cpuAndMem()
 	w("- machine: %s, %d CPUs, %s RAM, kernel %s; bench at ovnbgp commit %s, %s\n", cpu, runtime.NumCPU(), mem,
-		version("uname", "-r"), version("git", "rev-parse", "--short", "HEAD"), runtime.Version())
+		version("uname", "-r"), o.commit, runtime.Version())
 	w("- %s\n", version("ovsdb-server", "--version"))
 	w("- the whole machine's CPU during the run, busy / outside this run's processes (other engineers' work on the shared machine) / steal, %% of one core: %s\n\n", load)
 	w("Setup: one standalone ovsdb-server holds a southbound of %d chassis (Chassis, Encap, Chassis_Private) and %d VM ports "+
 		"(100 per logical switch, each bound and up on chassis i mod %d: %d per chassis), %d provider switches with a localnet port, "+
 		"%d routers joining a tenant switch to a provider switch (%d patch ports, %d cr-lrps with nat_addresses on the last 10 chassis). "+
-		"K clients connect at once over unix sockets, client i as chassis fc<i>, and each opens the monitor of its kind:\n\n",
+		"K clients connect at once over TCP on 127.0.0.1, client i as chassis fc<i>, and each opens the monitor of its kind:\n\n",
 		o.chassis, o.ports, o.chassis, o.ports/max(o.chassis, 1), t.localnets, t.crlrps, t.patches, t.crlrps)
 	w("- **ovnbgp**: ovnbgp's own OVSDB client (internal/ovsdb, the agent's code: `_Server` check, get_schema, monitor_cond with the agent's " +
 		"columns and `SouthboundConditions` of a compute chassis: its bound/requested/migrating ports, every patch, localnet, chassisredirect, " +
@@ -36,19 +36,20 @@ func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machine
 		"patch, chassisredirect, external, bound/requested here, its l2/l3 gateways, its 50 logical ports and every port of its local datapaths " +
 		"(its switches, and the router and provider switch behind a tenant switch: about 5,000 Port_Binding rows), per-datapath tables on those " +
 		"datapaths. There are no Logical_Flow rows (no northd), ovn-controller's largest table, so this kind is a lower bound of the real one.\n\n")
-	w("Measured on the server the clients use (the relay in relay mode; the source server then serves only the relay): CPU (utime+stime) "+
-		"and bytes written (`/proc/<pid>/io` wchar: the clients' messages, plus the database file on commits) from the first connect until "+
-		"every initial download is in; RSS before, after (quiet) and its peak (sampled every 50 ms); then a burst of %d port bindings "+
-		"(one transaction each, pipelined, random ports over the whole cloud moved to a random chassis) until the servers are quiet. "+
-		"Per client = (step − the same burst with no client) / K for the burst, step / K otherwise. A step is stopped when a server's RSS "+
-		"passes %d MB (the machine is shared).\n\n", o.burst, o.memLimit>>20)
+	w("Measured on the server the clients use (the relay in relay mode; the source server then serves only the relay), restarted "+
+		"before every step: its CPU (utime+stime) from the first connect until every initial download is in, the bytes it sent (the "+
+		"kernel's bytes_acked of its TCP connections, ss -ti), its RSS before, after (quiet) and at its peak (sampled every 50 ms); "+
+		"then a burst of %d port bindings (one transaction each, pipelined, random ports over the whole cloud moved to a random chassis) "+
+		"until the servers are quiet, against the same burst with no client just before. Per client: (step − the burst with no client) / K "+
+		"for the burst, step / K otherwise; peak per client = (peak − before) / K, what the downloads held at once. A step is stopped when "+
+		"a server's RSS passes %d MB (the machine is shared).\n\n", o.burst, o.memLimit>>20)
 	for _, mode := range o.modes {
 		w("### %s\n\n", mode)
-		w("| kind | K | initial: wall s | initial: server CPU s | CPU per client ms | bytes per client | RSS before MB | RSS after MB | peak MB | memory per client (after − before) KB | burst: server CPU s | burst CPU per client ms | burst bytes per client | updates per client |")
+		w("| kind | K | initial: wall s | initial: server CPU s | CPU per client ms | bytes per client | RSS before MB | RSS after MB | peak MB | memory per client (after − before) KB | peak per client KB | burst: server CPU s | burst CPU per client ms | burst bytes per client | updates per client |")
 		if mode == "relay" {
 			w(" source SB: initial CPU s | source SB: burst CPU s | source SB RSS MB |")
 		}
-		w("\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		w("\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		if mode == "relay" {
 			w("---|---|---|")
 		}
@@ -70,7 +71,7 @@ func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machine
 					note = fmt.Sprintf(" (%s; %d of %d in)", s.stopped, s.done, s.k)
 				}
 				if s.stopped != "" {
-					w("| %s | %d%s | %.1f | %.2f | %.1f | %s | %s | – | %s | – | – | – | – | – |", s.kind, s.k, note, s.initWall.Seconds(), cpu,
+					w("| %s | %d%s | %.1f | %.2f | %.1f | %s | %s | – | %s | – | – | – | – | – | – |", s.kind, s.k, note, s.initWall.Seconds(), cpu,
 						1000*cpu/float64(max(s.done, 1)), human(s.initBytes/int64(max(s.done, 1))), mb(s.baseRSS), mb(peak))
 				} else {
 					w("| %s | %d | %.1f | %.2f | %.1f | %s | %s | %s | %s | %.0f | %.2f | %.2f | %s | %.1f |", s.kind, s.k, s.initWall.Seconds(), cpu,
