@@ -285,8 +285,13 @@ func (e *env) sbBytes() int64 {
 	if err != nil {
 		return 0
 	}
+	return sumCounter(out, bytesReceived)
+}
+
+// sumCounter adds up the counter re captures in every line of ss -ti output.
+func sumCounter(out string, re *regexp.Regexp) int64 {
 	var n int64
-	for _, m := range bytesReceived.FindAllStringSubmatch(out, -1) {
+	for _, m := range re.FindAllStringSubmatch(out, -1) {
 		v, _ := strconv.ParseInt(m[1], 10, 64)
 		n += v
 	}

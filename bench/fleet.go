@@ -387,12 +387,7 @@ func sentBytes(port int) int64 {
 	if err != nil {
 		return 0
 	}
-	var n int64
-	for _, m := range bytesAcked.FindAllStringSubmatch(out, -1) {
-		v, _ := strconv.ParseInt(m[1], 10, 64)
-		n += v
-	}
-	return n
+	return sumCounter(out, bytesAcked)
 }
 
 var bytesAcked = regexp.MustCompile(`bytes_acked:(\d+)`)
@@ -528,27 +523,24 @@ func (f *fleetRun) connect(ctx context.Context, kind string, tgt *ovsdbServer, i
 		}
 		return &fleetClient{go_: c, ev: ev}, nil
 	case "upstream":
-		m, err := dialRaw(ctx, f.port, upstreamRequests(name))
-		if err != nil {
-			return nil, err
-		}
-		if err := m.waitInitial(ctx); err != nil {
-			m.close()
-			return nil, err
-		}
-		return &fleetClient{raw: m}, nil
+		return rawClient(ctx, f.port, upstreamRequests(name))
 	case "ovn-controller":
-		m, err := dialRaw(ctx, f.port, ovnControllerRequests(f.tables, uuid, name, f.t.localPorts(i), f.t.localDatapaths(i)))
-		if err != nil {
-			return nil, err
-		}
-		if err := m.waitInitial(ctx); err != nil {
-			m.close()
-			return nil, err
-		}
-		return &fleetClient{raw: m}, nil
+		return rawClient(ctx, f.port, ovnControllerRequests(f.tables, uuid, name, f.t.localPorts(i), f.t.localDatapaths(i)))
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
+}
+
+// rawClient opens a raw monitor and waits for its initial rows.
+func rawClient(ctx context.Context, port int, reqs map[string][]rawRequest) (*fleetClient, error) {
+	m, err := dialRaw(ctx, port, reqs)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.waitInitial(ctx); err != nil {
+		m.close()
+		return nil, err
+	}
+	return &fleetClient{raw: m}, nil
 }
 
 func (s *fleetStep) summary() string {

@@ -147,18 +147,7 @@ func fillFleetSB(r *rpc, nChassis, nPorts int) (*fleetTopo, error) {
 		n := i / portsPerNet
 		ch := fleetPortChassis(i, nChassis)
 		t.portCh[i] = ch
-		ip := portIP(i).String()
-		ops = append(ops, insertOp("Port_Binding", map[string]any{
-			"logical_port":      vmPortName(i),
-			"tunnel_key":        i%portsPerNet + 2,
-			"datapath":          []any{"uuid", t.dps[n]},
-			"chassis":           []any{"uuid", t.chassis[ch]},
-			"requested_chassis": []any{"uuid", t.chassis[ch]},
-			"up":                true,
-			"mac":               vmAddresses(i, ip),
-			"options":           ovsMap("requested-chassis", fmt.Sprintf("fhost%d", ch)),
-			"external_ids":      vmExternalIDs(i, n, ip),
-		}, ""))
+		ops = append(ops, vmPortInsert(i, t.dps[n], t.chassis[ch], fmt.Sprintf("fhost%d", ch)))
 		idx = append(idx, i)
 		if len(ops) == 5000 {
 			if err := flush(); err != nil {

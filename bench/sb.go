@@ -294,18 +294,7 @@ func fillSB(r *rpc, ports int) (*topo, error) {
 		} else {
 			t.remote = append(t.remote, i)
 		}
-		ip := portIP(i).String()
-		ops = append(ops, insertOp("Port_Binding", map[string]any{
-			"logical_port":      vmPortName(i),
-			"tunnel_key":        i%portsPerNet + 2,
-			"datapath":          []any{"uuid", t.datapaths[n]},
-			"chassis":           []any{"uuid", t.chassis[ch]},
-			"requested_chassis": []any{"uuid", t.chassis[ch]},
-			"up":                true,
-			"mac":               vmAddresses(i, ip),
-			"options":           ovsMap("requested-chassis", fmt.Sprintf("host%d", ch)),
-			"external_ids":      vmExternalIDs(i, n, ip),
-		}, ""))
+		ops = append(ops, vmPortInsert(i, t.datapaths[n], t.chassis[ch], fmt.Sprintf("host%d", ch)))
 		batch = append(batch, i)
 		if len(ops) == 5000 {
 			if err := flush(); err != nil {
@@ -317,6 +306,24 @@ func fillSB(r *rpc, ports int) (*topo, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// vmPortInsert inserts VM port i's Port_Binding as northd writes it and
+// ovn-controller claims it: on datapath dp, bound and up on the chassis of
+// UUID ch whose hostname is host.
+func vmPortInsert(i int, dp, ch, host string) map[string]any {
+	ip := portIP(i).String()
+	return insertOp("Port_Binding", map[string]any{
+		"logical_port":      vmPortName(i),
+		"tunnel_key":        i%portsPerNet + 2,
+		"datapath":          []any{"uuid", dp},
+		"chassis":           []any{"uuid", ch},
+		"requested_chassis": []any{"uuid", ch},
+		"up":                true,
+		"mac":               vmAddresses(i, ip),
+		"options":           ovsMap("requested-chassis", host),
+		"external_ids":      vmExternalIDs(i, i/portsPerNet, ip),
+	}, "")
 }
 
 // bindOp moves VM port i to chassis ch (what ovn-controller writes when the
