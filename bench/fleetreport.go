@@ -70,13 +70,17 @@ func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machine
 				if s.stopped != "" {
 					note = fmt.Sprintf(" (%s; %d of %d in)", s.stopped, s.done, s.k)
 				}
+				if strings.HasPrefix(s.stopped, "not run") {
+					w("| %s | %d (%s) | – | – | – | – | – | – | – | – | – | – | – | – | – |\n", s.kind, s.k, s.stopped)
+					continue
+				}
 				if s.stopped != "" {
 					w("| %s | %d%s | %.1f | %.2f | %.1f | %s | %s | – | %s | – | – | – | – | – | – |", s.kind, s.k, note, s.initWall.Seconds(), cpu,
 						1000*cpu/float64(max(s.done, 1)), human(s.initBytes/int64(max(s.done, 1))), mb(s.baseRSS), mb(peak))
 				} else {
-					w("| %s | %d | %.1f | %.2f | %.1f | %s | %s | %s | %s | %.0f | %.2f | %.2f | %s | %.1f |", s.kind, s.k, s.initWall.Seconds(), cpu,
+					w("| %s | %d | %.1f | %.2f | %.1f | %s | %s | %s | %s | %.0f | %.0f | %.2f | %.2f | %s | %.1f |", s.kind, s.k, s.initWall.Seconds(), cpu,
 						1000*cpu/kk, human(s.initBytes/int64(s.k)), mb(s.baseRSS), mb(s.steadyRSS), mb(peak),
-						float64(s.steadyRSS-s.baseRSS)/1024/kk, burstCPU, 1000*(burstCPU-baseBurst)/kk,
+						float64(s.steadyRSS-s.baseRSS)/1024/kk, float64(peak-s.baseRSS)/1024/kk, burstCPU, 1000*(burstCPU-baseBurst)/kk,
 						human(s.burstBytes/int64(s.k)), s.updatesPerClient)
 				}
 				if mode == "relay" {
