@@ -157,6 +157,9 @@ type OVNBGP struct {
 	// updates queued during an initial download (ovsdb_max_queued_mb, 256).
 	OVSDBMaxMessageMB int
 	OVSDBMaxQueuedMB  int
+	// OVSDBProbeInterval is the echo probe interval of the OVN database
+	// connection (ovsdb_probe_interval, int seconds, 60).
+	OVSDBProbeInterval time.Duration
 
 	// GoBGP speaker.
 	// Tenant exposure guards (see docs/operations.md, "tenant prefixes").
@@ -233,8 +236,9 @@ func Default() *Config {
 			MetricsAddress:      "127.0.0.1:9469",
 			StateDir:            "/var/lib/ovnbgp",
 
-			OVSDBMaxMessageMB: 1024,
-			OVSDBMaxQueuedMB:  256,
+			OVSDBMaxMessageMB:  1024,
+			OVSDBMaxQueuedMB:   256,
+			OVSDBProbeInterval: 60 * time.Second,
 
 			GoBGPListenPort: 179,
 		},

@@ -194,6 +194,7 @@ func buildOptions() []option {
 		typed("list (prefixes)", listOpt(B, "tenant_networks_allowed_prefixes", func(c *Config) *[]string { return &c.OVNBGP.TenantAllowedPrefixes }, checkPrefixList)),
 		restart(typed("int (MiB)", intOpt(B, "ovsdb_max_message_mb", func(c *Config) *int { return &c.OVNBGP.OVSDBMaxMessageMB }, checkRange(1, 65536)))),
 		restart(typed("int (MiB)", intOpt(B, "ovsdb_max_queued_mb", func(c *Config) *int { return &c.OVNBGP.OVSDBMaxQueuedMB }, checkRange(1, 65536)))),
+		restart(secondsOpt(B, "ovsdb_probe_interval", func(c *Config) *time.Duration { return &c.OVNBGP.OVSDBProbeInterval }, checkMinSeconds(1))),
 		restart(intOpt(B, "gobgp_listen_port", func(c *Config) *int { return &c.OVNBGP.GoBGPListenPort }, checkRange(-1, 65535))),
 		restart(typed("str (IPv4)", strOpt(B, "gobgp_router_id", func(c *Config) *string { return &c.OVNBGP.GoBGPRouterID }, checkIPv4OrEmpty))),
 		restart(typed("str (host:port)", strOpt(B, "gobgp_api_address", func(c *Config) *string { return &c.OVNBGP.GoBGPAPIAddress }, checkHostPortOrEmpty))),
