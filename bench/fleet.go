@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb"
 	"github.com/ovnbgp/ovnbgp/test/ovsdbserver"
 )
@@ -35,6 +37,7 @@ type fleetOptions struct {
 	kindMax               map[string]int // largest K run per kind
 	section               string         // name of the RESULTS.md section
 	commit                string         // ovnbgp commit the bench was started at
+	probe                 time.Duration  // ProbeInterval of the ovnbgp-kind clients
 	out                   string
 }
 
@@ -57,10 +60,37 @@ type fleetStep struct {
 	burstBytes              int64
 	burstWall               time.Duration
 	updatesPerClient        float64
-	clientBytes             int64 // raw kinds: bytes read by all clients
+	reconnects              float64 // ovnbgp kind: connections lost or failed (ovsdb metrics) during the step
+	clientBytes             int64   // raw kinds: bytes read by all clients
 	clientCPU               float64
 	baselineBurstCPU        float64 // a burst of the same size with no client, just before
 	baselineBurstRelayCPU   float64
+}
+
+// fleetMetrics holds the ovsdb package's metrics of the ovnbgp-kind clients.
+var fleetMetrics = func() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(ovsdb.Collectors()...)
+	return r
+}()
+
+// reconnects is how often the ovnbgp-kind clients lost a connection or
+// failed to connect, so far.
+func reconnects() float64 {
+	mfs, err := fleetMetrics.Gather()
+	if err != nil {
+		return 0
+	}
+	n := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != "ovnbgp_ovsdb_disconnects_total" && mf.GetName() != "ovnbgp_ovsdb_connect_errors_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			n += m.GetCounter().GetValue()
+		}
+	}
+	return n
 }
 
 // procWchar is the bytes pid has written (all writes: sockets, its log,
@@ -442,6 +472,7 @@ func (f *fleetRun) step(mode, kind string, k int) *fleetStep {
 		}
 	}()
 
+	r0 := reconnects()
 	clients := make([]*fleetClient, k)
 	var wg sync.WaitGroup
 	var doneN atomic.Int64
@@ -491,6 +522,7 @@ func (f *fleetRun) step(mode, kind string, k int) *fleetStep {
 		}
 		s.updatesPerClient = float64(u1-u0) / float64(k)
 	}
+	s.reconnects = reconnects() - r0
 	close(stopSampling)
 	sampler.Wait()
 	s.peakRSS, s.peakRelayRSS = peak.Load(), peakRelay.Load()
@@ -513,10 +545,11 @@ func (f *fleetRun) connect(ctx context.Context, kind string, tgt *ovsdbServer, i
 	case "ovnbgp":
 		ev := &atomic.Int64{}
 		c, err := ovsdb.Connect(ctx, ovsdb.Southbound, ovsdb.Options{
-			Remote:     fmt.Sprintf("tcp:127.0.0.1:%d", f.port),
-			Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Conditions: ovsdb.SouthboundConditions(ovsdb.SouthboundNeed{Chassis: name, ChassisUUID: uuid}),
-			OnEvent:    func(ovsdb.Event) { ev.Add(1) },
+			Remote:        fmt.Sprintf("tcp:127.0.0.1:%d", f.port),
+			Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Conditions:    ovsdb.SouthboundConditions(ovsdb.SouthboundNeed{Chassis: name, ChassisUUID: uuid}),
+			ProbeInterval: f.o.probe,
+			OnEvent:       func(ovsdb.Event) { ev.Add(1) },
 		})
 		if err != nil {
 			return nil, err
@@ -548,7 +581,7 @@ func (s *fleetStep) summary() string {
 	if s.stopped != "" {
 		st = " (" + s.stopped + ")"
 	}
-	return fmt.Sprintf("%s %s K=%d: %d initial in %.1f s, server CPU %.2f s (relay %.2f), %s MB written, RSS %s→%s MB (peak %s, relay peak %s); burst CPU %.2f s (relay %.2f), %s MB, %.1f updates/client%s",
-		s.mode, s.kind, s.k, s.done, s.initWall.Seconds(), s.initCPU, s.initRelayCPU, mb(s.initBytes), mb(s.baseRSS), mb(s.steadyRSS),
+	return fmt.Sprintf("%s %s K=%d: %.0f reconnects, %d initial in %.1f s, server CPU %.2f s (relay %.2f), %s MB written, RSS %s→%s MB (peak %s, relay peak %s); burst CPU %.2f s (relay %.2f), %s MB, %.1f updates/client%s",
+		s.mode, s.kind, s.k, s.reconnects, s.done, s.initWall.Seconds(), s.initCPU, s.initRelayCPU, mb(s.initBytes), mb(s.baseRSS), mb(s.steadyRSS),
 		mb(s.peakRSS), mb(s.peakRelayRSS), s.burstCPU, s.burstRelayCPU, mb(s.burstBytes), s.updatesPerClient, st)
 }

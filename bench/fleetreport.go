@@ -26,10 +26,11 @@ func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machine
 		"%d routers joining a tenant switch to a provider switch (%d patch ports, %d cr-lrps with nat_addresses on the last 10 chassis). "+
 		"K clients connect at once over TCP on 127.0.0.1, client i as chassis fc<i>, and each opens the monitor of its kind:\n\n",
 		o.chassis, o.ports, o.chassis, o.ports/max(o.chassis, 1), t.localnets, t.crlrps, t.patches, t.crlrps)
-	w("- **ovnbgp**: ovnbgp's own OVSDB client (internal/ovsdb, the agent's code: `_Server` check, get_schema, monitor_cond with the agent's " +
-		"columns and `SouthboundConditions` of a compute chassis: its bound/requested/migrating ports, every patch, localnet, chassisredirect, " +
-		"virtual and l3gateway port, its Chassis_Private row; Chassis, Datapath_Binding, Load_Balancer, Logical_DP_Group whole), caching the rows " +
-		"(the agent's one `select` of its own Chassis row at start, a single small transaction, is left out);\n")
+	w("- **ovnbgp**: ovnbgp's own OVSDB client (internal/ovsdb, the agent's code: `_Server` check, get_schema, monitor_cond with the agent's "+
+		"columns and `SouthboundConditions` of a compute chassis: its bound/requested/migrating ports, every patch, localnet, chassisredirect, "+
+		"virtual and l3gateway port, its Chassis_Private row; Chassis, Datapath_Binding, Load_Balancer, Logical_DP_Group whole), caching the rows "+
+		"(the agent's one `select` of its own Chassis row at start, a single small transaction, is left out), echo probe every %s "+
+		"(reconnects: the connections these clients lost or failed to open during the step);\n", o.probe)
 	w("- **upstream**: what ovn-bgp-agent's SB driver monitors through ovsdbapp: Port_Binding, Chassis, Datapath_Binding, Load_Balancer, " +
 		"Logical_DP_Group whole with every column, Chassis_Private on its name (get_schema, monitor_cond_since); a raw client that reads and discards;\n")
 	w("- **ovn-controller**: ovn-controller's monitor with ovn-monitor-all = false, approximated: every table and column, Port_Binding of types " +
@@ -45,11 +46,11 @@ func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machine
 		"a server's RSS passes %d MB (the machine is shared).\n\n", o.burst, o.memLimit>>20)
 	for _, mode := range o.modes {
 		w("### %s\n\n", mode)
-		w("| kind | K | initial: wall s | initial: server CPU s | CPU per client ms | bytes per client | RSS before MB | RSS after MB | peak MB | memory per client (after − before) KB | peak per client KB | burst: server CPU s | burst CPU per client ms | burst bytes per client | updates per client |")
+		w("| kind | K | initial: wall s | initial: server CPU s | CPU per client ms | bytes per client | RSS before MB | RSS after MB | peak MB | memory per client (after − before) KB | peak per client KB | burst: server CPU s | burst CPU per client ms | burst bytes per client | updates per client | reconnects |")
 		if mode == "relay" {
 			w(" source SB: initial CPU s | source SB: burst CPU s | source SB RSS MB |")
 		}
-		w("\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		w("\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		if mode == "relay" {
 			w("---|---|---|")
 		}
@@ -78,10 +79,10 @@ func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machine
 					w("| %s | %d%s | %.1f | %.2f | %.1f | %s | %s | – | %s | – | – | – | – | – | – |", s.kind, s.k, note, s.initWall.Seconds(), cpu,
 						1000*cpu/float64(max(s.done, 1)), human(s.initBytes/int64(max(s.done, 1))), mb(s.baseRSS), mb(peak))
 				} else {
-					w("| %s | %d | %.1f | %.2f | %.1f | %s | %s | %s | %s | %.0f | %.0f | %.2f | %.2f | %s | %.1f |", s.kind, s.k, s.initWall.Seconds(), cpu,
+					w("| %s | %d | %.1f | %.2f | %.1f | %s | %s | %s | %s | %.0f | %.0f | %.2f | %.2f | %s | %.1f | %.0f |", s.kind, s.k, s.initWall.Seconds(), cpu,
 						1000*cpu/kk, human(s.initBytes/int64(s.k)), mb(s.baseRSS), mb(s.steadyRSS), mb(peak),
 						float64(s.steadyRSS-s.baseRSS)/1024/kk, float64(peak-s.baseRSS)/1024/kk, burstCPU, 1000*(burstCPU-baseBurst)/kk,
-						human(s.burstBytes/int64(s.k)), s.updatesPerClient)
+						human(s.burstBytes/int64(s.k)), s.updatesPerClient, s.reconnects)
 				}
 				if mode == "relay" {
 					w(" %.2f | %.2f | %s |", s.initCPU, s.burstCPU, mb(s.steadySBRSS))
