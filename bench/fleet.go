@@ -38,6 +38,7 @@ type fleetOptions struct {
 	section               string         // name of the RESULTS.md section
 	commit                string         // ovnbgp commit the bench was started at
 	probe                 time.Duration  // ProbeInterval of the ovnbgp-kind clients
+	timeout               time.Duration  // their Timeout (one connection attempt with its initial download)
 	out                   string
 }
 
@@ -61,6 +62,7 @@ type fleetStep struct {
 	burstWall               time.Duration
 	updatesPerClient        float64
 	reconnects              float64 // ovnbgp kind: connections lost or failed (ovsdb metrics) during the step
+	reasons                 string  // why, from the clients' log
 	clientBytes             int64   // raw kinds: bytes read by all clients
 	clientCPU               float64
 	baselineBurstCPU        float64 // a burst of the same size with no client, just before
@@ -91,6 +93,20 @@ func reconnects() float64 {
 		}
 	}
 	return n
+}
+
+// reasons counts the ovnbgp-kind clients' warnings by kind, and truncates
+// the log for the next step.
+func (f *fleetRun) reasons() string {
+	b, _ := os.ReadFile(f.logPath)
+	probe := strings.Count(string(b), "echo probe failed")
+	failed := strings.Count(string(b), "connection failed, retrying")
+	deadline := strings.Count(string(b), "deadline exceeded")
+	_ = os.Truncate(f.logPath, 0)
+	if probe+failed == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d echo probes failed, %d attempts failed (%d past their timeout)", probe, failed, deadline)
 }
 
 // procWchar is the bytes pid has written (all writes: sockets, its log,
@@ -138,18 +154,20 @@ func (c *fleetClient) updates() int64 {
 }
 
 type fleetRun struct {
-	port    int // TCP port of the server the clients use (127.0.0.1)
-	o       *fleetOptions
-	e       *env
-	t       *fleetTopo
-	sb      *ovsdbServer
-	relay   *ovsdbServer
-	writer  *rpc
-	tables  []string
-	seed    uint64
-	started time.Time
-	deadCPU float64 // CPU of the servers restarted so far
-	fillCPU float64 // the source server's CPU while it was filled
+	port      int // TCP port of the server the clients use (127.0.0.1)
+	o         *fleetOptions
+	e         *env
+	t         *fleetTopo
+	sb        *ovsdbServer
+	relay     *ovsdbServer
+	writer    *rpc
+	tables    []string
+	seed      uint64
+	started   time.Time
+	deadCPU   float64      // CPU of the servers restarted so far
+	clientLog *slog.Logger // the ovnbgp-kind clients' warnings (why they reconnected), in the work dir
+	logPath   string
+	fillCPU   float64 // the source server's CPU while it was filled
 }
 
 // fresh restarts the server the clients of mode will use, so that every
@@ -243,6 +261,13 @@ func runFleet(o *fleetOptions) error {
 		os.Exit(130)
 	}()
 	f := &fleetRun{o: o, e: e, started: time.Now()}
+	lf, err := os.Create(filepath.Join(dir, "ovnbgp-clients.log"))
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
+	f.clientLog = slog.New(slog.NewTextHandler(lf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	f.logPath = lf.Name()
 	fmt.Printf("fleet %s: work dir %s\n", tag, dir)
 	sbPort, err := freePort()
 	if err != nil {
@@ -523,6 +548,7 @@ func (f *fleetRun) step(mode, kind string, k int) *fleetStep {
 		s.updatesPerClient = float64(u1-u0) / float64(k)
 	}
 	s.reconnects = reconnects() - r0
+	s.reasons = f.reasons()
 	close(stopSampling)
 	sampler.Wait()
 	s.peakRSS, s.peakRelayRSS = peak.Load(), peakRelay.Load()
@@ -549,6 +575,7 @@ func (f *fleetRun) connect(ctx context.Context, kind string, tgt *ovsdbServer, i
 			Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Conditions:    ovsdb.SouthboundConditions(ovsdb.SouthboundNeed{Chassis: name, ChassisUUID: uuid}),
 			ProbeInterval: f.o.probe,
+			Timeout:       f.o.timeout,
 			OnEvent:       func(ovsdb.Event) { ev.Add(1) },
 		})
 		if err != nil {
@@ -581,7 +608,7 @@ func (s *fleetStep) summary() string {
 	if s.stopped != "" {
 		st = " (" + s.stopped + ")"
 	}
-	return fmt.Sprintf("%s %s K=%d: %.0f reconnects, %d initial in %.1f s, server CPU %.2f s (relay %.2f), %s MB written, RSS %s→%s MB (peak %s, relay peak %s); burst CPU %.2f s (relay %.2f), %s MB, %.1f updates/client%s",
-		s.mode, s.kind, s.k, s.reconnects, s.done, s.initWall.Seconds(), s.initCPU, s.initRelayCPU, mb(s.initBytes), mb(s.baseRSS), mb(s.steadyRSS),
+	return fmt.Sprintf("%s %s K=%d: %.0f reconnects (%s), %d initial in %.1f s, server CPU %.2f s (relay %.2f), %s MB written, RSS %s→%s MB (peak %s, relay peak %s); burst CPU %.2f s (relay %.2f), %s MB, %.1f updates/client%s",
+		s.mode, s.kind, s.k, s.reconnects, s.reasons, s.done, s.initWall.Seconds(), s.initCPU, s.initRelayCPU, mb(s.initBytes), mb(s.baseRSS), mb(s.steadyRSS),
 		mb(s.peakRSS), mb(s.peakRelayRSS), s.burstCPU, s.burstRelayCPU, mb(s.burstBytes), s.updatesPerClient, st)
 }

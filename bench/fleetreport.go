@@ -30,7 +30,8 @@ func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machine
 		"columns and `SouthboundConditions` of a compute chassis: its bound/requested/migrating ports, every patch, localnet, chassisredirect, "+
 		"virtual and l3gateway port, its Chassis_Private row; Chassis, Datapath_Binding, Load_Balancer, Logical_DP_Group whole), caching the rows "+
 		"(the agent's one `select` of its own Chassis row at start, a single small transaction, is left out), echo probe every %s "+
-		"(reconnects: the connections these clients lost or failed to open during the step);\n", o.probe)
+		"and a connection attempt timeout (initial download included) of %s "+
+		"(reconnects: the connections these clients lost or failed to open during the step);\n", o.probe, o.timeout)
 	w("- **upstream**: what ovn-bgp-agent's SB driver monitors through ovsdbapp: Port_Binding, Chassis, Datapath_Binding, Load_Balancer, " +
 		"Logical_DP_Group whole with every column, Chassis_Private on its name (get_schema, monitor_cond_since); a raw client that reads and discards;\n")
 	w("- **ovn-controller**: ovn-controller's monitor with ovn-monitor-all = false, approximated: every table and column, Port_Binding of types " +
@@ -79,10 +80,10 @@ func fleetReport(o *fleetOptions, t *fleetTopo, steps []*fleetStep, load machine
 					w("| %s | %d%s | %.1f | %.2f | %.1f | %s | %s | – | %s | – | – | – | – | – | – |", s.kind, s.k, note, s.initWall.Seconds(), cpu,
 						1000*cpu/float64(max(s.done, 1)), human(s.initBytes/int64(max(s.done, 1))), mb(s.baseRSS), mb(peak))
 				} else {
-					w("| %s | %d | %.1f | %.2f | %.1f | %s | %s | %s | %s | %.0f | %.0f | %.2f | %.2f | %s | %.1f | %.0f |", s.kind, s.k, s.initWall.Seconds(), cpu,
+					w("| %s | %d | %.1f | %.2f | %.1f | %s | %s | %s | %s | %.0f | %.0f | %.2f | %.2f | %s | %.1f | %s |", s.kind, s.k, s.initWall.Seconds(), cpu,
 						1000*cpu/kk, human(s.initBytes/int64(s.k)), mb(s.baseRSS), mb(s.steadyRSS), mb(peak),
 						float64(s.steadyRSS-s.baseRSS)/1024/kk, float64(peak-s.baseRSS)/1024/kk, burstCPU, 1000*(burstCPU-baseBurst)/kk,
-						human(s.burstBytes/int64(s.k)), s.updatesPerClient, s.reconnects)
+						human(s.burstBytes/int64(s.k)), s.updatesPerClient, reconnectCell(s))
 				}
 				if mode == "relay" {
 					w(" %.2f | %.2f | %s |", s.initCPU, s.burstCPU, mb(s.steadySBRSS))
@@ -125,6 +126,13 @@ func fleetClosing(o *fleetOptions, steps []*fleetStep) string {
 	}
 	b.WriteString("\nThe ratios between the kinds are the result; the absolute figures are one shared 2-core machine's.\n")
 	return b.String()
+}
+
+func reconnectCell(s *fleetStep) string {
+	if s.reasons == "" {
+		return fmt.Sprintf("%.0f", s.reconnects)
+	}
+	return fmt.Sprintf("%.0f: %s", s.reconnects, s.reasons)
 }
 
 func joinInts(v []int) string {

@@ -66,6 +66,7 @@ func main() {
 	fleetModes := flag.String("fleet-modes", "standalone,relay", "fleet: clients on the southbound server itself, or on an OVSDB relay in front of it")
 	fleetMem := flag.Int64("fleet-mem-limit-mb", 6144, "fleet: stop a step when a server's RSS passes this")
 	flag.DurationVar(&fo.probe, "fleet-probe", 60*time.Second, "fleet: echo probe interval of the ovnbgp-kind clients (the agent's ovsdb_probe_interval default)")
+	flag.DurationVar(&fo.timeout, "fleet-timeout", 180*time.Second, "fleet: connection attempt timeout of the ovnbgp-kind clients, initial download included (the agent's ovsdb_connection_timeout default)")
 	flag.StringVar(&fo.section, "fleet-section", "fleet", "fleet: name of the section of RESULTS.md the rows go to (a second run beside the first gets its own)")
 	fleetKindMax := flag.String("fleet-kind-max", "upstream=100", "fleet: comma-separated kind=K, the largest K run for that kind (larger ones are listed as not run)")
 	flag.Parse()
