@@ -99,14 +99,15 @@ func reconnects() float64 {
 // the log for the next step.
 func (f *fleetRun) reasons() string {
 	b, _ := os.ReadFile(f.logPath)
+	lost := strings.Count(string(b), "ovsdb connection lost")
 	probe := strings.Count(string(b), "echo probe failed")
 	failed := strings.Count(string(b), "connection failed, retrying")
 	deadline := strings.Count(string(b), "deadline exceeded")
 	_ = os.Truncate(f.logPath, 0)
-	if probe+failed == 0 {
+	if lost+probe+failed == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d echo probes failed, %d attempts failed (%d past their timeout)", probe, failed, deadline)
+	return fmt.Sprintf("%d connections lost (%d after an echo probe of the client failed), %d attempts failed (%d past their timeout)", lost, probe, failed, deadline)
 }
 
 // procWchar is the bytes pid has written (all writes: sockets, its log,
