@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -573,7 +572,7 @@ func (f *fleetRun) connect(ctx context.Context, kind string, tgt *ovsdbServer, i
 		ev := &atomic.Int64{}
 		c, err := ovsdb.Connect(ctx, ovsdb.Southbound, ovsdb.Options{
 			Remote:        fmt.Sprintf("tcp:127.0.0.1:%d", f.port),
-			Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Logger:        f.clientLog,
 			Conditions:    ovsdb.SouthboundConditions(ovsdb.SouthboundNeed{Chassis: name, ChassisUUID: uuid}),
 			ProbeInterval: f.o.probe,
 			Timeout:       f.o.timeout,
