@@ -157,7 +157,7 @@ func human(n int64) string {
 	}
 }
 
-var sectionRE = regexp.MustCompile(`(?s)<!-- ([a-z-]+):begin -->.*?<!-- ([a-z-]+):end -->\n?`)
+var sectionRE = regexp.MustCompile(`(?s)<!-- ([a-z0-9-]+):begin -->.*?<!-- ([a-z0-9-]+):end -->\n?`)
 
 // writeSection puts md into path between the markers of name, replacing
 // that section if present, else appending it; the rest is kept.
