@@ -216,14 +216,17 @@ func startOVSDB(e *env, ns, dir, schema string, remotes ...string) (*ovsdbServer
 	if _, err := run("ovsdb-tool", "create", filepath.Join(dir, "db.db"), schema); err != nil {
 		return nil, err
 	}
-	return launchOVSDB(e, ns, dir, remotes...)
+	return launchOVSDB(e, ns, dir, filepath.Join(dir, "db.db"), remotes...)
 }
 
-// launchOVSDB starts an ovsdb-server on the database file dir/db.db (made
-// by startOVSDB; launched again, it restarts that server with its data).
-func launchOVSDB(e *env, ns, dir string, remotes ...string) (*ovsdbServer, error) {
+// launchOVSDB starts an ovsdb-server with its files in dir serving db: a
+// database file (dir/db.db made by startOVSDB: launched again, it restarts
+// that server with its data) or a relay (relay:DB:REMOTES).
+func launchOVSDB(e *env, ns, dir, db string, remotes ...string) (*ovsdbServer, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	s := &ovsdbServer{dir: dir, sock: filepath.Join(dir, "db.sock")}
-	db := filepath.Join(dir, "db.db")
 	args := append([]string{db, "--detach", "--no-chdir", "--pidfile=" + filepath.Join(dir, "db.pid"),
 		"--log-file=" + filepath.Join(dir, "db.log"), "--unixctl=" + filepath.Join(dir, "db.ctl"),
 		"--remote=punix:" + s.sock}, remotes...)

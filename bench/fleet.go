@@ -25,7 +25,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ovnbgp/ovnbgp/internal/ovsdb"
-	"github.com/ovnbgp/ovnbgp/test/ovsdbserver"
 )
 
 type fleetOptions struct {
@@ -184,7 +183,7 @@ func (f *fleetRun) fresh(mode string, sbPort int) error {
 		f.writer.close()
 		killWait(f.sb.pid)
 		var err error
-		if f.sb, err = launchOVSDB(f.e, "", f.sb.dir, fmt.Sprintf("--remote=ptcp:%d:127.0.0.1", sbPort)); err != nil {
+		if f.sb, err = launchOVSDB(f.e, "", f.sb.dir, filepath.Join(f.sb.dir, "db.db"), fmt.Sprintf("--remote=ptcp:%d:127.0.0.1", sbPort)); err != nil {
 			return err
 		}
 		if f.writer, err = dialRPC(f.sb.sock); err != nil {
@@ -342,22 +341,7 @@ func (f *fleetRun) target() *ovsdbServer {
 
 // startRelay starts `ovsdb-server relay:OVN_Southbound:unix:<source>`.
 func startRelay(e *env, dir, source string, port int) (*ovsdbServer, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	s := &ovsdbServer{dir: dir, sock: filepath.Join(dir, "db.sock")}
-	if _, err := run("ovsdb-server", "relay:OVN_Southbound:unix:"+source, "--detach", "--no-chdir",
-		"--pidfile="+filepath.Join(dir, "db.pid"), "--log-file="+filepath.Join(dir, "db.log"),
-		"--unixctl="+filepath.Join(dir, "db.ctl"), "--remote=punix:"+s.sock, fmt.Sprintf("--remote=ptcp:%d:127.0.0.1", port)); err != nil {
-		return nil, err
-	}
-	pid, err := ovsdbserver.ReadPid(filepath.Join(dir, "db.pid"), 10*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	s.pid = pid
-	e.addPid(pid)
-	return s, nil
+	return launchOVSDB(e, "", dir, "relay:OVN_Southbound:unix:"+source, fmt.Sprintf("--remote=ptcp:%d:127.0.0.1", port))
 }
 
 // schemaTables lists the tables of a schema file.

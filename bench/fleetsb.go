@@ -127,35 +127,15 @@ func fillFleetSB(r *rpc, nChassis, nPorts int) (*fleetTopo, error) {
 	}
 	t.pbs = make([]string, nPorts)
 	t.portCh = make([]int, nPorts)
-	ops = ops[:0]
-	var idx []int
-	flush := func() error {
-		if len(ops) == 0 {
-			return nil
-		}
-		res, err := r.transact("OVN_Southbound", ops)
-		if err != nil {
-			return err
-		}
-		for k, i := range idx {
-			t.pbs[i] = uuidOf(res[k])
-		}
-		ops, idx = ops[:0], idx[:0]
-		return nil
-	}
+	b := &portBatch{r: r, pbs: t.pbs}
 	for i := 0; i < nPorts; i++ {
-		n := i / portsPerNet
 		ch := fleetPortChassis(i, nChassis)
 		t.portCh[i] = ch
-		ops = append(ops, vmPortInsert(i, t.dps[n], t.chassis[ch], fmt.Sprintf("fhost%d", ch)))
-		idx = append(idx, i)
-		if len(ops) == 5000 {
-			if err := flush(); err != nil {
-				return nil, err
-			}
+		if err := b.add(i, vmPortInsert(i, t.dps[i/portsPerNet], t.chassis[ch], fmt.Sprintf("fhost%d", ch))); err != nil {
+			return nil, err
 		}
 	}
-	if err := flush(); err != nil {
+	if err := b.flush(); err != nil {
 		return nil, err
 	}
 	return t, nil
