@@ -4,7 +4,7 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION := v0.8.2
 TEST_FLAGS ?= -count=1 -p 2 -timeout 25m
 
-.PHONY: all build deb deps deps-vm lint test test-host test-fuzz test-vm demo demo-down bench clean
+.PHONY: all build deb deps deps-vm lint test test-host test-fuzz test-vm demo demo-down bench bench-upstream bench-fleet clean
 
 all: build
 
@@ -53,6 +53,15 @@ demo-down:
 
 bench: deps build
 	$(GO) run ./bench
+
+# Upstream ovn-bgp-agent 4.0.0's own code beside ovnbgp's, in a Debian 13
+# guest with its own image (suite trixie-upstream); not part of make test.
+bench-upstream: deps
+	OVNBGP_VMLAB_TAGS=vmlab,upstream test/vmlab/run.sh --suite trixie-upstream ./test/upstream
+
+# What a fleet of agents costs the southbound (bench/README.md, Fleet).
+bench-fleet: deps
+	$(GO) run ./bench -fleet
 
 clean:
 	rm -rf bin

@@ -213,11 +213,20 @@ func startOVSDB(e *env, ns, dir, schema string, remotes ...string) (*ovsdbServer
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	s := &ovsdbServer{dir: dir, sock: filepath.Join(dir, "db.sock")}
-	db := filepath.Join(dir, "db.db")
-	if _, err := run("ovsdb-tool", "create", db, schema); err != nil {
+	if _, err := run("ovsdb-tool", "create", filepath.Join(dir, "db.db"), schema); err != nil {
 		return nil, err
 	}
+	return launchOVSDB(e, ns, dir, filepath.Join(dir, "db.db"), remotes...)
+}
+
+// launchOVSDB starts an ovsdb-server with its files in dir serving db: a
+// database file (dir/db.db made by startOVSDB: launched again, it restarts
+// that server with its data) or a relay (relay:DB:REMOTES).
+func launchOVSDB(e *env, ns, dir, db string, remotes ...string) (*ovsdbServer, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	s := &ovsdbServer{dir: dir, sock: filepath.Join(dir, "db.sock")}
 	args := append([]string{db, "--detach", "--no-chdir", "--pidfile=" + filepath.Join(dir, "db.pid"),
 		"--log-file=" + filepath.Join(dir, "db.log"), "--unixctl=" + filepath.Join(dir, "db.ctl"),
 		"--remote=punix:" + s.sock}, remotes...)
@@ -279,8 +288,13 @@ func (e *env) sbBytes() int64 {
 	if err != nil {
 		return 0
 	}
+	return sumCounter(out, bytesReceived)
+}
+
+// sumCounter adds up the counter re captures in every line of ss -ti output.
+func sumCounter(out string, re *regexp.Regexp) int64 {
 	var n int64
-	for _, m := range bytesReceived.FindAllStringSubmatch(out, -1) {
+	for _, m := range re.FindAllStringSubmatch(out, -1) {
 		v, _ := strconv.ParseInt(m[1], 10, 64)
 		n += v
 	}

@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 type options struct {
@@ -55,7 +56,62 @@ func main() {
 	flag.StringVar(&o.pprofDir, "pprof", "", "save the agent's Go heap profiles (steady, after the burst), allocation profiles (before the first burst, after it, after its restore), CPU profile and execution trace of the first burst, and the bench's own CPU profile, into this directory (debug_pprof)")
 	flag.IntVar(&o.northdMax, "northd-max", 10000, "sizes up to this are built through the northbound and ovn-northd; larger ones are written to the southbound directly")
 	agentEnv := flag.String("agent-env", "", "comma-separated KEY=VALUE added to the agent's environment (e.g. GOMEMLIMIT=150MiB)")
+	fleet := flag.Bool("fleet", false, "measure what K monitors of each kind cost the southbound server instead (bench/README.md, Fleet)")
+	var fo fleetOptions
+	flag.IntVar(&fo.chassis, "fleet-chassis", 1000, "fleet: chassis registered in the southbound")
+	flag.IntVar(&fo.ports, "fleet-ports", 50000, "fleet: VM ports")
+	flag.IntVar(&fo.burst, "fleet-burst", 500, "fleet: port bindings in the burst")
+	fleetK := flag.String("fleet-k", "10,100,500", "fleet: numbers of concurrent clients")
+	fleetKinds := flag.String("fleet-kinds", "ovnbgp,upstream,ovn-controller", "fleet: monitor kinds")
+	fleetModes := flag.String("fleet-modes", "standalone,relay", "fleet: clients on the southbound server itself, or on an OVSDB relay in front of it")
+	fleetMem := flag.Int64("fleet-mem-limit-mb", 6144, "fleet: stop a step when a server's RSS passes this")
+	flag.DurationVar(&fo.probe, "fleet-probe", 60*time.Second, "fleet: echo probe interval of the ovnbgp-kind clients (the agent's ovsdb_probe_interval default)")
+	flag.DurationVar(&fo.timeout, "fleet-timeout", 180*time.Second, "fleet: connection attempt timeout of the ovnbgp-kind clients, initial download included (the agent's ovsdb_connection_timeout default)")
+	flag.StringVar(&fo.section, "fleet-section", "fleet", "fleet: name of the section of RESULTS.md the rows go to (a second run beside the first gets its own)")
+	fleetKindMax := flag.String("fleet-kind-max", "upstream=100", "fleet: comma-separated kind=K, the largest K run for that kind (larger ones are listed as not run)")
 	flag.Parse()
+	if *fleet {
+		if os.Geteuid() != 0 {
+			fatalf("bench -fleet needs root (/proc/<pid>/io of the servers)")
+		}
+		for _, s := range strings.Split(*fleetK, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n < 1 || n > fo.chassis {
+				fatalf("bad -fleet-k %q (1..-fleet-chassis)", *fleetK)
+			}
+			fo.ks = append(fo.ks, n)
+		}
+		fo.kinds = strings.Split(*fleetKinds, ",")
+		fo.modes = strings.Split(*fleetModes, ",")
+		for _, k := range fo.kinds {
+			if k != "ovnbgp" && k != "upstream" && k != "ovn-controller" {
+				fatalf("bad -fleet-kinds %q (ovnbgp, upstream, ovn-controller)", *fleetKinds)
+			}
+		}
+		for _, m := range fo.modes {
+			if m != "standalone" && m != "relay" {
+				fatalf("bad -fleet-modes %q (standalone, relay)", *fleetModes)
+			}
+		}
+		fo.memLimit = *fleetMem << 20
+		fo.kindMax = map[string]int{}
+		for _, kv := range strings.Split(*fleetKindMax, ",") {
+			if kv == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(kv, "=")
+			n, err := strconv.Atoi(v)
+			if !ok || err != nil {
+				fatalf("bad -fleet-kind-max %q (kind=K,...)", *fleetKindMax)
+			}
+			fo.kindMax[k] = n
+		}
+		fo.out = o.out
+		if err := runFleet(&fo); err != nil {
+			fatalf("fleet: %v", err)
+		}
+		return
+	}
 	if *agentEnv != "" {
 		o.agentEnv = strings.Split(*agentEnv, ",")
 	}
@@ -115,6 +171,8 @@ func main() {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		fatalf("%v", err)
 	}
+	old, _ := os.ReadFile(filepath.Join(o.out, "RESULTS.md"))
+	md = keepSections(string(old), md)
 	if err := os.WriteFile(filepath.Join(o.out, "RESULTS.md"), []byte(md), 0o644); err != nil {
 		fatalf("%v", err)
 	}

@@ -23,22 +23,7 @@ func version(prog string, args ...string) string {
 }
 
 func machine() []string {
-	cpu := "?"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "model name") {
-				cpu = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
-				break
-			}
-		}
-	}
-	mem := "?"
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])
-		if len(f) > 1 {
-			mem = f[1] + " kB"
-		}
-	}
+	cpu, mem := cpuAndMem()
 	commit := version("git", "rev-parse", "--short", "HEAD")
 	return []string{
 		fmt.Sprintf("- machine: %s, %d CPUs (`nproc`), %s RAM, kernel %s (what else used its CPUs during the bursts: the row \"the machine's CPU in each burst\")",
@@ -47,6 +32,27 @@ func machine() []string {
 		fmt.Sprintf("- %s; %s; gobgpd %s; %s", version("ovsdb-server", "--version"), version("ovs-vswitchd", "--version"),
 			version("gobgpd", "--version"), version("ovn-northd", "--version")),
 	}
+}
+
+// cpuAndMem are the machine's CPU model and RAM, from /proc.
+func cpuAndMem() (cpu, mem string) {
+	cpu = "?"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				cpu = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	mem = "?"
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])
+		if len(f) > 1 {
+			mem = f[1] + " kB"
+		}
+	}
+	return cpu, mem
 }
 
 func check(ok bool) string {

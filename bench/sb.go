@@ -269,23 +269,8 @@ func fillSB(r *rpc, ports int) (*topo, error) {
 	if _, err := r.transact("OVN_Southbound", ops); err != nil {
 		return nil, err
 	}
-	ops = ops[:0]
-	var batch []int
-	flush := func() error {
-		if len(ops) == 0 {
-			return nil
-		}
-		res, err := r.transact("OVN_Southbound", ops)
-		if err != nil {
-			return err
-		}
-		for k, i := range batch {
-			t.pbs[i] = uuidOf(res[k])
-		}
-		ops, batch = ops[:0], batch[:0]
-		return nil
-	}
 	t.pbs = make([]string, ports)
+	b := &portBatch{r: r, pbs: t.pbs}
 	for i := 0; i < ports; i++ {
 		n := i / portsPerNet
 		ch := portChassis(i)
@@ -294,29 +279,64 @@ func fillSB(r *rpc, ports int) (*topo, error) {
 		} else {
 			t.remote = append(t.remote, i)
 		}
-		ip := portIP(i).String()
-		ops = append(ops, insertOp("Port_Binding", map[string]any{
-			"logical_port":      vmPortName(i),
-			"tunnel_key":        i%portsPerNet + 2,
-			"datapath":          []any{"uuid", t.datapaths[n]},
-			"chassis":           []any{"uuid", t.chassis[ch]},
-			"requested_chassis": []any{"uuid", t.chassis[ch]},
-			"up":                true,
-			"mac":               vmAddresses(i, ip),
-			"options":           ovsMap("requested-chassis", fmt.Sprintf("host%d", ch)),
-			"external_ids":      vmExternalIDs(i, n, ip),
-		}, ""))
-		batch = append(batch, i)
-		if len(ops) == 5000 {
-			if err := flush(); err != nil {
-				return nil, err
-			}
+		if err := b.add(i, vmPortInsert(i, t.datapaths[n], t.chassis[ch], fmt.Sprintf("host%d", ch))); err != nil {
+			return nil, err
 		}
 	}
-	if err := flush(); err != nil {
+	if err := b.flush(); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// portBatch inserts VM ports in transactions of 5,000 and records the
+// UUID of port i in pbs[i].
+type portBatch struct {
+	r   *rpc
+	pbs []string
+	ops []any
+	idx []int
+}
+
+func (b *portBatch) add(i int, op any) error {
+	b.ops, b.idx = append(b.ops, op), append(b.idx, i)
+	if len(b.ops) == 5000 {
+		return b.flush()
+	}
+	return nil
+}
+
+func (b *portBatch) flush() error {
+	if len(b.ops) == 0 {
+		return nil
+	}
+	res, err := b.r.transact("OVN_Southbound", b.ops)
+	if err != nil {
+		return err
+	}
+	for k, i := range b.idx {
+		b.pbs[i] = uuidOf(res[k])
+	}
+	b.ops, b.idx = b.ops[:0], b.idx[:0]
+	return nil
+}
+
+// vmPortInsert inserts VM port i's Port_Binding as northd writes it and
+// ovn-controller claims it: on datapath dp, bound and up on the chassis of
+// UUID ch whose hostname is host.
+func vmPortInsert(i int, dp, ch, host string) map[string]any {
+	ip := portIP(i).String()
+	return insertOp("Port_Binding", map[string]any{
+		"logical_port":      vmPortName(i),
+		"tunnel_key":        i%portsPerNet + 2,
+		"datapath":          []any{"uuid", dp},
+		"chassis":           []any{"uuid", ch},
+		"requested_chassis": []any{"uuid", ch},
+		"up":                true,
+		"mac":               vmAddresses(i, ip),
+		"options":           ovsMap("requested-chassis", host),
+		"external_ids":      vmExternalIDs(i, i/portsPerNet, ip),
+	}, "")
 }
 
 // bindOp moves VM port i to chassis ch (what ovn-controller writes when the

@@ -177,6 +177,7 @@ func (s *Source) Start(ctx context.Context) error {
 	first := make(chan ovsdb.Resync, 16)
 	opts := ovsdb.Options{Remote: remote, TLS: tlsFiles, Logger: s.log, OnEvent: s.onEvent(dbOVN),
 		Timeout: s.cfg.OVSDBConnectionTimeout, MaxMessageBytes: s.maxMessage(), MaxQueuedBytes: s.maxQueued(),
+		ProbeInterval: s.cfg.OVNBGP.OVSDBProbeInterval,
 		OnResync: func(r ovsdb.Resync) {
 			if s.started.Load() {
 				s.resync(r)

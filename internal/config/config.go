@@ -49,6 +49,18 @@ const (
 	RuleModePrefix = "prefix"
 )
 
+// Link address schemes ([ovnbgp] link_addresses): which addresses a
+// provider bridge gets for ARP and NDP, named after the upstream release
+// that writes them (see dataplane/linux LinkAddresses).
+const (
+	// LinkAddresses40: upstream up to 4.0 (Debian 13's 4.0.0):
+	// 169.254.<i/256>.<i%256>/32 and fd53:d91e:400:7f17::<i>/128.
+	LinkAddresses40 = "4.0"
+	// LinkAddresses50: upstream from 5.0 on: 169.254.<i%256>.<i%256>/32
+	// and fd53:d91e:400:7f17::<i>:<i>/128.
+	LinkAddresses50 = "5.0"
+)
+
 // Speakers ([ovnbgp] speaker).
 const (
 	SpeakerFRR   = "frr"
@@ -117,6 +129,7 @@ type OVNBGP struct {
 	RulePriority     int    // rule_priority: priority of our per-prefix ip rules, 1000
 	RulePriorityMax  int    // rule_priority_max: end of our rule priority range (inclusive), 1999
 	RuleMode         string // rule_mode: table (one rule per bridge table) | prefix (one rule per prefix), table
+	LinkAddresses    string // link_addresses: 4.0|5.0, the upstream release whose bridge link addresses to use, 4.0
 	BridgeTableBase  int    // bridge_table_base: table of bridge N in the mappings = base + N, 200
 	Speaker          string // speaker: frr|gobgp, frr
 	FRRVtysh         string // frr_vtysh: path of vtysh, /usr/bin/vtysh
@@ -144,6 +157,9 @@ type OVNBGP struct {
 	// updates queued during an initial download (ovsdb_max_queued_mb, 256).
 	OVSDBMaxMessageMB int
 	OVSDBMaxQueuedMB  int
+	// OVSDBProbeInterval is the echo probe interval of the OVN database
+	// connection (ovsdb_probe_interval, int seconds, 60).
+	OVSDBProbeInterval time.Duration
 
 	// GoBGP speaker.
 	// Tenant exposure guards (see docs/operations.md, "tenant prefixes").
@@ -204,6 +220,7 @@ func Default() *Config {
 			TenantMinPrefixLen4: 8,
 			TenantMinPrefixLen6: 32,
 			RuleMode:            RuleModeTable,
+			LinkAddresses:       LinkAddresses40,
 			BridgeTableBase:     200,
 			Speaker:             SpeakerFRR,
 			FRRVtysh:            "/usr/bin/vtysh",
@@ -219,8 +236,9 @@ func Default() *Config {
 			MetricsAddress:      "127.0.0.1:9469",
 			StateDir:            "/var/lib/ovnbgp",
 
-			OVSDBMaxMessageMB: 1024,
-			OVSDBMaxQueuedMB:  256,
+			OVSDBMaxMessageMB:  1024,
+			OVSDBMaxQueuedMB:   256,
+			OVSDBProbeInterval: 60 * time.Second,
 
 			GoBGPListenPort: 179,
 		},

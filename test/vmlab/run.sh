@@ -3,7 +3,7 @@
 # stock Debian kernel (vrf, dummy, vlan, the openvswitch kernel module),
 # with Debian's OVS, OVN, FRR and gobgpd installed in the guest.
 #
-#   test/vmlab/run.sh [--suite bookworm|trixie] [--keep] PKG...
+#   test/vmlab/run.sh [--suite bookworm|trixie|trixie-upstream] [--keep] PKG...
 #
 # Each PKG is compiled on the host with `go test -c -tags vmlab`; one guest
 # boots per suite and runs every binary in turn as root (-test.v); the exit
@@ -31,7 +31,16 @@ root_dir=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${OVNBGP_VMLAB_CACHE:-/var/cache/ovnbgp/vmlab}/$suite
 mirror=${OVNBGP_VMLAB_MIRROR:-http://deb.debian.org/debian}
 packages=linux-image-amd64,kmod,iproute2,iputils-ping,procps,busybox-static,openvswitch-switch,ovn-central,ovn-host,frr,frr-pythontools,gobgpd,ethtool,nftables
+# trixie-upstream: Debian 13 plus upstream's agent (ovn-bgp-agent 4.0.0),
+# for make bench-upstream only; its own suite name, so its own image.
+dist=$suite
+if [ "$suite" = trixie-upstream ]; then
+  dist=trixie
+  packages=$packages,ovn-bgp-agent,python3-ovn-bgp-agent,sudo
+fi
 RECIPE="v4 $suite $packages"
+# Build tags of the test binaries (make bench-upstream adds its own).
+tags=${OVNBGP_VMLAB_TAGS:-vmlab}
 
 say() { echo "vmlab[$suite]: $*" >&2; }
 
@@ -100,7 +109,7 @@ build() {
   # Bookworm's debootstrap cannot finish a trixie system (systemd's
   # pre-dependencies): use the suite's own debootstrap for newer suites.
   local -a dbs=(debootstrap)
-  if [ "$suite" != bookworm ]; then
+  if [ "$dist" != bookworm ]; then
     local tool=$cache/debootstrap-tool
     rm -rf "$tool"; mkdir -p "$tool/debs"
     "$root_dir/scripts/trixie-apt.sh" "$tool/debs" debootstrap
@@ -110,7 +119,7 @@ build() {
   # A bare minbase first, then the packages with apt inside the chroot:
   # debootstrap's own --include cannot order systemd's pre-dependencies on
   # trixie.
-  if ! "${dbs[@]}" --variant=minbase "$suite" "$rootfs" "$mirror" > "$cache/debootstrap.log" 2>&1; then
+  if ! "${dbs[@]}" --variant=minbase "$dist" "$rootfs" "$mirror" > "$cache/debootstrap.log" 2>&1; then
     say "debootstrap failed; last lines of $cache/debootstrap.log:"; tail -20 "$cache/debootstrap.log" >&2
     exit 1
   fi
@@ -155,7 +164,7 @@ trap cleanup EXIT
 } > "$share/run.sh"
 for pkg in "$@"; do
   name=$(echo "$pkg" | tr '/.' '__')
-  (cd "$root_dir" && CGO_ENABLED=0 go test -c -tags vmlab -o "$share/$name.test" "$pkg") || exit 1
+  (cd "$root_dir" && CGO_ENABLED=0 go test -c -tags "$tags" -o "$share/$name.test" "$pkg") || exit 1
   dir=$(cd "$root_dir" && go list -f '{{.Dir}}' "$pkg")
   cat >> "$share/run.sh" <<EOF
 echo "=== vmlab: $pkg"

@@ -126,7 +126,7 @@ func (r *Reconciler) bridgeObjs(b plan.BridgeWiring) []obj {
 			obj{objID{kind: kindRule, table: table, prio: prio, dst: netip.MustParsePrefix("0.0.0.0/0")}, objVal{}},
 			obj{objID{kind: kindRule, table: table, prio: prio, dst: netip.MustParsePrefix("::/0")}, objVal{}})
 	}
-	a4, a6 := LinkAddresses(b.Index, 0)
+	a4, a6 := LinkAddresses(r.o.LinkAddresses, b.Index, 0)
 	objs = append(objs, obj{objID{kind: kindAddr, link: br.index, dst: a4}, objVal{}}, obj{objID{kind: kindAddr, link: br.index, dst: a6}, objVal{}})
 	for _, tag := range b.VLANs {
 		dev := r.vlanDevs[fmt.Sprintf("%s/%d", b.Bridge, tag)]
@@ -137,7 +137,7 @@ func (r *Reconciler) bridgeObjs(b plan.BridgeWiring) []obj {
 			// addresses.
 			continue
 		}
-		a4, a6 := LinkAddresses(b.Index, tag)
+		a4, a6 := LinkAddresses(r.o.LinkAddresses, b.Index, tag)
 		objs = append(objs, obj{objID{kind: kindAddr, link: l.index, dst: a4}, objVal{}}, obj{objID{kind: kindAddr, link: l.index, dst: a6}, objVal{}})
 	}
 	return objs

@@ -7,9 +7,11 @@
 //
 // Per provider bridge (plan.BridgeWiring): a routing table, named in
 // /etc/iproute2/rt_tables.d/ovnbgp.conf; a default route (IPv4 and IPv6)
-// through the bridge in that table; upstream's link addresses
-// 169.254.<i>.<i>/32 and fd53:d91e:400:7f17::<i>:<i>/128 (see
-// LinkAddresses) on the bridge and on each VLAN device; VLAN devices named
+// through the bridge in that table; upstream's link addresses (of the
+// release Options.LinkAddresses names: 4.0's 169.254.<i/256>.<i%256>/32
+// and fd53:d91e:400:7f17::<i>/128, or 5.0's 169.254.<i>.<i>/32 and
+// fd53:d91e:400:7f17::<i>:<i>/128; see LinkAddresses) on the bridge and on
+// each VLAN device; VLAN devices named
 // by VLANDeviceName; proxy_arp=1, proxy_delay=0 and proxy_ndp=1 on each of
 // those devices; ip_forward and IPv6 forwarding on.
 //

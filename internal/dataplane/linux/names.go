@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ovnbgp/ovnbgp/internal/config"
 )
 
 // ifNameMax is IFNAMSIZ - 1: the longest interface name Linux accepts.
@@ -41,24 +43,36 @@ func VLANDeviceName(bridge string, tag int) string {
 
 // LinkAddresses are the addresses upstream puts on a provider bridge (vlan
 // 0) or on one of its VLAN devices, so that the host has a source address
-// for ARP and NDP towards the provider network: 169.254.<i>.<i>/32 and
-// fd53:d91e:400:7f17::<i>:<i>/128 on the bridge, with the tag modulo 256 in
-// place of the second <i> on a VLAN device; i is the 1-based position of
-// the bridge in ovn-bridge-mappings (modulo 256 in the IPv4 address).
-func LinkAddresses(index, vlan int) (netip.Prefix, netip.Prefix) {
-	second := index
-	if vlan != 0 {
-		second = vlan
-	}
-	v4 := netip.AddrFrom4([4]byte{169, 254, byte(index % 256), byte(second % 256)})
+// for ARP and NDP towards the provider network; i is the 1-based position
+// of the bridge in ovn-bridge-mappings. Upstream changed them in 5.0
+// (commit fd029f9, "Ensure that ARP/NDP is enabled for vlan devices"), so
+// scheme (config.LinkAddresses40 or LinkAddresses50) names the release
+// whose bridge addresses to write:
+//
+//   - "4.0" (upstream up to 4.0.0, Debian 13's package):
+//     169.254.<i/256>.<i%256>/32 and fd53:d91e:400:7f17::<i>/128 on the
+//     bridge (upstream's "%d" of the float i/256 is the integer quotient);
+//   - "5.0" (upstream 5.0 and later): 169.254.<i%256>.<i%256>/32 and
+//     fd53:d91e:400:7f17::<i>:<i>/128.
+//
+// A VLAN device gets, with either scheme, 5.0's addresses with the tag
+// modulo 256 in place of the second <i> (upstream 4.0 gives VLAN devices
+// none; these never equal a bridge's under either scheme for i < 256).
+func LinkAddresses(scheme string, index, vlan int) (netip.Prefix, netip.Prefix) {
 	var a16 [16]byte
 	copy(a16[:], []byte{0xfd, 0x53, 0xd9, 0x1e, 0x04, 0x00, 0x7f, 0x17})
-	a16[12], a16[13] = byte(index>>8), byte(index)
-	s := second
-	if vlan != 0 {
-		s = vlan % 256
+	if vlan == 0 && scheme == config.LinkAddresses40 {
+		v4 := netip.AddrFrom4([4]byte{169, 254, byte(index / 256), byte(index % 256)})
+		a16[14], a16[15] = byte(index>>8), byte(index)
+		return netip.PrefixFrom(v4, 32), netip.PrefixFrom(netip.AddrFrom16(a16), 128)
 	}
-	a16[14], a16[15] = byte(s>>8), byte(s)
+	second := index
+	if vlan != 0 {
+		second = vlan % 256
+	}
+	v4 := netip.AddrFrom4([4]byte{169, 254, byte(index % 256), byte(second)})
+	a16[12], a16[13] = byte(index>>8), byte(index)
+	a16[14], a16[15] = byte(second>>8), byte(second)
 	return netip.PrefixFrom(v4, 32), netip.PrefixFrom(netip.AddrFrom16(a16), 128)
 }
 

@@ -54,21 +54,41 @@ func TestVLANDeviceName(t *testing.T) {
 }
 
 func TestLinkAddresses(t *testing.T) {
+	// The values upstream writes: ovn_bgp_agent/utils/linux_net.py
+	// ensure_arp_ndp_enabled_for_bridge at tag 4.0.0 (bridges only) and
+	// from 5.0.0 on (bridges and VLAN devices).
 	for _, c := range []struct {
+		scheme      string
 		index, vlan int
 		v4, v6      string
 	}{
-		{1, 0, "169.254.1.1/32", "fd53:d91e:400:7f17::1:1/128"},
-		{2, 0, "169.254.2.2/32", "fd53:d91e:400:7f17::2:2/128"},
-		{1, 100, "169.254.1.100/32", "fd53:d91e:400:7f17::1:64/128"},
-		{3, 1001, "169.254.3.233/32", "fd53:d91e:400:7f17::3:e9/128"},
+		{config.LinkAddresses40, 1, 0, "169.254.0.1/32", "fd53:d91e:400:7f17::1/128"},
+		{config.LinkAddresses40, 2, 0, "169.254.0.2/32", "fd53:d91e:400:7f17::2/128"},
+		{config.LinkAddresses40, 300, 0, "169.254.1.44/32", "fd53:d91e:400:7f17::12c/128"},
+		{config.LinkAddresses40, 1, 100, "169.254.1.100/32", "fd53:d91e:400:7f17::1:64/128"},
+		{config.LinkAddresses50, 1, 0, "169.254.1.1/32", "fd53:d91e:400:7f17::1:1/128"},
+		{config.LinkAddresses50, 2, 0, "169.254.2.2/32", "fd53:d91e:400:7f17::2:2/128"},
+		{config.LinkAddresses50, 1, 100, "169.254.1.100/32", "fd53:d91e:400:7f17::1:64/128"},
+		{config.LinkAddresses50, 3, 1001, "169.254.3.233/32", "fd53:d91e:400:7f17::3:e9/128"},
 	} {
-		a4, a6 := LinkAddresses(c.index, c.vlan)
+		a4, a6 := LinkAddresses(c.scheme, c.index, c.vlan)
 		if a4.String() != c.v4 || a6.String() != c.v6 {
-			t.Errorf("LinkAddresses(%d, %d) = %s %s, want %s %s", c.index, c.vlan, a4, a6, c.v4, c.v6)
+			t.Errorf("LinkAddresses(%s, %d, %d) = %s %s, want %s %s", c.scheme, c.index, c.vlan, a4, a6, c.v4, c.v6)
 		}
 		if !isLinkAddress(a4) || !isLinkAddress(a6) {
 			t.Errorf("isLinkAddress rejects %s or %s", a4, a6)
+		}
+	}
+	// Under the 4.0 scheme a VLAN device's addresses never equal a bridge's.
+	for i := 1; i < 256; i++ {
+		b4, b6 := LinkAddresses(config.LinkAddresses40, i, 0)
+		for j := 1; j < 256; j++ {
+			for _, tag := range []int{1, 255, 256, 4094} {
+				v4, v6 := LinkAddresses(config.LinkAddresses40, j, tag)
+				if v4 == b4 || v6 == b6 {
+					t.Fatalf("bridge %d and VLAN device %d.%d share %s or %s", i, j, tag, v4, v6)
+				}
+			}
 		}
 	}
 	for _, p := range []string{"169.254.1.1/24", "10.0.0.1/32", "fd53:d91e:400:7f18::1/128", "2001:db8::1/128"} {

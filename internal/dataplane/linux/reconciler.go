@@ -61,7 +61,10 @@ type Options struct {
 	RulePriorityMax  int    // last priority of ovnbgp's rules (inclusive)
 	BridgeTableBase  int    // table of bridge N = base + N, unless rt_tables names the bridge
 	RuleMode         string // RulePerTable (default) or RulePerPrefix
-	RTTablesDir      string // default /etc/iproute2
+	// LinkAddresses is the scheme of the provider bridges' link addresses
+	// (config.LinkAddresses40 or LinkAddresses50, the default when empty).
+	LinkAddresses string
+	RTTablesDir   string // default /etc/iproute2
 	// Tenant VRFs (plan.Wiring.VRFs, exposing_method = vrf): the VXLAN
 	// source address and port of their L3VNIs, and whether their VRF
 	// devices stay when they go (delete_vrf_on_disconnect = false).
@@ -87,6 +90,7 @@ func OptionsFromConfig(cfg *config.Config) Options {
 		RulePriority:     cfg.OVNBGP.RulePriority,
 		RulePriorityMax:  cfg.OVNBGP.RulePriorityMax,
 		RuleMode:         cfg.OVNBGP.RuleMode,
+		LinkAddresses:    cfg.OVNBGP.LinkAddresses,
 		BridgeTableBase:  cfg.OVNBGP.BridgeTableBase,
 		EVPNUDPPort:      cfg.EVPNUDPDstPort,
 		KeepVRFs:         !cfg.DeleteVRFOnDisconnect,
@@ -207,6 +211,13 @@ func New(o Options) (*Reconciler, error) {
 	case RulePerPrefix, RulePerTable:
 	default:
 		return nil, fmt.Errorf("unknown rule mode %q (prefix or table)", o.RuleMode)
+	}
+	switch o.LinkAddresses {
+	case "":
+		o.LinkAddresses = config.LinkAddresses40
+	case config.LinkAddresses40, config.LinkAddresses50:
+	default:
+		return nil, fmt.Errorf("unknown link address scheme %q (4.0 or 5.0)", o.LinkAddresses)
 	}
 	switch o.AnnounceMethod {
 	case "", AnnounceConnected:
