@@ -129,7 +129,7 @@ type OVNBGP struct {
 	RulePriority     int    // rule_priority: priority of our per-prefix ip rules, 1000
 	RulePriorityMax  int    // rule_priority_max: end of our rule priority range (inclusive), 1999
 	RuleMode         string // rule_mode: table (one rule per bridge table) | prefix (one rule per prefix), table
-	LinkAddresses    string // link_addresses: 4.0|5.0, the upstream release whose bridge link addresses to use, 4.0
+	LinkAddresses    string // link_addresses: 4.0|5.0, the upstream release whose bridge link addresses to use, 5.0
 	BridgeTableBase  int    // bridge_table_base: table of bridge N in the mappings = base + N, 200
 	Speaker          string // speaker: frr|gobgp, frr
 	FRRVtysh         string // frr_vtysh: path of vtysh, /usr/bin/vtysh
@@ -220,7 +220,7 @@ func Default() *Config {
 			TenantMinPrefixLen4: 8,
 			TenantMinPrefixLen6: 32,
 			RuleMode:            RuleModeTable,
-			LinkAddresses:       LinkAddresses40,
+			LinkAddresses:       LinkAddresses50,
 			BridgeTableBase:     200,
 			Speaker:             SpeakerFRR,
 			FRRVtysh:            "/usr/bin/vtysh",

@@ -80,7 +80,7 @@ func TestDefaults(t *testing.T) {
 		"ovnbgp/rule_priority":                              "1000",
 		"ovnbgp/rule_priority_max":                          "1999",
 		"ovnbgp/rule_mode":                                  "table",
-		"ovnbgp/link_addresses":                             "4.0",
+		"ovnbgp/link_addresses":                             "5.0",
 		"ovnbgp/tenant_networks_min_prefix_length_v4":       "8",
 		"ovnbgp/tenant_networks_min_prefix_length_v6":       "32",
 		"ovnbgp/tenant_networks_allowed_prefixes":           "",

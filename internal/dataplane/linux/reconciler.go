@@ -62,7 +62,7 @@ type Options struct {
 	BridgeTableBase  int    // table of bridge N = base + N, unless rt_tables names the bridge
 	RuleMode         string // RulePerTable (default) or RulePerPrefix
 	// LinkAddresses is the scheme of the provider bridges' link addresses
-	// (config.LinkAddresses40 or LinkAddresses50, the default when empty).
+	// (config.LinkAddresses50, the default when empty, or LinkAddresses40).
 	LinkAddresses string
 	RTTablesDir   string // default /etc/iproute2
 	// Tenant VRFs (plan.Wiring.VRFs, exposing_method = vrf): the VXLAN
@@ -214,7 +214,7 @@ func New(o Options) (*Reconciler, error) {
 	}
 	switch o.LinkAddresses {
 	case "":
-		o.LinkAddresses = config.LinkAddresses40
+		o.LinkAddresses = config.LinkAddresses50
 	case config.LinkAddresses40, config.LinkAddresses50:
 	default:
 		return nil, fmt.Errorf("unknown link address scheme %q (4.0 or 5.0)", o.LinkAddresses)

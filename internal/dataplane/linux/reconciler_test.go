@@ -89,7 +89,7 @@ func TestWireTableMethod(t *testing.T) {
 		t.Errorf("NDP proxy entries: %v", proxy)
 	}
 	addrs := n.addrs(t, "br-ex")
-	if !addrs["169.254.0.1/32"] || !addrs["fd53:d91e:400:7f17::1/128"] {
+	if !addrs["169.254.1.1/32"] || !addrs["fd53:d91e:400:7f17::1:1/128"] {
 		t.Errorf("link addresses on br-ex: %v", addrs)
 	}
 	for path, want := range map[string]string{
@@ -468,12 +468,12 @@ func TestDrift(t *testing.T) {
 	if err := n.h.NeighDel(&netlink.Neigh{LinkIndex: br.Attrs().Index, Family: netlink.FAMILY_V6, Flags: netlink.NTF_PROXY, IP: net.ParseIP("2001:db8:24::1")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.h.AddrDel(br, &netlink.Addr{IPNet: ipnet("169.254.0.1/32")}); err != nil {
+	if err := n.h.AddrDel(br, &netlink.Addr{IPNet: ipnet("169.254.1.1/32")}); err != nil {
 		t.Fatal(err)
 	}
 	check("neighbour", func() bool { p, _ := n.neighbours(t, "br-ex"); return p["172.24.4.10"] == "fa:16:3e:00:01:10" })
 	check("NDP proxy", func() bool { _, p := n.neighbours(t, "br-ex"); return p["2001:db8:24::1"] })
-	check("link address", func() bool { return n.addrs(t, "br-ex")["169.254.0.1/32"] })
+	check("link address", func() bool { return n.addrs(t, "br-ex")["169.254.1.1/32"] })
 
 	// Foreign objects added now are left alone (and do not trigger removals).
 	if err := n.h.RuleAdd(ruleTo("192.0.2.1/32", 201, 500)); err != nil {
@@ -498,7 +498,7 @@ func TestDrift(t *testing.T) {
 	}
 	n.addBridge(t, "br-ex")
 	check("wiring on a re-created bridge", func() bool {
-		return n.routes(t, 201)["172.24.4.10/32 dev br-ex proto 201"] && n.addrs(t, "br-ex")["169.254.0.1/32"]
+		return n.routes(t, 201)["172.24.4.10/32 dev br-ex proto 201"] && n.addrs(t, "br-ex")["169.254.1.1/32"]
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
