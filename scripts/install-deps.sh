@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is there. Needs root.
 set -euo pipefail
 pkgs=(ovn-central ovn-host openvswitch-switch openvswitch-common openvswitch-pki frr frr-pythontools gobgpd
-      iproute2 iputils-ping ethtool nftables socat jq curl tcpdump procps psmisc)
+      iproute2 iputils-ping ethtool nftables socat jq curl tcpdump procps psmisc haproxy exabgp)
 if [ "${1:-}" = vm ]; then
   pkgs+=(qemu-system-x86 debootstrap e2fsprogs xz-utils cpio busybox-static)
 fi
