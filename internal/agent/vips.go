@@ -50,12 +50,6 @@ func (a *Agent) driver() string {
 	return a.cfg.Driver
 }
 
-// vipExposure is what the kernel needs for a VIP: only the announce object
-// (the VIP's traffic is for the host itself; nothing is steered anywhere).
-func vipExposure(an plan.Announcement) plan.Exposure {
-	return plan.Exposure{Prefix: an.Prefix, VRF: an.VRF, Announce: true}
-}
-
 // vipsWanted are the VIP announcements the source wants, without the keys
 // the OVN plan announces itself (those are the plan's: the VIP is skipped).
 func (a *Agent) vipsWanted(planned func(plan.Key) bool) map[plan.Key]plan.Announcement {
@@ -73,8 +67,10 @@ func (a *Agent) vipsWanted(planned func(plan.Key) bool) map[plan.Key]plan.Announ
 	return out
 }
 
-// withVIPs returns st with the VIP announcements and their announce-only
-// exposures added (a copy: st may be the planner's).
+// withVIPs returns st with the VIP announcements added (a copy: st may be
+// the planner's). A VIP needs no kernel object: its traffic is for the host
+// itself, and the speaker announces it directly (GoBGP: a path; FRR: a
+// `network` statement, see internal/speaker/frr).
 func (a *Agent) withVIPs(st *plan.State) *plan.State {
 	if a.deps.VIPs == nil {
 		return st
@@ -92,10 +88,8 @@ func (a *Agent) withVIPs(st *plan.State) *plan.State {
 	}
 	n := *st
 	n.Announcements = slices.Clip(st.Announcements)
-	n.Wiring.Exposures = slices.Clip(st.Wiring.Exposures)
 	for _, an := range want {
 		n.Announcements = append(n.Announcements, an)
-		n.Wiring.Exposures = append(n.Wiring.Exposures, vipExposure(an))
 	}
 	n.Sort()
 	return &n
@@ -111,10 +105,9 @@ func (a *Agent) vipsApplied(st *plan.State) {
 	}
 }
 
-// syncVIPs applies a change of the VIPs at once, as a delta: announce
-// (kernel wire, then speaker) what became healthy, withdraw (speaker, then
-// kernel unwire) what did not stay so. Keys the OVN plan announces are left
-// to it.
+// syncVIPs applies a change of the VIPs at once, as a speaker delta:
+// announce what became healthy (or changed its attributes), withdraw what
+// did not stay so. Keys the OVN plan announces are left to it.
 func (a *Agent) syncVIPs(ctx context.Context) error {
 	start := time.Now()
 	want := a.vipsWanted(func(k plan.Key) bool {
@@ -125,9 +118,7 @@ func (a *Agent) syncVIPs(ctx context.Context) error {
 	for k, an := range want {
 		if old, ok := a.vipApplied[k]; !ok || old != an {
 			d.Announce = append(d.Announce, an)
-			if !ok {
-				d.Wire = append(d.Wire, vipExposure(an))
-			} else {
+			if ok {
 				d.Withdraw = append(d.Withdraw, old) // a changed key is in both lists
 			}
 		}
@@ -135,7 +126,6 @@ func (a *Agent) syncVIPs(ctx context.Context) error {
 	for k, old := range a.vipApplied {
 		if _, ok := want[k]; !ok {
 			d.Withdraw = append(d.Withdraw, old)
-			d.Unwire = append(d.Unwire, vipExposure(old))
 		}
 	}
 	if d.Empty() {

@@ -139,6 +139,13 @@ exit
 				b = b[len(b)-15000:]
 			}
 			t.Logf("=== ovnbgp log of %s (tail):\n%s", name, b)
+			c := v.ctl[name]
+			out, _ := c.ns.Try("ip", "route", "show", "table", "all", "proto", "201")
+			t.Logf("=== routes of ovnbgp on %s:\n%s", name, out)
+			if c.frr != nil {
+				out, _ = c.frr.TryVtysh("show ip route table 10", "show ip route", "show bgp ipv4 unicast")
+				t.Logf("=== FRR of %s:\n%s", name, out)
+			}
 		}
 		out, _ := v.torFRR.TryVtysh("show bgp ipv4 unicast")
 		t.Logf("=== ToR:\n%s", out)

@@ -28,9 +28,6 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 		return nil, "invalid", fmt.Errorf("exposure %s: invalid prefix", e.Key())
 	}
 	p := e.Prefix.Masked()
-	if e.Bridge == "" {
-		return r.announceOnly(e, p)
-	}
 	table, ok := r.tables[e.Bridge]
 	if !ok {
 		return nil, "bridge_unknown", fmt.Errorf("exposure %s: bridge %q has no routing table (not in the bridge mappings, or a table conflict)", e.Key(), e.Bridge)
@@ -67,57 +64,25 @@ func (r *Reconciler) objsFor(e plan.Exposure) (objs []obj, cause string, err err
 		objs = append(objs, obj{objID{kind: kindRule, table: table, prio: rulePriority(p, r.o.RulePriority, r.o.RulePriorityMax), dst: p}, objVal{}})
 	}
 	if e.Announce {
-		o, cause, err := r.announceObj(e, p, l.index)
-		if err != nil {
-			// Wire it anyway; announce once bgp_nic exists.
-			return objs, cause, err
-		}
-		if o != nil {
-			objs = append(objs, *o)
+		switch r.o.AnnounceMethod {
+		case AnnounceConnected:
+			if r.nicIdx == 0 {
+				// Wire it anyway; announce once bgp_nic exists.
+				return objs, "device_missing", fmt.Errorf("exposure %s: %s is missing, not announced", e.Key(), r.o.BGPNic)
+			}
+			objs = append(objs, obj{objID{kind: kindAddr, link: r.nicIdx, dst: e.Prefix}, objVal{}})
+		case AnnounceTable:
+			// The announce route only tells FRR what to export: no next
+			// hop (zebra would have to resolve it, and a via on the
+			// provider bridge does not resolve through the main table).
+			table := r.annTable
+			if p.Addr().Is6() {
+				table = r.annTable6
+			}
+			objs = append(objs, obj{objID{kind: kindRoute, table: table, dst: p}, objVal{link: l.index, proto: r.proto}})
 		}
 	}
 	return objs, "", nil
-}
-
-// announceObj is the object that makes FRR export p: an address on bgp_nic
-// (connected) or a route in the announce table (table) out of the device
-// link; nil for the embedded speaker.
-func (r *Reconciler) announceObj(e plan.Exposure, p netip.Prefix, link int32) (*obj, string, error) {
-	switch r.o.AnnounceMethod {
-	case AnnounceConnected:
-		if r.nicIdx == 0 {
-			return nil, "device_missing", fmt.Errorf("exposure %s: %s is missing, not announced", e.Key(), r.o.BGPNic)
-		}
-		return &obj{objID{kind: kindAddr, link: r.nicIdx, dst: e.Prefix}, objVal{}}, "", nil
-	case AnnounceTable:
-		// The announce route only tells FRR what to export: no next
-		// hop (zebra would have to resolve it, and a via on the
-		// provider bridge does not resolve through the main table).
-		table := r.annTable
-		if p.Addr().Is6() {
-			table = r.annTable6
-		}
-		return &obj{objID{kind: kindRoute, table: table, dst: p}, objVal{link: link, proto: r.proto}}, "", nil
-	}
-	return nil, "", nil
-}
-
-// announceOnly is an exposure without a bridge (a service VIP: its traffic
-// is for the host itself): only the announce object, the table method's
-// route out of the loopback device.
-func (r *Reconciler) announceOnly(e plan.Exposure, p netip.Prefix) ([]obj, string, error) {
-	if !e.Announce {
-		return nil, "", nil
-	}
-	lo, ok := r.links["lo"]
-	if !ok {
-		return nil, "device_missing", fmt.Errorf("exposure %s: device lo is missing", e.Key())
-	}
-	o, cause, err := r.announceObj(e, p, lo.index)
-	if err != nil || o == nil {
-		return nil, cause, err
-	}
-	return []obj{*o}, "", nil
 }
 
 // bridgeObjs are the per-bridge objects: the default routes of the bridge

@@ -43,6 +43,12 @@ type Input struct {
 	// The default instance gets `bgp router-id` only when the
 	// configuration sets bgp_router_id and ovnbgp configures the peers.
 	RouterID string
+	// Networks are the service VIPs announced now (issue 19): a `network`
+	// statement each in the default instance. The address is local (on an
+	// interface, or on lo for anycast), so the import check passes and
+	// bgpd originates it; a table-imported route would lose to the
+	// connected one in zebra and never be redistributed.
+	Networks []netip.Prefix
 }
 
 // Render returns the configuration ovnbgp owns, as a tree of stanzas in
@@ -126,6 +132,13 @@ func Render(in Input) ([]*Node, error) {
 	default:
 		af4.Children = append(af4.Children, &Node{Line: "import vrf " + c.BGPVRF})
 		af6.Children = append(af6.Children, &Node{Line: "import vrf " + c.BGPVRF})
+	}
+	for _, p := range in.Networks {
+		af := af4
+		if p.Addr().Is6() {
+			af = af6
+		}
+		af.Children = append(af.Children, &Node{Line: "network " + p.Masked().String()})
 	}
 	if fabric && o.MaximumPaths > 0 {
 		for _, af := range []*Node{af4, af6} {
