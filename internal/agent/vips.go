@@ -24,7 +24,7 @@ type VIPs interface {
 // nothing, and the agent announces only the VIPs.
 type noPlanner struct{}
 
-func (noPlanner) Full() (*plan.State, []plan.Warning)              { return &plan.State{}, nil }
+func (noPlanner) Full() (*plan.State, []plan.Warning)                { return &plan.State{}, nil }
 func (noPlanner) Replan([]plan.RowRef) (*plan.Delta, []plan.Warning) { return &plan.Delta{}, nil }
 func (noPlanner) State() *plan.State                                 { return &plan.State{} }
 

@@ -59,7 +59,7 @@ type HTTP struct {
 func NewHTTP(url string, status int, verify bool) *HTTP {
 	tr := &http.Transport{
 		DisableKeepAlives: true,
-		Proxy:             nil, // never through an HTTP proxy of the environment
+		Proxy:             nil,                                      // never through an HTTP proxy of the environment
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: !verify}, //nolint:gosec // operator's choice (tls_verify)
 	}
 	return &HTTP{URL: url, Status: status, client: &http.Client{

@@ -97,7 +97,7 @@ type Speaker struct {
 	paths       map[netip.Prefix]*apiutil.Path
 	attrs       map[netip.Prefix]plan.PathAttrs // the attributes of the paths that have any
 	want        map[netip.Prefix]plan.PathAttrs // scratch set of sync
-	skipped     map[plan.Key]bool         // VRF announcements already warned about
+	skipped     map[plan.Key]bool               // VRF announcements already warned about
 	applied     time.Time
 	cancelWatch context.CancelFunc
 }
