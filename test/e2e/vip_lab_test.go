@@ -95,6 +95,8 @@ func newVIPLab(t *testing.T, speaker string) *vipLab {
 	}
 	v := &vipLab{l: lab.New(t), ctl: map[string]*vipCtl{}}
 	v.tor = v.l.NetNS("tor", true)
+	// ECMP by ports too: the client's requests spread over both paths.
+	v.tor.Sysctl("net.ipv4.fib_multipath_hash_policy", "1")
 	v.ext = v.l.NetNS("ext", false)
 	v.l.Veth(v.tor, "tor-ext", []string{"198.51.100.1/24"}, v.ext, "ext-tor", []string{"198.51.100.10/24"})
 	v.ext.IP("route", "add", "default", "via", "198.51.100.1")
@@ -124,8 +126,12 @@ exit
 		require.NoError(t, os.WriteFile(filepath.Join(www, "index.html"), []byte(name+"\n"), 0o644))
 		bg(t, c.ns, filepath.Join(c.dir, "backend.log"), "/usr/bin/python3", "-m", "http.server", "8080", "--bind", "127.0.0.1", "--directory", www)
 		c.startHAProxy(t)
-		if speaker == "frr" {
+		switch speaker {
+		case "frr":
 			c.frr = v.l.StartFRR(c.ns, "hostname "+name+"\n")
+		case "exabgp":
+			c.startExaBGP(t)
+			continue
 		}
 		c.startAgent(t, speaker)
 	}
