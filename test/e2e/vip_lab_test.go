@@ -356,3 +356,46 @@ func vipStatus(t *testing.T, c *vipCtl, name string) map[string]any {
 	t.Fatalf("no VIP %s in the status of %s: %s", name, c.name, out)
 	return nil
 }
+
+// TestAgentVIPBesideOVN: on a chassis with the southbound driver, a service
+// VIP is announced beside the OVN routes; its check failing withdraws it
+// and nothing else (the provider VM stays announced and reachable).
+func TestAgentVIPBesideOVN(t *testing.T) {
+	flag := filepath.Join(t.TempDir(), "healthy")
+	require.NoError(t, os.WriteFile(flag, nil, 0o644))
+	c := newCloud(t, nodeSpec{name: "c1", tail: `
+[ovnbgp_vip:api]
+address = 203.0.113.50
+mode = anycast
+check = command
+command = /usr/bin/test -e ` + flag + `
+interval = 100ms
+rise = 1
+fall = 1
+`})
+	defer c.dumpLogs()
+	n := c.neutron
+	public := n.ProviderNetwork("public", "physnet1", 0)
+	p := n.Port(public, "fa:16:3e:00:01:50", []string{"172.24.4.50/24"}, lab.PortOptions{Host: "c1"})
+	c.l.AddVM(c.central, c.nodes["c1"].ch, p.ID, p.MAC, p.CIDRs, []string{"172.24.4.1"})
+	c.startAgent("c1")
+	c.waitAnnounced("172.24.4.50/32", "c1")
+	c.waitAnnounced("203.0.113.50/32", "c1")
+	if ttl := pingTTL(c.l, c.ext, "203.0.113.50"); ttl != 63 {
+		t.Errorf("the VIP answers with TTL %d, want 63 (the chassis itself, one hop behind the ToR)", ttl)
+	}
+	require.NoError(t, os.Remove(flag))
+	c.waitGone("203.0.113.50/32")
+	assert.Equal(t, []string{"c1"}, c.torNextHops("172.24.4.50/32"), "the OVN route stays")
+	if ttl := pingTTL(c.l, c.ext, "172.24.4.50"); ttl != 62 {
+		t.Errorf("provider VM: TTL %d, want 62", ttl)
+	}
+	st, err := c.agentStatus("c1")
+	require.NoError(t, err)
+	assert.Equal(t, "ovn_bgp_driver", st["driver"])
+	vips, _ := st["vips"].([]any)
+	require.Len(t, vips, 1)
+	assert.Equal(t, "withdrawn", vips[0].(map[string]any)["state"])
+	require.NoError(t, os.WriteFile(flag, nil, 0o644))
+	c.waitAnnounced("203.0.113.50/32", "c1")
+}
