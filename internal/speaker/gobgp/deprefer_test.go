@@ -98,4 +98,3 @@ func TestDeprefer(t *testing.T) {
 	}
 	lab.Eventually(t, 20*time.Second, "withdrawn", func() bool { return rcv.pathOf(t, p) == "" })
 }
-
