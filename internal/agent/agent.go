@@ -171,6 +171,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		retry = minRetry
 		retryC = nil
 	}
+	a.waitVIPs(runCtx)
 	full("startup")
 	interval := a.cfg.ReconcileInterval
 	if interval <= 0 {

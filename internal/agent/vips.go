@@ -16,8 +16,29 @@ import (
 type VIPs interface {
 	Announcements() []plan.Announcement
 	Changed() <-chan struct{}
+	Settled() <-chan struct{}
 	Run(ctx context.Context) error
 	Status() []vip.Status
+}
+
+// vipSettleMax bounds the wait of the first full reconcile for the VIPs'
+// first checks (a check's timeout is at most its interval).
+const vipSettleMax = 3 * time.Second
+
+// waitVIPs waits until every VIP had its first check, so that the first
+// full reconcile after a start or a SIGHUP does not withdraw a healthy VIP
+// that the previous run announced.
+func (a *Agent) waitVIPs(ctx context.Context) {
+	v := a.deps.VIPs
+	if v == nil {
+		return
+	}
+	select {
+	case <-v.Settled():
+	case <-ctx.Done():
+	case <-time.After(vipSettleMax):
+		a.log.Warn("VIP: not every VIP has its first check result yet; reconciling without them", "waited", vipSettleMax)
+	}
 }
 
 // noPlanner stands in for the planner on a node without OVN: it plans

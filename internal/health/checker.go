@@ -11,8 +11,10 @@ import (
 // State is the steady state of a check.
 type State string
 
-// States. A checker starts Down and becomes Up after Rise passing probes in
-// a row; Up becomes Down after Fall failing probes in a row. Maintenance:
+// States. A checker starts Down; its very first probe, when it passes,
+// makes it Up at once (so that a restart of ovnbgp on a healthy node
+// withdraws nothing); otherwise Down becomes Up after Rise passing probes in
+// a row. Up becomes Down after Fall failing probes in a row. Maintenance:
 // the maintenance file exists; no probe runs, and leaving it starts again
 // from Down.
 const (
@@ -82,7 +84,7 @@ func (c *Checker) Observe(r Result) (State, bool) {
 	if r.OK {
 		c.st.Passes++
 		c.st.Failures = 0
-		if c.st.State != Up && c.st.Passes >= c.o.Rise {
+		if c.st.State != Up && (c.st.Passes >= c.o.Rise || c.st.Probes == 1) {
 			c.st.State = Up
 		}
 	} else {

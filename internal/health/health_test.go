@@ -26,14 +26,15 @@ func TestRiseFall(t *testing.T) {
 		states     string // U = up, D = down after each probe
 		changes    int
 	}{
-		{"starts down, up after rise", 2, 2, "pp", "DU", 1},
+		{"a first passing probe is up at once", 3, 2, "p", "U", 1},
 		{"rise 1", 1, 1, "pfp", "UDU", 3},
-		{"fall holds a single failure", 2, 2, "ppfpfp", "DUUUUU", 1},
-		{"fall reached", 2, 2, "ppff", "DUUD", 2},
-		{"flapping never rises", 3, 3, "pfpfpfppf", "DDDDDDDDD", 0},
-		{"flapping never falls once up", 2, 3, "ppfpffpf", "DUUUUUUU", 1},
+		{"fall holds a single failure", 2, 2, "pfpfp", "UUUUU", 1},
+		{"fall reached", 2, 2, "pff", "UUD", 2},
+		{"flapping never rises", 3, 3, "fpfpfpfppf", "DDDDDDDDDD", 0},
+		{"flapping never falls once up", 2, 3, "pfpffpf", "UUUUUUU", 1},
 		{"fail first stays down", 2, 2, "fff", "DDD", 0},
-		{"rise counts in a row", 3, 1, "ppfppp", "DDDDDU", 1},
+		{"rise counts in a row after a failure", 3, 1, "fppfppp", "DDDDDDU", 1},
+		{"after a fall, rise again", 2, 1, "pfpp", "UDDU", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := health.NewChecker(health.None{}, health.Options{Rise: tc.rise, Fall: tc.fall})
@@ -138,8 +139,7 @@ func TestMaintenanceFile(t *testing.T) {
 	c := health.NewChecker(health.None{}, health.Options{Timeout: time.Second, Rise: 2, Fall: 2, MaintenanceFile: file})
 	ctx := context.Background()
 	step := func() health.State { st, _, _ := c.Step(ctx); return st }
-	assert.Equal(t, health.Down, step())
-	assert.Equal(t, health.Up, step())
+	assert.Equal(t, health.Up, step(), "the first passing probe")
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
 	probes := c.Status().Probes
 	assert.Equal(t, health.Maintenance, step())
@@ -149,6 +149,10 @@ func TestMaintenanceFile(t *testing.T) {
 	assert.Equal(t, health.Down, step())
 	assert.Equal(t, health.Up, step())
 	assert.Equal(t, 4, c.Status().Transitions)
+	assert.Equal(t, health.Maintenance, func() health.State {
+		require.NoError(t, os.WriteFile(file, nil, 0o600))
+		return step()
+	}())
 }
 
 // TestRunReports: Run probes at once and reports every round until ctx ends.

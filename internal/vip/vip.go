@@ -81,6 +81,12 @@ type Source struct {
 
 	mu  sync.Mutex
 	cur map[string]plan.Announcement // VIP name → what it announces now
+	// settled closes once the addresses were listed and every VIP had its
+	// first round: the first full reconcile waits for it, so that a restart
+	// does not withdraw a healthy VIP for a probe's time.
+	settled     chan struct{}
+	listed      bool
+	firstRounds map[string]bool
 }
 
 // New builds the source of the configured VIPs; Run starts it.
@@ -89,7 +95,8 @@ func New(vips []config.VIP, o Options) *Source {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Source{o: o, log: log, changed: make(chan struct{}, 1), ensure: make(chan struct{}, 1), cur: map[string]plan.Announcement{}}
+	s := &Source{o: o, log: log, changed: make(chan struct{}, 1), ensure: make(chan struct{}, 1), cur: map[string]plan.Announcement{},
+		settled: make(chan struct{}), firstRounds: map[string]bool{}}
 	s.addrs = newAddrWatch(s.addrsChanged)
 	for _, v := range vips {
 		e := &entry{cfg: v, state: Withdrawn, reason: ReasonUnhealthy}
@@ -118,6 +125,28 @@ func Prober(v config.VIP) health.Prober {
 		return health.Command{Argv: v.Command}
 	}
 	return health.None{}
+}
+
+// Settled is closed once the addresses are known and every VIP had its
+// first check.
+func (s *Source) Settled() <-chan struct{} { return s.settled }
+
+// settle records a first round (name "" for the address list).
+func (s *Source) settle(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if name == "" {
+		s.listed = true
+	} else {
+		s.firstRounds[name] = true
+	}
+	select {
+	case <-s.settled:
+	default:
+		if s.listed && len(s.firstRounds) == len(s.vips) {
+			close(s.settled)
+		}
+	}
 }
 
 // Changed receives when the wanted announcements changed.
@@ -220,6 +249,17 @@ func (s *Source) probed(e *entry, st health.State, r health.Result, changed bool
 		}
 	}
 	s.evaluate(e)
+	if e.cfg.Mode != config.VIPAnycast || s.anycastTried(e) {
+		s.settle(name)
+	}
+}
+
+// anycastTried: ensure ran for the entry (its address is there, or the
+// device error is known).
+func (s *Source) anycastTried(e *entry) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.presentLocked(e) || e.devErr != ""
 }
 
 func (s *Source) addrsChanged() {
@@ -227,6 +267,7 @@ func (s *Source) addrsChanged() {
 		s.evaluate(e)
 	}
 	s.kickEnsure()
+	s.settle("")
 }
 
 func (s *Source) kickEnsure() {

@@ -338,6 +338,24 @@ func testServiceVIPs(t *testing.T, speaker string) {
 	// after rise passes.
 	c1.startHAProxy(t)
 	v.waitHops(t, vipAnycast, "ctl1", "ctl2")
+
+	if speaker == "frr" {
+		// An agent restart withdraws no healthy VIP (FRR keeps announcing;
+		// the new agent's first reconcile waits for the first checks).
+		// GoBGP's sessions restart with the agent (graceful restart).
+		require.NoError(t, syscall.Kill(-c2.agent.Process.Pid, syscall.SIGTERM))
+		time.Sleep(500 * time.Millisecond)
+		c2.startAgent(t, speaker)
+		deadline := time.Now().Add(4 * time.Second)
+		for time.Now().Before(deadline) {
+			if !contains(v.hops(vipAnycast), "ctl2") || !contains(v.hops(vipAP), "ctl2") {
+				t.Fatalf("the restart of ctl2's agent withdrew a VIP: anycast via %v, active-passive via %v", v.hops(vipAnycast), v.hops(vipAP))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		st := vipStatus(t, c2, "web")
+		assert.Equal(t, "announced", st["state"])
+	}
 }
 
 func vipStatus(t *testing.T, c *vipCtl, name string) map[string]any {

@@ -154,8 +154,37 @@ func NewWithOptions(cfg *config.Config, log *slog.Logger, opts Options) (*Speake
 		s.log.Warn("frr: ignoring the saved rendering", "file", opts.StateFile, "err", err)
 	} else {
 		s.prev = prev
+		// The service VIPs the previous run announced stay rendered until
+		// the first Sync says which are wanted: Start's apply must not
+		// withdraw them (an agent restart withdraws nothing).
+		s.vipNets = networksOf(prev, cfg.BGPAS)
 	}
 	return s, nil
+}
+
+// networksOf returns the `network` lines of the default instance in a
+// rendering: the service VIPs it announced.
+func networksOf(nodes []*Node, as uint32) []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range nodes {
+		if n.Line != fmt.Sprintf("router bgp %d", as) {
+			continue
+		}
+		for _, af := range n.Children {
+			if !strings.HasPrefix(af.Line, "address-family ") {
+				continue
+			}
+			for _, l := range af.Children {
+				if v, ok := strings.CutPrefix(l.Line, "network "); ok {
+					if p, err := netip.ParsePrefix(v); err == nil {
+						out = append(out, p)
+					}
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int { return plan.CompareKey(plan.Key{Prefix: a}, plan.Key{Prefix: b}) })
+	return out
 }
 
 // Name is "frr".

@@ -261,3 +261,18 @@ func TestVtyScript(t *testing.T) {
 		t.Errorf("vtyScript = %q", got)
 	}
 }
+
+// TestNetworksOf: the VIPs of a saved rendering are found again (a new
+// agent keeps rendering them until its first Sync).
+func TestNetworksOf(t *testing.T) {
+	c := config.Default()
+	nets := []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32"), netip.MustParsePrefix("2001:db8::10/128")}
+	nodes, err := Render(Input{Config: c, Networks: nets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := networksOf(ParseText(Text(nodes)), c.BGPAS)
+	if len(got) != 2 || got[0] != nets[0] || got[1] != nets[1] {
+		t.Errorf("networksOf = %v", got)
+	}
+}
