@@ -115,7 +115,11 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 		}
 	}()
 
-	log.Info("ovnbgp starting", "driver", cfg.Driver, "speaker", cfg.OVNBGP.Speaker, "announce_method", cfg.OVNBGP.AnnounceMethod)
+	driver := cfg.Driver
+	if !useOVN(cfg) {
+		driver = "none"
+	}
+	log.Info("ovnbgp starting", "driver", driver, "speaker", cfg.OVNBGP.Speaker, "announce_method", cfg.OVNBGP.AnnounceMethod, "vips", len(cfg.VIPs))
 	// One registry and one HTTP server for the life of the process (the
 	// speaker, like the address, changes only with a restart).
 	speakerCollectors := frr.Collectors()
