@@ -9,6 +9,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/ovnbgp/ovnbgp/internal/netwatch"
 )
 
 // addrWatch keeps the set of the namespace's addresses, by link, from one
@@ -61,20 +63,11 @@ func (w *addrWatch) set(a netip.Addr, link int, on bool) {
 // run subscribes, lists and follows until ctx ends or the subscription
 // fails (the caller runs it again: a new list repairs lost events).
 func (w *addrWatch) run(ctx context.Context) error {
-	ch := make(chan netlink.AddrUpdate, 256)
 	done := make(chan struct{})
 	defer close(done)
-	errc := make(chan error, 1)
-	err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{
-		ErrorCallback: func(err error) {
-			select {
-			case errc <- err:
-			default:
-			}
-		},
-	})
+	ch, errc, err := netwatch.Addrs(done)
 	if err != nil {
-		return fmt.Errorf("address subscription: %w", err)
+		return err
 	}
 	list, err := netlink.AddrList(nil, netlink.FAMILY_ALL)
 	if err != nil {
