@@ -4,9 +4,10 @@
 set -euo pipefail
 pkgs=(ovn-central ovn-host openvswitch-switch openvswitch-common openvswitch-pki frr frr-pythontools gobgpd
       iproute2 iputils-ping ethtool nftables socat jq curl tcpdump procps psmisc
-      prometheus)
+      prometheus haproxy exabgp)
 # prometheus: for promtool (check rules / test rules on contrib/prometheus,
 # test/contrib); Debian ships promtool only in it (19 MB download).
+# haproxy, exabgp: the service VIP lab (test/e2e TestServiceVIPs*).
 if [ "${1:-}" = vm ]; then
   pkgs+=(qemu-system-x86 debootstrap e2fsprogs xz-utils cpio busybox-static)
 fi

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/speaker"
 	"github.com/ovnbgp/ovnbgp/internal/speaker/frr"
 	"github.com/ovnbgp/ovnbgp/internal/speaker/gobgp"
+	"github.com/ovnbgp/ovnbgp/internal/vip"
 )
 
 func init() {
@@ -113,7 +115,11 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 		}
 	}()
 
-	log.Info("ovnbgp starting", "driver", cfg.Driver, "speaker", cfg.OVNBGP.Speaker, "announce_method", cfg.OVNBGP.AnnounceMethod)
+	driver := cfg.Driver
+	if !useOVN(cfg) {
+		driver = "none"
+	}
+	log.Info("ovnbgp starting", "driver", driver, "speaker", cfg.OVNBGP.Speaker, "announce_method", cfg.OVNBGP.AnnounceMethod, "vips", len(cfg.VIPs))
 	// One registry and one HTTP server for the life of the process (the
 	// speaker, like the address, changes only with a restart).
 	speakerCollectors := frr.Collectors()
@@ -121,7 +127,7 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 		speakerCollectors = gobgp.Collectors()
 	}
 	reg := agent.Registry(agent.Collectors(), ovsdb.Collectors(), plan.Collectors(), linux.Collectors(), ovs.Collectors(),
-		speakerCollectors)
+		speakerCollectors, vip.Collectors())
 	var current atomic.Pointer[agent.Agent]
 	if addr := cfg.OVNBGP.MetricsAddress; addr != "" {
 		go func() {
@@ -183,21 +189,29 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 	current *atomic.Pointer[agent.Agent]) (*config.Config, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	src := agent.NewSource(cfg, log, agent.Identity{})
-	defer src.Close()
-	if err := src.Start(ctx); err != nil {
-		if parent.Err() != nil {
-			return nil, nil
+	var deps agent.Deps
+	withOVN := useOVN(cfg)
+	if withOVN {
+		src := agent.NewSource(cfg, log, agent.Identity{})
+		defer src.Close()
+		if err := src.Start(ctx); err != nil {
+			if parent.Err() != nil {
+				return nil, nil
+			}
+			return nil, err
 		}
-		return nil, err
+		log.Info("chassis identified", "system-id", src.ID.SystemID, "hostname", src.ID.Hostname)
+		planner, need, protected := newPlanner(cfg, src)
+		if w := agent.UnguardedTenantExposure(cfg); w != "" {
+			log.Warn(w)
+		}
+		deps = agent.Deps{Source: src, Planner: planner, NeededDatapaths: need, Protected: protected}
+	} else {
+		log.Info("no OVN on this node: announcing the service VIPs only", "vips", len(cfg.VIPs), "ovn", cfg.OVNBGP.OVN)
 	}
-	log.Info("chassis identified", "system-id", src.ID.SystemID, "hostname", src.ID.Hostname)
-	planner, need, protected := newPlanner(cfg, src)
-	if w := agent.UnguardedTenantExposure(cfg); w != "" {
-		log.Warn(w)
+	if len(cfg.VIPs) > 0 {
+		deps.VIPs = vip.New(cfg.VIPs, vip.Options{CanDeprefer: cfg.OVNBGP.Speaker == config.SpeakerGoBGP, Logger: log.With("component", "vip")})
 	}
-
-	deps := agent.Deps{Source: src, Planner: planner, NeededDatapaths: need, Protected: protected}
 	lo := linux.OptionsFromConfig(cfg)
 	lo.Logger = log.With("component", "kernel")
 	var sp speaker.Speaker
@@ -226,7 +240,9 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 	}
 	defer kernel.Close()
 	deps.Kernel = kernel
-	deps.Flows = ovs.New(ovs.Options{Logger: log.With("component", "ovs")})
+	if withOVN {
+		deps.Flows = ovs.New(ovs.Options{Logger: log.With("component", "ovs")})
+	}
 	deps.Speaker = sp
 
 	a := agent.New(cfg, log, deps)
@@ -269,4 +285,25 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 	}
 	log.Info("stopped")
 	return nil, nil
+}
+
+// useOVN tells whether this node reads OVN ([ovnbgp] ovn): auto means yes,
+// unless the configuration has VIP sections and the local Open_vSwitch
+// database's unix socket does not exist (a controller without OVN).
+func useOVN(cfg *config.Config) bool {
+	switch cfg.OVNBGP.OVN {
+	case config.OVNOn:
+		return true
+	case config.OVNOff:
+		return false
+	}
+	if len(cfg.VIPs) == 0 {
+		return true
+	}
+	path, ok := strings.CutPrefix(cfg.OVSDBConnection, "unix:")
+	if !ok {
+		return true
+	}
+	_, err := os.Stat(path)
+	return err == nil
 }

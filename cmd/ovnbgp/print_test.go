@@ -5,9 +5,12 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ovnbgp/ovnbgp/internal/agent"
+	"github.com/ovnbgp/ovnbgp/internal/health"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
+	"github.com/ovnbgp/ovnbgp/internal/vip"
 )
 
 // hostile names a tenant can give a port, a network or a chassis in OVSDB:
@@ -98,5 +101,40 @@ func TestPrintPlanVRF(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
+	}
+}
+
+// TestPrintStatusVIPs: ovnbgp status lists the service VIPs, one row each,
+// with the last check's error.
+func TestPrintStatusVIPs(t *testing.T) {
+	s := &agent.Snapshot{Chassis: "ctl1", Driver: "none", VIPs: []vip.Status{
+		{Name: "api", Address: "203.0.113.10", Mode: "active-passive", Check: "http", State: "withdrawn", Reason: "unhealthy",
+			Health: health.Down, Present: true, Last: health.Result{At: time.Unix(1, 0), Error: "connection refused", Latency: 300 * time.Microsecond}, Transitions: 2},
+		{Name: "web", Address: "203.0.113.20", Mode: "anycast", Check: "tcp", State: "announced", Health: health.Up, Present: true,
+			Last: health.Result{At: time.Unix(1, 0), OK: true, Latency: time.Millisecond}},
+	}}
+	var b bytes.Buffer
+	printStatus(&b, s)
+	out := b.String()
+	for _, want := range []string{"VIP", "STATE", "REASON", "LATENCY"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %s column:\n%s", want, out)
+		}
+	}
+	lines := strings.Split(out, "\n")
+	var api, web string
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "api "):
+			api = l
+		case strings.HasPrefix(l, "web "):
+			web = l
+		}
+	}
+	if !strings.Contains(api, "withdrawn") || !strings.Contains(api, "unhealthy") || !strings.Contains(api, "fail: connection refused") || !strings.Contains(api, "300µs") {
+		t.Errorf("api row: %q", api)
+	}
+	if !strings.Contains(web, "announced") || !strings.Contains(web, "pass") || !strings.Contains(web, "anycast") {
+		t.Errorf("web row: %q", web)
 	}
 }

@@ -82,6 +82,23 @@ func printStatus(w io.Writer, s *agent.Snapshot) {
 	} else if s.SpeakerErr != "" {
 		fmt.Fprintln(w, "speaker:", safe(s.SpeakerErr))
 	}
+	if len(s.VIPs) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "VIP	ADDRESS	MODE	STATE	REASON	HEALTH	PRESENT	CHECK	LAST	LATENCY	TRANSITIONS")
+		for _, v := range s.VIPs {
+			last := "-"
+			if !v.Last.At.IsZero() {
+				last = "pass"
+				if !v.Last.OK {
+					last = "fail: " + v.Last.Error
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\t%s\t%d\n", safe(v.Name), v.Address, v.Mode, v.State, dash(v.Reason),
+				v.Health, v.Present, v.Check, safe(last), v.Last.Latency.Round(time.Microsecond), v.Transitions)
+		}
+		tw.Flush()
+	}
 	if s.State != nil {
 		fmt.Fprintln(w)
 		printPlanTable(w, s.State)

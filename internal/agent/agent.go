@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/ovsdb"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
 	"github.com/ovnbgp/ovnbgp/internal/speaker"
+	"github.com/ovnbgp/ovnbgp/internal/vip"
 )
 
 // Kernel is the Linux dataplane (internal/dataplane/linux): wire adds and
@@ -51,6 +53,9 @@ type Deps struct {
 	// Protected, when set, keeps the address guard's protected facts in
 	// step with the host's addresses (see ProtectedWatch).
 	Protected *ProtectedWatch
+	// VIPs, when set, are the service VIPs (internal/vip), announced beside
+	// the plan. Source and Planner are nil on a node without OVN.
+	VIPs VIPs
 }
 
 // Agent is the controller.
@@ -80,10 +85,17 @@ type Agent struct {
 	coalesce time.Duration // coalesceWait (tests change it)
 
 	status *statusCache // /status snapshots
+
+	// vipApplied: the VIP announcements the kernel and the speaker have
+	// (controller goroutine only).
+	vipApplied map[plan.Key]plan.Announcement
 }
 
 // New returns a controller; Run drives it.
 func New(cfg *config.Config, log *slog.Logger, deps Deps) *Agent {
+	if deps.Planner == nil {
+		deps.Planner = noPlanner{}
+	}
 	return &Agent{cfg: cfg, log: log, deps: deps, coalesce: coalesceWait, status: newStatusCache()}
 }
 
@@ -106,6 +118,11 @@ const (
 // ends. The source must have been started.
 func (a *Agent) Run(ctx context.Context) error {
 	src := a.deps.Source
+	var resyncC <-chan ovsdb.Resync
+	var kickC <-chan struct{}
+	if src != nil {
+		resyncC, kickC = src.Resyncs(), src.Kick()
+	}
 	if a.deps.NeededDatapaths != nil {
 		err := Settle(ctx, src, func() []string {
 			_, dps := a.planFull(false)
@@ -135,6 +152,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); a.background("protected", runCtx, w.Run) }()
 	}
 
+	var vipC <-chan struct{}
+	if v := a.deps.VIPs; v != nil {
+		vipC = v.Changed()
+		wg.Add(1)
+		go func() { defer wg.Done(); a.background("vips", runCtx, v.Run) }()
+	}
+
 	retry := minRetry
 	var retryC <-chan time.Time
 	full := func(reason string) {
@@ -147,6 +171,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		retry = minRetry
 		retryC = nil
 	}
+	a.waitVIPs(runCtx)
 	full("startup")
 	interval := a.cfg.ReconcileInterval
 	if interval <= 0 {
@@ -175,7 +200,15 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.mu.Lock()
 			a.heartbeat = time.Now()
 			a.mu.Unlock()
-		case r := <-src.Resyncs():
+		case <-vipC:
+			if err := a.syncVIPs(runCtx); err != nil {
+				a.setErr(err)
+				if retryC == nil {
+					retryC = time.After(retry)
+					retry = min(2*retry, maxRetry)
+				}
+			}
+		case r := <-resyncC:
 			a.planMu.Lock()
 			src.Reload()
 			a.planMu.Unlock()
@@ -189,7 +222,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		case <-retryC:
 			full("retry")
-		case <-src.Kick():
+		case <-kickC:
 			if wait := time.Until(lastDrain.Add(a.coalesce)); busy && wait > 0 {
 				select {
 				case <-ctx.Done():
@@ -277,11 +310,15 @@ func (a *Agent) setErr(err error) {
 }
 
 func (a *Agent) plan(fn func() []plan.Warning) {
-	t := a.deps.Source.Topo
 	a.planMu.Lock()
-	t.RLock()
-	w := fn()
-	t.RUnlock()
+	var w []plan.Warning
+	if src := a.deps.Source; src != nil {
+		src.Topo.RLock()
+		w = fn()
+		src.Topo.RUnlock()
+	} else {
+		w = fn()
+	}
 	a.planMu.Unlock()
 	for _, x := range w {
 		a.log.Warn("planner: row skipped", "table", x.Table, "row", x.Row, "reason", x.Reason, "detail", x.Detail)
@@ -323,9 +360,13 @@ func (a *Agent) full(ctx context.Context, reason string) error {
 	if a.deps.NeededDatapaths != nil {
 		a.deps.Source.SetNeededDatapaths(need)
 	}
+	st = a.withVIPs(st)
 	ph := newPhases(start)
 	ph.mark("plan")
 	err := a.apply(ctx, st, nil, ph)
+	if err == nil {
+		a.vipsApplied(st)
+	}
 	a.mu.Lock()
 	if err == nil {
 		a.lastFull = time.Now()
@@ -552,7 +593,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		}
 	}
 	if withdraw {
-		empty := &plan.State{Chassis: a.deps.Source.ID.SystemID}
+		empty := &plan.State{Chassis: a.chassis()}
 		if k := a.deps.Kernel; k != nil {
 			if err := k.Unwire(ctx, empty); err != nil {
 				errs = append(errs, fmt.Errorf("kernel unwire: %w", err))
@@ -586,6 +627,7 @@ type Snapshot struct {
 	SpeakerErr string             `json:"speaker_error,omitempty"`
 	Counts     map[plan.Kind]int  `json:"counts"`
 	Rows       map[string]int     `json:"rows"`
+	VIPs       []vip.Status       `json:"vips,omitempty"`
 	Extra      map[string]float64 `json:"-"`
 }
 
@@ -614,7 +656,7 @@ func (a *Agent) currentState() *plan.State {
 func (a *Agent) Snapshot(ctx context.Context) *Snapshot {
 	a.currentState()
 	a.mu.RLock()
-	s := &Snapshot{Chassis: a.deps.Source.ID.SystemID, Hostname: a.deps.Source.ID.Hostname, Driver: a.cfg.Driver,
+	s := &Snapshot{Chassis: a.chassis(), Hostname: a.hostname(), Driver: a.driver(),
 		Ready: a.ready, LastFull: a.lastFull, State: a.state, Counts: map[plan.Kind]int{}, Rows: map[string]int{}}
 	if a.lastErr != nil {
 		s.LastError, s.LastErrAt = a.lastErr.Error(), a.lastErrAt
@@ -628,7 +670,13 @@ func (a *Agent) Snapshot(ctx context.Context) *Snapshot {
 			s.Counts[an.Kind]++
 		}
 	}
+	if v := a.deps.VIPs; v != nil {
+		s.VIPs = v.Status()
+	}
 	src := a.deps.Source
+	if src == nil {
+		src = &Source{}
+	}
 	if c := src.OVN(); c != nil {
 		s.OVN = DBStatus{Endpoint: c.Endpoint(), Generation: c.Generation()}
 		for _, t := range tablesOf[src.nb] {

@@ -8,8 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vishvananda/netlink"
-
+	"github.com/ovnbgp/ovnbgp/internal/netwatch"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
 )
 
@@ -71,20 +70,11 @@ func (w *ProtectedWatch) Refresh() (added, removed []string, changed bool) {
 // ovnbgp's own on bgp_nic) cost one recomputation per burst, which finds
 // nothing changed.
 func (w *ProtectedWatch) Run(ctx context.Context) error {
-	ch := make(chan netlink.AddrUpdate, 256)
 	done := make(chan struct{})
 	defer close(done)
-	errc := make(chan error, 1)
-	err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{
-		ErrorCallback: func(err error) {
-			select {
-			case errc <- err:
-			default:
-			}
-		},
-	})
+	ch, errc, err := netwatch.Addrs(done)
 	if err != nil {
-		return fmt.Errorf("address subscription: %w", err)
+		return err
 	}
 	// Whatever changed while not subscribed.
 	w.signal()

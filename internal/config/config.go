@@ -98,6 +98,7 @@ type Config struct {
 	OVN             OVN             // [ovn]
 	LocalOVNCluster LocalOVNCluster // [local_ovn_cluster], accepted for compatibility
 	OVNBGP          OVNBGP          // [ovnbgp], ovnbgp's own options
+	VIPs            []VIP           // [ovnbgp_vip:NAME] sections, sorted by name
 }
 
 // OVN is the [ovn] section.
@@ -174,6 +175,10 @@ type OVNBGP struct {
 	// GoBGPIPv6NextHop (gobgp_ipv6_next_hop): next hop of IPv6 paths, which
 	// then also go over IPv4 sessions; unset: IPv6 only over IPv6 sessions.
 	GoBGPIPv6NextHop string
+	// OVN (ovn): auto|true|false, auto. false runs without OVN and OVS (a
+	// controller with only VIP sections); auto is false when VIP sections
+	// exist and the Open_vSwitch database (ovsdb_connection) is absent.
+	OVN string
 }
 
 // Peer is one BGP neighbour: an address, or an interface for BGP unnumbered.
@@ -241,6 +246,7 @@ func Default() *Config {
 			OVSDBProbeInterval: 60 * time.Second,
 
 			GoBGPListenPort: 179,
+			OVN:             OVNAuto,
 		},
 	}
 }
@@ -268,6 +274,10 @@ func (c *Config) Clone() *Config {
 	n.LocalOVNCluster.PeerIPs = slices.Clone(c.LocalOVNCluster.PeerIPs)
 	n.LocalOVNCluster.ProviderNetworksPoolPrefixes = slices.Clone(c.LocalOVNCluster.ProviderNetworksPoolPrefixes)
 	n.OVNBGP.Peers = slices.Clone(c.OVNBGP.Peers)
+	n.VIPs = slices.Clone(c.VIPs)
+	for i := range n.VIPs {
+		n.VIPs[i].Command = slices.Clone(c.VIPs[i].Command)
+	}
 	return &n
 }
 

@@ -113,6 +113,7 @@ func TestDefaults(t *testing.T) {
 		"ovnbgp/gobgp_listen_port":                          "179",
 		"ovnbgp/gobgp_router_id":                            "",
 		"ovnbgp/gobgp_ipv6_next_hop":                        "",
+		"ovnbgp/ovn":                                        "auto",
 	}
 	def := Default()
 	require.NoError(t, def.Validate())

@@ -22,7 +22,7 @@ func (c *Config) Diff(old *Config) []string {
 		}
 		out = append(out, fmt.Sprintf("[%s] %s: %q -> %q", o.section, o.name, a, b))
 	}
-	return out
+	return append(out, diffVIPs(old.VIPs, c.VIPs)...)
 }
 
 // ReloadableChange tells whether going from old to c can be done without a

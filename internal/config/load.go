@@ -182,8 +182,8 @@ func build(files []*fileValues) (*Config, []string, error) {
 			}
 		}
 		for _, k := range fv.order {
-			if !knownSection(k.section) {
-				continue // reported with its section
+			if !knownSection(k.section) || isVIPSection(k.section) {
+				continue // reported with its section; VIP sections: buildVIPs
 			}
 			if o, ok := optionIndex[k]; ok {
 				if k.section != o.section || k.name != o.name {
@@ -234,6 +234,11 @@ func build(files []*fileValues) (*Config, []string, error) {
 		}
 		origin[optKey{o.section, o.name}] = from
 	}
+	vips, err := buildVIPs(files)
+	if err != nil {
+		return nil, warnings, err
+	}
+	c.VIPs = vips
 	if err := c.Validate(); err != nil {
 		var ie *InvalidError
 		if errors.As(err, &ie) && ie.File == "" {

@@ -199,6 +199,7 @@ func buildOptions() []option {
 		restart(typed("str (IPv4)", strOpt(B, "gobgp_router_id", func(c *Config) *string { return &c.OVNBGP.GoBGPRouterID }, checkIPv4OrEmpty))),
 		restart(typed("str (host:port)", strOpt(B, "gobgp_api_address", func(c *Config) *string { return &c.OVNBGP.GoBGPAPIAddress }, checkHostPortOrEmpty))),
 		restart(typed("str (IPv6)", strOpt(B, "gobgp_ipv6_next_hop", func(c *Config) *string { return &c.OVNBGP.GoBGPIPv6NextHop }, checkIPv6OrEmpty))),
+		restart(typed("str (auto|true|false)", strOpt(B, "ovn", func(c *Config) *string { return &c.OVNBGP.OVN }, checkChoice(OVNAuto, OVNOn, OVNOff)))),
 	}
 }
 
@@ -242,6 +243,9 @@ var (
 func knownSection(s string) bool {
 	switch s {
 	case SectionDefault, SectionOVN, SectionAgent, SectionLocalOVNCluster, SectionOVNBGP:
+		return true
+	}
+	if isVIPSection(s) {
 		return true
 	}
 	_, ok := quietSections[s]

@@ -25,11 +25,12 @@ const (
 	KindLBVIP        Kind = "lb-vip"        // OVN load-balancer VIP
 	KindLBFIP        Kind = "lb-fip"        // floating IP of an OVN load-balancer VIP
 	KindPFFIP        Kind = "pf-fip"        // port-forwarding floating IP
+	KindServiceVIP   Kind = "service-vip"   // a [ovnbgp_vip:NAME] address, active and healthy here (internal/vip)
 )
 
 // Kinds lists every kind, in the order used to break ties when two reasons
 // announce the same prefix (the first one wins).
-var Kinds = []Kind{KindCRLRP, KindProviderPort, KindFIP, KindLBVIP, KindLBFIP, KindPFFIP, KindTenantPort, KindTenantSubnet}
+var Kinds = []Kind{KindCRLRP, KindProviderPort, KindFIP, KindLBVIP, KindLBFIP, KindPFFIP, KindTenantPort, KindTenantSubnet, KindServiceVIP}
 
 // Announcement is one prefix this chassis must announce, and why.
 type Announcement struct {
@@ -39,6 +40,18 @@ type Announcement struct {
 	Network string       `json:"network"`          // Neutron network name, else the logical switch name
 	VRF     string       `json:"vrf"`              // "" is the default announcement VRF (bgp_vrf)
 	Reason  string       `json:"reason,omitempty"` // one human sentence, for `ovnbgp plan` and `status`
+	// Attrs de-prefer the path (a service VIP that failed its check with
+	// on_failure med or prepend); zero for every OVN announcement.
+	Attrs PathAttrs `json:"attrs,omitzero"`
+}
+
+// PathAttrs are BGP attributes of an announcement that make the fabric
+// prefer another node's path. The embedded GoBGP speaker sets them; the
+// FRR speaker cannot (its prefixes reach bgpd through kernel objects).
+type PathAttrs struct {
+	MED     uint32 `json:"med,omitempty"`     // MULTI_EXIT_DISC, when SetMED
+	SetMED  bool   `json:"set_med,omitempty"` // MED is set
+	Prepend int    `json:"prepend,omitempty"` // the local AS this many times in the AS_PATH
 }
 
 // Key identifies an announcement: one per (VRF, prefix).

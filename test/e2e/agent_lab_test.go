@@ -63,6 +63,7 @@ type node struct {
 	conf    string
 	log     string
 	extra   string // extra [DEFAULT] lines
+	tail    string // sections after [ovnbgp] (service VIPs)
 	speaker string // frr (default) or gobgp
 	tenants bool   // expose_tenant_networks
 	agent   *exec.Cmd
@@ -87,6 +88,7 @@ type nodeSpec struct {
 	name    string
 	gateway bool
 	extra   string
+	tail    string // sections after [ovnbgp]
 	speaker string // "" = frr
 }
 
@@ -105,7 +107,7 @@ func newCloud(t *testing.T, specs ...nodeSpec) *cloud {
 	c.ext.IP("-6", "route", "add", "default", "via", "2001:db8:100::1")
 	var torNeighbors strings.Builder
 	for i, s := range specs {
-		n := &node{idx: i + 1, torIP: fmt.Sprintf("10.0.%d.1", i+1), ip: fmt.Sprintf("10.0.%d.2", i+1), extra: s.extra,
+		n := &node{idx: i + 1, torIP: fmt.Sprintf("10.0.%d.1", i+1), ip: fmt.Sprintf("10.0.%d.2", i+1), extra: s.extra, tail: s.tail,
 			speaker: s.speaker, tenants: true}
 		if n.speaker == "" {
 			n.speaker = "frr"
@@ -173,7 +175,7 @@ peers = %s:65000, [fd00:%d::1]:65000
 bfd = false
 metrics_address = 127.0.0.1:9469
 state_dir = %s
-`, n.ch.OVS.Remote(), n.ip, n.tenants, n.extra, n.speaker, n.frr.Pathspace, n.torIP, n.idx, c.l.Subdir(n.ch.Name, "state"))
+%s`, n.ch.OVS.Remote(), n.ip, n.tenants, n.extra, n.speaker, n.frr.Pathspace, n.torIP, n.idx, c.l.Subdir(n.ch.Name, "state"), n.tail)
 }
 
 // startAgent runs the agent in the chassis namespace.

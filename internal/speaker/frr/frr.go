@@ -70,13 +70,14 @@ type Speaker struct {
 	log  *slog.Logger
 	opts Options
 
-	mu        sync.Mutex // serialises applies and guards the fields below
-	prev      []*Node    // what the last successful apply rendered
-	visible   []string   // line paths of prev that show up in running-config
-	routerID  string     // resolved router id (config or bgpd's)
-	vrfs      []VRF      // the per-VRF instances the drivers asked for (SetVRFs)
-	vrfsSet   bool       // SetVRFs was called: until then the saved rendering's VRFs are kept
-	withdrawn bool       // Stop(withdraw=true) ran
+	mu        sync.Mutex     // serialises applies and guards the fields below
+	prev      []*Node        // what the last successful apply rendered
+	visible   []string       // line paths of prev that show up in running-config
+	vipNets   []netip.Prefix // service VIPs' network statements rendered (under mu)
+	routerID  string         // resolved router id (config or bgpd's)
+	vrfs      []VRF          // the per-VRF instances the drivers asked for (SetVRFs)
+	vrfsSet   bool           // SetVRFs was called: until then the saved rendering's VRFs are kept
+	withdrawn bool           // Stop(withdraw=true) ran
 	applied   time.Time
 	restarts  int
 	lastErr   error
@@ -155,8 +156,37 @@ func NewWithOptions(cfg *config.Config, log *slog.Logger, opts Options) (*Speake
 		s.log.Warn("frr: ignoring the saved rendering", "file", opts.StateFile, "err", err)
 	} else {
 		s.prev = prev
+		// The service VIPs the previous run announced stay rendered until
+		// the first Sync says which are wanted: Start's apply must not
+		// withdraw them (an agent restart withdraws nothing).
+		s.vipNets = networksOf(prev, cfg.BGPAS)
 	}
 	return s, nil
+}
+
+// networksOf returns the `network` lines of the default instance in a
+// rendering: the service VIPs it announced.
+func networksOf(nodes []*Node, as uint32) []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range nodes {
+		if n.Line != fmt.Sprintf("router bgp %d", as) {
+			continue
+		}
+		for _, af := range n.Children {
+			if !strings.HasPrefix(af.Line, "address-family ") {
+				continue
+			}
+			for _, l := range af.Children {
+				if v, ok := strings.CutPrefix(l.Line, "network "); ok {
+					if p, err := netip.ParsePrefix(v); err == nil {
+						out = append(out, p)
+					}
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int { return plan.CompareKey(plan.Key{Prefix: a}, plan.Key{Prefix: b}) })
+	return out
 }
 
 // Name is "frr".
@@ -186,40 +216,127 @@ func (s *Speaker) Start(ctx context.Context) error {
 
 // Sync records the prefixes bgpd should advertise (announcements of the
 // default VRF; FRR learns them from the kernel objects the dataplane
-// creates). It writes no configuration.
-func (s *Speaker) Sync(_ context.Context, anns []plan.Announcement) error {
+// creates). It writes configuration only when the service VIPs changed
+// (their `network` statements, see syncVIPs).
+func (s *Speaker) Sync(ctx context.Context, anns []plan.Announcement) error {
 	exp := make(map[netip.Prefix]bool, len(anns))
+	vips := map[netip.Prefix]bool{}
 	for _, a := range anns {
 		if a.VRF != "" {
 			continue
 		}
 		exp[a.Prefix.Masked()] = true
+		if a.Kind == plan.KindServiceVIP {
+			vips[a.Prefix.Masked()] = true
+		}
 	}
 	s.dmu.Lock()
 	s.expected = exp
 	s.dmu.Unlock()
-	return nil
+	return s.syncVIPs(ctx, vips)
 }
 
 // SyncDelta updates the recorded prefixes by a difference (the agent's
 // incremental path): withdrawn keys first, then announced ones, so a
 // changed key stays.
-func (s *Speaker) SyncDelta(_ context.Context, announce, withdraw []plan.Announcement) error {
+func (s *Speaker) SyncDelta(ctx context.Context, announce, withdraw []plan.Announcement) error {
 	s.dmu.Lock()
-	defer s.dmu.Unlock()
 	if s.expected == nil {
 		s.expected = map[netip.Prefix]bool{}
 	}
+	vips, vipChange := s.vipSet(), false
 	for _, a := range withdraw {
 		if a.VRF == "" {
 			delete(s.expected, a.Prefix.Masked())
+			if a.Kind == plan.KindServiceVIP {
+				delete(vips, a.Prefix.Masked())
+				vipChange = true
+			}
 		}
 	}
 	for _, a := range announce {
 		if a.VRF == "" {
 			s.expected[a.Prefix.Masked()] = true
+			if a.Kind == plan.KindServiceVIP {
+				vips[a.Prefix.Masked()] = true
+				vipChange = true
+			}
 		}
 	}
+	s.dmu.Unlock()
+	if !vipChange {
+		return nil
+	}
+	return s.syncVIPs(ctx, vips)
+}
+
+// vipSet is a copy of the VIP prefixes rendered now.
+func (s *Speaker) vipSet() map[netip.Prefix]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[netip.Prefix]bool, len(s.vipNets))
+	for _, p := range s.vipNets {
+		out[p] = true
+	}
+	return out
+}
+
+// syncVIPs makes the service VIPs' `network` statements those of want, at
+// once: one vtysh call with the removals and the new statements (not a
+// whole Apply, which also checks the daemons and reads running-config
+// back: too slow for a sub-second failover). Before the first apply the
+// set is only recorded; Start's apply renders it.
+func (s *Speaker) syncVIPs(ctx context.Context, want map[netip.Prefix]bool) error {
+	nets := make([]netip.Prefix, 0, len(want))
+	for p := range want {
+		nets = append(nets, p)
+	}
+	slices.SortFunc(nets, func(a, b netip.Prefix) int { return plan.CompareKey(plan.Key{Prefix: a}, plan.Key{Prefix: b}) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.Equal(nets, s.vipNets) {
+		return nil
+	}
+	old := s.vipNets
+	s.vipNets = nets
+	if s.prev == nil || s.withdrawn {
+		return nil
+	}
+	cur, err := s.render() // with the VRFs: their instances are not removed
+	if err != nil {
+		return err
+	}
+	var add []*Node
+	for _, p := range nets {
+		if !slices.Contains(old, p) {
+			af := "address-family ipv4 unicast"
+			if p.Addr().Is6() {
+				af = "address-family ipv6 unicast"
+			}
+			add = append(add, &Node{Line: fmt.Sprintf("router bgp %d", s.cfg.BGPAS), Children: []*Node{
+				{Line: af, Children: []*Node{{Line: "network " + p.String()}}}}})
+		}
+	}
+	script := Text(Removals(s.prev, cur, s.operatorLines())) + Text(add)
+	start := time.Now()
+	via := "bgpd vty"
+	out, err := vtyRun(ctx, s.vtySocket("bgpd"), vtyScript(script))
+	if err != nil {
+		s.log.Debug("frr: bgpd's vty socket refused the VIP change; using vtysh", "error", err)
+		via = "vtysh"
+		out, err = s.vtyshFile(ctx, script)
+	}
+	if err != nil {
+		metricApplyErrors.Inc()
+		s.vipNets = old // the next Sync tries again
+		return errors.New(s.redact(err.Error()))
+	}
+	s.prev = cur
+	metricApplies.WithLabelValues("vip").Inc()
+	if err := s.saveState(); err != nil {
+		s.log.Warn("frr: cannot save the applied rendering", "file", s.opts.StateFile, "err", err)
+	}
+	s.log.Info("frr: service VIPs applied", "networks", nets, "via", via, "took", time.Since(start).Round(time.Millisecond), "output", s.redact(strings.TrimSpace(out)))
 	return nil
 }
 

@@ -45,6 +45,12 @@ type Input struct {
 	RouterID string
 	// VRFs are the per-VRF instances (vrf.go) the drivers ask for.
 	VRFs []VRF
+	// Networks are the service VIPs announced now (issue 19): a `network`
+	// statement each in the default instance. The address is local (on an
+	// interface, or on lo for anycast), so the import check passes and
+	// bgpd originates it; a table-imported route would lose to the
+	// connected one in zebra and never be redistributed.
+	Networks []netip.Prefix
 }
 
 // Render returns the configuration ovnbgp owns, as a tree of stanzas in
@@ -130,6 +136,13 @@ func Render(in Input) ([]*Node, error) {
 	default:
 		af4.Children = append(af4.Children, &Node{Line: "import vrf " + c.BGPVRF})
 		af6.Children = append(af6.Children, &Node{Line: "import vrf " + c.BGPVRF})
+	}
+	for _, p := range in.Networks {
+		af := af4
+		if p.Addr().Is6() {
+			af = af6
+		}
+		af.Children = append(af.Children, &Node{Line: "network " + p.Masked().String()})
 	}
 	if fabric && o.MaximumPaths > 0 {
 		for _, af := range []*Node{af4, af6} {

@@ -3,6 +3,7 @@ package frr
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -387,5 +388,62 @@ func TestRenderKeepsSavedVRFsUntilSet(t *testing.T) {
 	}
 	if u.SetVRFs(nil) {
 		t.Error("SetVRFs(nil) without saved VRFs: a change (an extra apply per start)")
+	}
+}
+
+// TestRenderVIPNetworks: the service VIPs are network statements in the
+// default instance's address family of their IP version, with either
+// announce method; removing one renders exactly its `no network`.
+func TestRenderVIPNetworks(t *testing.T) {
+	nets := []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32"), netip.MustParsePrefix("2001:db8::10/128")}
+	for _, method := range []string{config.AnnounceTable, config.AnnounceConnected} {
+		c := config.Default()
+		c.OVNBGP.AnnounceMethod = method
+		with, err := Render(Input{Config: c, Networks: nets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := Text(with)
+		for _, want := range []string{
+			"router bgp 64999\n address-family ipv4 unicast\n",
+			"  network 203.0.113.10/32\n",
+			" address-family ipv6 unicast\n",
+			"  network 2001:db8::10/128\n",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: %q missing in\n%s", method, want, text)
+			}
+		}
+		without, err := Render(Input{Config: c, Networks: nets[:1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rm := Text(Removals(with, without, nil))
+		if !strings.Contains(rm, "no network 2001:db8::10/128") || strings.Contains(rm, "203.0.113.10") {
+			t.Errorf("%s: removals of one VIP:\n%s", method, rm)
+		}
+	}
+}
+
+func TestVtyScript(t *testing.T) {
+	got := vtyScript("router bgp 1\n address-family ipv4 unicast\n  network 192.0.2.1/32\n exit-address-family\nexit\n")
+	want := []string{"enable", "configure terminal", "router bgp 1", "address-family ipv4 unicast", "network 192.0.2.1/32", "exit-address-family", "exit", "end"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("vtyScript = %q", got)
+	}
+}
+
+// TestNetworksOf: the VIPs of a saved rendering are found again (a new
+// agent keeps rendering them until its first Sync).
+func TestNetworksOf(t *testing.T) {
+	c := config.Default()
+	nets := []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32"), netip.MustParsePrefix("2001:db8::10/128")}
+	nodes, err := Render(Input{Config: c, Networks: nets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := networksOf(ParseText(Text(nodes)), c.BGPAS)
+	if len(got) != 2 || got[0] != nets[0] || got[1] != nets[1] {
+		t.Errorf("networksOf = %v", got)
 	}
 }

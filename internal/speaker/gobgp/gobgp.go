@@ -95,8 +95,9 @@ type Speaker struct {
 	stopped     bool
 	enabled     bool // peers enabled (after the first Sync)
 	paths       map[netip.Prefix]*apiutil.Path
-	want        map[netip.Prefix]struct{} // scratch set of sync
-	skipped     map[plan.Key]bool         // VRF announcements already warned about
+	attrs       map[netip.Prefix]plan.PathAttrs // the attributes of the paths that have any
+	want        map[netip.Prefix]plan.PathAttrs // scratch set of sync
+	skipped     map[plan.Key]bool               // VRF announcements already warned about
 	applied     time.Time
 	cancelWatch context.CancelFunc
 }
@@ -306,7 +307,7 @@ func (s *Speaker) sync(anns []plan.Announcement) (inputErr, applyErr error) {
 	// The desired set is rebuilt per call (the interface hands over the
 	// whole list); the map is reused to spare its allocation.
 	if s.want == nil {
-		s.want = make(map[netip.Prefix]struct{}, len(anns))
+		s.want = make(map[netip.Prefix]plan.PathAttrs, len(anns))
 	}
 	want := s.want
 	clear(want)
@@ -329,7 +330,7 @@ func (s *Speaker) sync(anns []plan.Announcement) (inputErr, applyErr error) {
 			bad = append(bad, fmt.Sprintf("%q (%s %s)", a.Prefix.String(), a.Kind, a.Port))
 			continue
 		}
-		want[p] = struct{}{}
+		want[p] = a.Attrs
 	}
 	if len(bad) > 0 {
 		inputErr = fmt.Errorf("gobgp: invalid prefixes skipped: %v", bad)
@@ -350,12 +351,12 @@ func (s *Speaker) sync(anns []plan.Announcement) (inputErr, applyErr error) {
 		}
 	}
 	var add []netip.Prefix
-	for p := range want {
-		if _, ok := s.paths[p]; !ok {
+	for p, at := range want {
+		if _, ok := s.paths[p]; !ok || s.attrs[p] != at {
 			add = append(add, p)
 		}
 	}
-	addErr, applyErr := s.change(add, del)
+	addErr, applyErr := s.change(add, del, want)
 	return errors.Join(inputErr, addErr), applyErr
 }
 
@@ -370,6 +371,7 @@ func (s *Speaker) SyncDelta(_ context.Context, announce, withdraw []plan.Announc
 		return fmt.Errorf("gobgp: SyncDelta before the first Sync")
 	}
 	var bad []string
+	attrs := map[netip.Prefix]plan.PathAttrs{}
 	prefixes := func(anns []plan.Announcement) []netip.Prefix {
 		var out []netip.Prefix
 		for _, a := range anns {
@@ -383,25 +385,28 @@ func (s *Speaker) SyncDelta(_ context.Context, announce, withdraw []plan.Announc
 				continue
 			}
 			out = append(out, p)
+			attrs[p] = a.Attrs
 		}
 		return out
 	}
 	// A changed key is in both lists (old value withdrawn, new announced):
 	// the prefix stays.
+	del0 := prefixes(withdraw)
+	clear(attrs) // the announced values win
 	add := prefixes(announce)
 	keep := make(map[netip.Prefix]bool, len(add))
 	for _, p := range add {
 		keep[p] = true
 	}
 	var del []netip.Prefix
-	for _, p := range prefixes(withdraw) {
+	for _, p := range del0 {
 		if _, ok := s.paths[p]; ok && !keep[p] {
 			del = append(del, p)
 		}
 	}
 	var newAdd []netip.Prefix
 	for _, p := range add {
-		if _, ok := s.paths[p]; !ok {
+		if _, ok := s.paths[p]; !ok || s.attrs[p] != attrs[p] {
 			newAdd = append(newAdd, p)
 		}
 	}
@@ -409,7 +414,7 @@ func (s *Speaker) SyncDelta(_ context.Context, announce, withdraw []plan.Announc
 	if len(bad) > 0 {
 		inputErr = fmt.Errorf("gobgp: invalid prefixes skipped: %v", bad)
 	}
-	addErr, applyErr := s.change(newAdd, del)
+	addErr, applyErr := s.change(newAdd, del, attrs)
 	s.m.paths.Set(float64(len(s.paths)))
 	err := errors.Join(inputErr, addErr, applyErr)
 	if err != nil {
@@ -421,7 +426,7 @@ func (s *Speaker) SyncDelta(_ context.Context, announce, withdraw []plan.Announc
 // change withdraws del and announces add (prefixes the caller checked
 // against s.paths). inputErr: paths that could not be built; applyErr:
 // GoBGP calls that failed.
-func (s *Speaker) change(add, del []netip.Prefix) (inputErr, applyErr error) {
+func (s *Speaker) change(add, del []netip.Prefix, attrs map[netip.Prefix]plan.PathAttrs) (inputErr, applyErr error) {
 	var errs []error
 	// Withdraw first: fewer paths first keeps the peers' tables small.
 	if len(del) > 0 {
@@ -434,6 +439,7 @@ func (s *Speaker) change(add, del []netip.Prefix) (inputErr, applyErr error) {
 		} else {
 			for _, p := range del {
 				delete(s.paths, p)
+				delete(s.attrs, p)
 			}
 			s.m.changes.WithLabelValues("withdraw").Add(float64(len(del)))
 		}
@@ -441,7 +447,7 @@ func (s *Speaker) change(add, del []netip.Prefix) (inputErr, applyErr error) {
 	var paths []*apiutil.Path
 	var addKeys []netip.Prefix
 	for _, p := range add {
-		path, err := s.newPath(p)
+		path, err := s.newPath(p, attrs[p])
 		if err != nil {
 			inputErr = errors.Join(inputErr, err)
 			continue
@@ -453,7 +459,7 @@ func (s *Speaker) change(add, del []netip.Prefix) (inputErr, applyErr error) {
 		n := 0
 		if _, err := s.srv.AddPath(apiutil.AddPathRequest{Paths: paths}); err == nil {
 			for i, p := range addKeys {
-				s.paths[p] = paths[i]
+				s.setPath(p, paths[i], attrs[p])
 			}
 			n = len(paths)
 		} else {
@@ -466,13 +472,41 @@ func (s *Speaker) change(add, del []netip.Prefix) (inputErr, applyErr error) {
 					errs = append(errs, fmt.Errorf("gobgp: announce %s: %w", p, err))
 					continue
 				}
-				s.paths[p] = paths[i]
+				s.setPath(p, paths[i], attrs[p])
 				n++
 			}
 		}
 		s.m.changes.WithLabelValues("announce").Add(float64(n))
 	}
 	return inputErr, errors.Join(errs...)
+}
+
+// setPath records an added path and its attributes.
+func (s *Speaker) setPath(p netip.Prefix, path *apiutil.Path, at plan.PathAttrs) {
+	s.paths[p] = path
+	if at == (plan.PathAttrs{}) {
+		delete(s.attrs, p)
+		return
+	}
+	if s.attrs == nil {
+		s.attrs = map[netip.Prefix]plan.PathAttrs{}
+	}
+	s.attrs[p] = at
+}
+
+// withAttrs appends the de-preferring attributes to a path's.
+func (s *Speaker) withAttrs(attrs []bgp.PathAttributeInterface, at plan.PathAttrs) []bgp.PathAttributeInterface {
+	if at.SetMED {
+		attrs = append(attrs, bgp.NewPathAttributeMultiExitDisc(at.MED))
+	}
+	if at.Prepend > 0 {
+		as := make([]uint32, at.Prepend)
+		for i := range as {
+			as[i] = s.cfg.as
+		}
+		attrs = append(attrs, bgp.NewPathAttributeAsPath([]bgp.AsPathParamInterface{bgp.NewAs4PathParam(bgp.BGP_ASPATH_ATTR_TYPE_SEQ, as)}))
+	}
+	return attrs
 }
 
 // canonical returns the masked prefix, refusing invalid and IPv4-mapped
@@ -484,8 +518,9 @@ func canonical(p netip.Prefix) (netip.Prefix, bool) {
 	return p.Masked(), true
 }
 
-// newPath builds the locally originated path of p.
-func (s *Speaker) newPath(p netip.Prefix) (*apiutil.Path, error) {
+// newPath builds the locally originated path of p, with the attributes
+// that de-prefer it when at has any.
+func (s *Speaker) newPath(p netip.Prefix, at plan.PathAttrs) (*apiutil.Path, error) {
 	nlri, err := bgp.NewIPAddrPrefix(p)
 	if err != nil {
 		return nil, fmt.Errorf("gobgp: prefix %s: %w", p, err)
@@ -496,7 +531,7 @@ func (s *Speaker) newPath(p netip.Prefix) (*apiutil.Path, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gobgp: next hop for %s: %w", p, err)
 		}
-		return &apiutil.Path{Family: bgp.RF_IPv4_UC, Nlri: nlri, Attrs: []bgp.PathAttributeInterface{origin, nh}}, nil
+		return &apiutil.Path{Family: bgp.RF_IPv4_UC, Nlri: nlri, Attrs: s.withAttrs([]bgp.PathAttributeInterface{origin, nh}, at)}, nil
 	}
 	nh := s.cfg.opts.IPv6NextHop
 	if !nh.IsValid() {
@@ -506,7 +541,7 @@ func (s *Speaker) newPath(p netip.Prefix) (*apiutil.Path, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gobgp: next hop for %s: %w", p, err)
 	}
-	return &apiutil.Path{Family: bgp.RF_IPv6_UC, Nlri: nlri, Attrs: []bgp.PathAttributeInterface{origin, mp}}, nil
+	return &apiutil.Path{Family: bgp.RF_IPv6_UC, Nlri: nlri, Attrs: s.withAttrs([]bgp.PathAttributeInterface{origin, mp}, at)}, nil
 }
 
 // Status reports the peers (ListPeer) and the prefixes of the global RIB
