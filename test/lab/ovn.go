@@ -126,6 +126,14 @@ func (l *Lab) AddChassis(c *Central, name string, o ChassisOptions) *Chassis {
 		out, err := c.trySB("--bare", "--columns=name", "find", "Chassis", "name="+name)
 		return err == nil && out == name
 	})
+	if o.Gateway {
+		// ovn-controller 22.06 and later publish ovn-cms-options in the
+		// Chassis' other_config only; Debian 12's Neutron 21 (2023.1)
+		// reads it from external_ids, finds no gateway chassis and
+		// schedules router gateways on every chassis with the physnet.
+		// Operators of that pairing set it by hand, as here.
+		c.SBCtl("set", "Chassis", name, "external_ids:ovn-cms-options=enable-chassis-as-gw")
+	}
 	return ch
 }
 
