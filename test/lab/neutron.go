@@ -28,6 +28,14 @@ import (
 //     NB_Global neutron:fip-distributed;
 //   - OVN load balancers as ovn-octavia writes them (neutron:vip*, lr_ref)
 //     and port-forwarding load balancers "pf-floatingip-<fip id>-<proto>".
+//
+// Checked against the real Neutron 21 (2023.1, Debian 12) that
+// NeutronServer runs (TestRealNeutronWrites prints its rows). The builders
+// also write keys only later releases write, which ovnbgp reads when they
+// are there: neutron:host_id on VM ports (2023.2+), and
+// neutron:subnet_pool_addr_scope4/6 on router interfaces (Neutron 21
+// writes no address scope into the NB: address_scopes matches nothing
+// behind a Neutron 21), NB_Global neutron:fip-distributed (2024.1+).
 type Neutron struct {
 	c *Central
 }
