@@ -119,7 +119,7 @@ func (f *fatalTB) Helper()           {}
 func startNeutron(t testing.TB) (srv *NeutronServer, err error) {
 	for _, p := range neutronPackages {
 		if out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", p).Output(); err != nil || !strings.Contains(string(out), "install ok installed") {
-			return nil, fmt.Errorf("Debian package %s is not installed (scripts/install-deps.sh installs it)", p)
+			return nil, fmt.Errorf("the Debian package %s is not installed (scripts/install-deps.sh installs it)", p)
 		}
 	}
 	start := time.Now()
