@@ -25,13 +25,14 @@ import (
 // enable_distributed_floating_ip is on (it writes external_mac when the
 // port goes up, and on every start replays that for all ports) and clears
 // it while off: both FIPs are of the same kind. So the FIPs are created
-// distributed (announced by the VMs' chassis) and, in `after`,
-// neutron-server is restarted with the option off: Neutron clears
-// external_mac and both move to the gateway chassis.
+// with the server's current setting (a restart costs a minute or two) and,
+// in `after`, neutron-server is restarted with the other one: Neutron
+// writes or clears external_mac and both move, between the VMs' chassis
+// (distributed) and the gateway chassis (centralized).
 func (c *cloud) buildNeutronWorkload() *workload {
 	t := c.l.T
 	a := c.api
-	c.srv.SetDistributedFIP(t, true)
+	dvr := c.srv.DistributedFIP()
 	a.AllowICMP()
 	public := a.ProviderNetwork("public", "physnet1", 0, true)
 	pub4 := a.Subnet(public, "public4", "172.24.4.0/24", lab.SubnetOptions{Gateway: "172.24.4.1"})
@@ -47,29 +48,40 @@ func (c *cloud) buildNeutronWorkload() *workload {
 	priv := lab.ExistingNetwork(private.ID, private.Name)
 	c.neutron.ExistingRouter(router.ID, router.Name).LoadBalancer("10.0.0.100", 80, priv, priv, []string{"10.0.0.10"}, "")
 
-	w := &workload{fipVia: map[string]string{"172.24.4.50/32": "c2", "172.24.4.51/32": "c1"}}
+	w := &workload{fipVia: fipVia(dvr)}
 	w.vm1 = c.l.AddVM(c.central, c.nodes["c1"].ch, p1.ID, p1.MACAddress, a.IPs(p1), []string{"172.24.4.1", "2001:db8:24::"})
 	w.vm2 = c.l.AddVM(c.central, c.nodes["c2"].ch, p2.ID, p2.MACAddress, a.IPs(p2), []string{"10.0.0.1"})
 	w.vm3 = c.l.AddVM(c.central, c.nodes["c1"].ch, p3.ID, p3.MACAddress, a.IPs(p3), []string{"10.0.0.1"})
 	fip3 := a.FIP(public, "172.24.4.51", p3)
 	a.FIP(public, "172.24.4.50", p2)
-	c.waitFIPMACs(t, true)
+	c.waitFIPMACs(t, dvr)
 	c.central.NBCtl("--wait=sb", "sync")
 	t.Logf("the workload as `openstack` commands:\n  %s", strings.Join(a.Commands(), "\n  "))
 	w.dropVM3 = func() { a.DeleteFIP(fip3); a.DeletePort(p3) }
 	w.dropVM1 = func() { a.DeletePort(p1); c.central.NBCtl("--wait=sb", "sync") }
 	w.after = func(t *testing.T) {
-		c.srv.SetDistributedFIP(t, false)
-		c.waitFIPMACs(t, false)
-		for _, p := range []string{"172.24.4.50/32", "172.24.4.51/32"} {
-			d := c.waitAnnounced(p, "gw")
-			t.Logf("enable_distributed_floating_ip off: %s moved to the gateway chassis %s after Neutron cleared external_mac", p, d.Round(time.Millisecond))
+		c.srv.SetDistributedFIP(t, !dvr)
+		c.waitFIPMACs(t, !dvr)
+		for p, via := range fipVia(!dvr) {
+			d := c.waitAnnounced(p, via)
+			t.Logf("enable_distributed_floating_ip = %t: %s moved to %s %s after Neutron's NAT change", !dvr, p, via, d.Round(time.Millisecond))
 		}
-		if ttl := pingTTL(c.l, c.ext, "172.24.4.51"); ttl != 61 {
-			t.Errorf("centralized FIP 172.24.4.51: reply TTL %d, want 61", ttl)
+		for _, ip := range []string{"172.24.4.50", "172.24.4.51"} {
+			if ttl := pingTTL(c.l, c.ext, ip); ttl != 61 {
+				t.Errorf("FIP %s after the switch: reply TTL %d, want 61", ip, ttl)
+			}
 		}
 	}
 	return w
+}
+
+// fipVia: where the workload's floating IPs are announced, by the VMs'
+// chassis when distributed, by the gateway chassis when centralized.
+func fipVia(distributed bool) map[string]string {
+	if distributed {
+		return map[string]string{"172.24.4.50/32": "c2", "172.24.4.51/32": "c1"}
+	}
+	return map[string]string{"172.24.4.50/32": "gw", "172.24.4.51/32": "gw"}
 }
 
 // waitFIPMACs waits until Neutron has written (set) or cleared the

@@ -27,6 +27,7 @@ func TestRealNeutronWrites(t *testing.T) {
 	l.AddChassis(c, "gw", lab.ChassisOptions{EncapIP: "192.0.2.1", Gateway: true})
 	c1 := l.AddChassis(c, "c1", lab.ChassisOptions{EncapIP: "192.0.2.2"})
 	api := srv.API(t)
+	srv.SetDistributedFIP(t, false) // Neutron's default (a no-op unless a test changed it)
 
 	pub := api.ProviderNetwork("public", "physnet1", 0, true)
 	pub4 := api.Subnet(pub, "public4", "172.24.4.0/24", lab.SubnetOptions{Gateway: "172.24.4.1"})

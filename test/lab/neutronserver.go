@@ -180,7 +180,7 @@ func (s *NeutronServer) startMariaDB(sock string) error {
 		return fmt.Errorf("mariadb-install-db: %v: %s", err, tail(out))
 	}
 	cmd := s.command("mariadbd", "--no-defaults", "--datadir="+data, "--socket="+sock, "--skip-networking",
-		"--pid-file="+filepath.Join(s.Dir, "mariadb.pid"), "--user=root", "--log-error="+filepath.Join(s.Dir, "mariadb.err"),
+		"--pid-file="+filepath.Join(s.Dir, "mariadbd.pid"), "--user=root", "--log-error="+filepath.Join(s.Dir, "mariadb.err"),
 		"--innodb-buffer-pool-size=64M", "--skip-log-bin", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
 		"--max-connections=500")
 	if err := s.spawn(cmd, "mariadb"); err != nil {
@@ -215,7 +215,21 @@ func (s *NeutronServer) spawn(cmd *exec.Cmd, name string) error {
 		return fmt.Errorf("%s: %v", name, err)
 	}
 	go func() { _ = cmd.Wait() }()
-	return os.WriteFile(filepath.Join(s.Dir, name+".pgid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
+	// <name>.pid too: the Sweep of an older checkout knows only .pid files;
+	// killing neutron-server's main process ends its workers (oslo.service
+	// workers exit when their parent does).
+	pid := []byte(strconv.Itoa(cmd.Process.Pid))
+	if err := os.WriteFile(filepath.Join(s.Dir, name+".pid"), pid, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(s.Dir, name+".pgid"), pid, 0o644)
+}
+
+// DistributedFIP reports the running server's enable_distributed_floating_ip.
+func (s *NeutronServer) DistributedFIP() bool {
+	shared.Lock()
+	defer shared.Unlock()
+	return shared.dvr
 }
 
 // SetDistributedFIP restarts neutron-server with
