@@ -45,8 +45,9 @@ test-fuzz: deps
 test-vm: deps
 	scripts/test-vm.sh
 
+# make demo NEUTRON=1: the topology is built through a real neutron-server.
 demo: deps build
-	scripts/demo.sh up
+	OVNBGP_DEMO_NEUTRON=$(NEUTRON) scripts/demo.sh up
 
 demo-down:
 	scripts/demo.sh down

@@ -3,6 +3,7 @@ module github.com/ovnbgp/ovnbgp
 go 1.26.8
 
 require (
+	github.com/gophercloud/gophercloud/v2 v2.16.0
 	github.com/osrg/gobgp/v3 v3.37.0
 	github.com/osrg/gobgp/v4 v4.8.0
 	github.com/ovn-kubernetes/libovsdb v0.8.1

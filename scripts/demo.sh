@@ -8,12 +8,17 @@
 # One demo lab at a time: `up` first removes the previous demo lab (and
 # says so); labs kept by OVNBGP_LAB_KEEP=1 or by anything else are left
 # alone and listed (`go run ./test/labctl down <prefix>` removes one).
+#
+# OVNBGP_DEMO_NEUTRON=1 (make demo NEUTRON=1) builds the topology through a
+# real neutron-server (ML2/OVN) and prints the `openstack` commands it ran
+# the equivalent of; it is kept with the demo lab and removed by `down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case ${1:-up} in
   up)
     go run ./test/labctl down demo | sed 's/^removed:/replacing the previous demo lab, removed:/'
-    OVNBGP_DEMO=1 go test -count=1 -timeout 5m -run '^TestDemo$' -v ./test/e2e/ |
+    timeout=5m; [ "${OVNBGP_DEMO_NEUTRON:-}" = 1 ] && timeout=20m
+    OVNBGP_DEMO=1 go test -count=1 -timeout $timeout -run '^TestDemo$' -v ./test/e2e/ |
       grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS$' -e '^ok ' || { echo "make demo failed (see above)" >&2; exit 1; } ;;
   down) go run ./test/labctl down demo ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;

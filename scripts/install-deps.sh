@@ -4,7 +4,9 @@
 set -euo pipefail
 pkgs=(ovn-central ovn-host openvswitch-switch openvswitch-common openvswitch-pki frr frr-pythontools gobgpd
       iproute2 iputils-ping ethtool nftables socat jq curl tcpdump procps psmisc
-      prometheus haproxy exabgp)
+      prometheus haproxy exabgp
+      # test/lab's real Neutron (lab.SharedNeutron): neutron-server with ML2/OVN, MariaDB
+      neutron-server python3-neutron mariadb-server python3-pymysql python3-minimal)
 # prometheus: for promtool (check rules / test rules on contrib/prometheus,
 # test/contrib); Debian ships promtool only in it (19 MB download).
 # haproxy, exabgp: the service VIP lab (test/e2e TestServiceVIPs*).
@@ -19,8 +21,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; fi
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=900 update -qq
+  apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # A machine whose policy-rc.d lets packages start their services gets
+  # the system's MariaDB and neutron-server started; the lab runs its own.
+  for s in neutron-api neutron-rpc-server neutron-server mariadb; do
+    case " ${missing[*]} " in *" ${s%%-*}"*) [ -x /etc/init.d/$s ] && /etc/init.d/$s stop >/dev/null 2>&1 || true ;; esac
+  done
 fi
 # Debian's packages start nothing here (no systemd); stop any daemons a package
 # may have started so tests own every process they talk to. Only promtool is

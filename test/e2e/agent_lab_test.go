@@ -75,7 +75,9 @@ type node struct {
 type cloud struct {
 	l       *lab.Lab
 	central *lab.Central
-	neutron *lab.Neutron
+	neutron *lab.Neutron       // the NB builders
+	srv     *lab.NeutronServer // newNeutronCloud only: the real Neutron
+	api     *lab.NeutronAPI    // and its API client
 	tor     *lab.NetNS
 	torFRR  *lab.FRR
 	ext     *lab.NetNS
@@ -92,10 +94,37 @@ type nodeSpec struct {
 	speaker string // "" = frr
 }
 
-func newCloud(t *testing.T, specs ...nodeSpec) *cloud {
+// newCloud builds the cloud with its own OVN central, written by test/lab's
+// builders (c.neutron).
+func newCloud(t *testing.T, specs ...nodeSpec) *cloud { return newCloudOf(t, false, specs...) }
+
+// newNeutronCloud builds the cloud on the package's real neutron-server
+// (lab.SharedNeutron) and its central: the workload is created through
+// Neutron's API (c.api), the chassis register in the shared SB and are
+// removed from it when the test ends (after their ovn-controller stopped).
+func newNeutronCloud(t *testing.T, specs ...nodeSpec) *cloud { return newCloudOf(t, true, specs...) }
+
+func newCloudOf(t *testing.T, real bool, specs ...nodeSpec) *cloud {
 	t.Helper()
-	c := &cloud{l: lab.New(t), nodes: map[string]*node{}}
-	c.central = c.l.StartCentral()
+	var srv *lab.NeutronServer
+	if real {
+		srv = lab.SharedNeutron(t)
+		// Registered before lab.New, so it runs after the lab's teardown.
+		t.Cleanup(func() {
+			if srv.Lab().Kept() {
+				return // make demo: the chassis keep running
+			}
+			for _, s := range specs {
+				srv.Central.SBCtl("--if-exists", "chassis-del", s.name)
+			}
+		})
+	}
+	c := &cloud{l: lab.New(t), nodes: map[string]*node{}, srv: srv}
+	if real {
+		c.central, c.api = srv.Central, srv.API(t)
+	} else {
+		c.central = c.l.StartCentral()
+	}
 	c.neutron = c.central.Neutron()
 	c.tor = c.l.NetNS("tor", true)
 	c.ext = c.l.NetNS("ext", false)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+
 	"github.com/ovnbgp/ovnbgp/test/lab"
 )
 
@@ -22,36 +24,66 @@ import (
 // provider network use the subnet-router anycast address (2001:db8:24::)
 // as gateway: the chassis answers NDP for it.
 type workload struct {
-	public, private *lab.Network
-	router          *lab.Router
-	vm1, vm2, vm3   *lab.VM
-	p1, p2, p3      *lab.Port
+	vm1, vm2, vm3 *lab.VM
+	// dropVM3 deletes vm3's port and its floating IP in the NB (the SB may
+	// be down); dropVM1 deletes vm1's port and waits until the SB has it.
+	dropVM3, dropVM1 func()
+	// fipVia names the chassis announcing the floating IPs 172.24.4.50
+	// (vm2 on c2) and 172.24.4.51 (vm3 on c1): the VM's when distributed,
+	// the gateway's when centralized.
+	fipVia map[string]string
+	// after, when set, runs at the end of TestAgentAnnouncesEveryKind.
+	after func(t *testing.T)
+}
+
+// via is the chassis announcing prefix: fipVia's, else def.
+func (w *workload) via(prefix, def string) string {
+	if v := w.fipVia[prefix]; v != "" {
+		return v
+	}
+	return def
+}
+
+// workloadBuilders are the two producers of the workload: test/lab's
+// builders, and a real neutron-server through its API
+// (buildNeutronWorkload). The scenarios run on both.
+var workloadBuilders = []struct {
+	name     string
+	newCloud func(*testing.T, ...nodeSpec) *cloud
+	build    func(*cloud) *workload
+}{
+	{"builders", newCloud, (*cloud).buildWorkload},
+	{"neutron", newNeutronCloud, (*cloud).buildNeutronWorkload},
 }
 
 func (c *cloud) buildWorkload() *workload {
 	w := &workload{}
 	n := c.neutron
 	n.SetFIPDistributed(true)
-	w.public = n.ProviderNetwork("public", "physnet1", 0)
-	w.private = n.TenantNetwork("private")
-	w.router = n.Router("router1")
-	w.router.SetGateway(w.public, "fa:16:3e:00:00:01", "172.24.4.100/24", "gw")
-	w.router.AddInterface(w.private, "fa:16:3e:00:00:02", "10.0.0.1/24", "", false)
+	public := n.ProviderNetwork("public", "physnet1", 0)
+	private := n.TenantNetwork("private")
+	router := n.Router("router1")
+	router.SetGateway(public, "fa:16:3e:00:00:01", "172.24.4.100/24", "gw")
+	router.AddInterface(private, "fa:16:3e:00:00:02", "10.0.0.1/24", "", false)
 	// The router's way out: the gateway chassis' br-ex answers ARP for
 	// anything it routes (proxy ARP), so any address will do as next hop.
-	c.central.NBCtl("lr-route-add", w.router.LR, "0.0.0.0/0", "172.24.4.1")
+	c.central.NBCtl("lr-route-add", router.LR, "0.0.0.0/0", "172.24.4.1")
 
-	w.p1 = n.Port(w.public, "fa:16:3e:00:01:10", []string{"172.24.4.10/24", "2001:db8:24::10/64"}, lab.PortOptions{Host: "c1"})
-	w.p2 = n.Port(w.private, "fa:16:3e:00:02:10", []string{"10.0.0.10/24"}, lab.PortOptions{Host: "c2"})
-	w.p3 = n.Port(w.private, "fa:16:3e:00:03:10", []string{"10.0.0.20/24"}, lab.PortOptions{Host: "c1"})
-	w.router.FIP(w.p2, "172.24.4.50", "fa:16:3e:00:00:50", true)
-	w.router.FIP(w.p3, "172.24.4.51", "fa:16:3e:00:00:51", false)
-	w.router.LoadBalancer("10.0.0.100", 80, w.private, w.private, []string{"10.0.0.10"}, "")
+	p1 := n.Port(public, "fa:16:3e:00:01:10", []string{"172.24.4.10/24", "2001:db8:24::10/64"}, lab.PortOptions{Host: "c1"})
+	p2 := n.Port(private, "fa:16:3e:00:02:10", []string{"10.0.0.10/24"}, lab.PortOptions{Host: "c2"})
+	p3 := n.Port(private, "fa:16:3e:00:03:10", []string{"10.0.0.20/24"}, lab.PortOptions{Host: "c1"})
+	router.FIP(p2, "172.24.4.50", "fa:16:3e:00:00:50", true)
+	router.FIP(p3, "172.24.4.51", "fa:16:3e:00:00:51", false)
+	router.LoadBalancer("10.0.0.100", 80, private, private, []string{"10.0.0.10"}, "")
 	c.central.NBCtl("--wait=sb", "sync")
 
-	w.vm1 = c.l.AddVM(c.central, c.nodes["c1"].ch, w.p1.ID, w.p1.MAC, w.p1.CIDRs, []string{"172.24.4.1", "2001:db8:24::"})
-	w.vm2 = c.l.AddVM(c.central, c.nodes["c2"].ch, w.p2.ID, w.p2.MAC, w.p2.CIDRs, []string{"10.0.0.1"})
-	w.vm3 = c.l.AddVM(c.central, c.nodes["c1"].ch, w.p3.ID, w.p3.MAC, w.p3.CIDRs, []string{"10.0.0.1"})
+	w.vm1 = c.l.AddVM(c.central, c.nodes["c1"].ch, p1.ID, p1.MAC, p1.CIDRs, []string{"172.24.4.1", "2001:db8:24::"})
+	w.vm2 = c.l.AddVM(c.central, c.nodes["c2"].ch, p2.ID, p2.MAC, p2.CIDRs, []string{"10.0.0.1"})
+	w.vm3 = c.l.AddVM(c.central, c.nodes["c1"].ch, p3.ID, p3.MAC, p3.CIDRs, []string{"10.0.0.1"})
+	w.dropVM3 = func() {
+		c.central.NBCtl("lr-nat-del", router.LR, "dnat_and_snat", "172.24.4.51", "--", "lsp-del", p3.ID)
+	}
+	w.dropVM1 = func() { c.central.NBCtl("--wait=sb", "lsp-del", p1.ID) }
 	return w
 }
 
@@ -73,11 +105,18 @@ func (c *cloud) bgpUpdatesFrom(name string) int {
 // chassis and checks that each address kind is announced by the right
 // chassis and reachable from the external host.
 func TestAgentAnnouncesEveryKind(t *testing.T) {
-	start := time.Now()
-	c := newCloud(t, nodeSpec{name: "gw", gateway: true}, nodeSpec{name: "c1"}, nodeSpec{name: "c2"})
-	defer c.dumpLogs()
-	w := c.buildWorkload()
-	built := time.Since(start)
+	for _, b := range workloadBuilders {
+		t.Run(b.name, func(t *testing.T) {
+			start := time.Now()
+			c := b.newCloud(t, nodeSpec{name: "gw", gateway: true}, nodeSpec{name: "c1"}, nodeSpec{name: "c2"})
+			defer c.dumpLogs()
+			w := b.build(c)
+			c.checkEveryKind(t, w, time.Since(start))
+		})
+	}
+}
+
+func (c *cloud) checkEveryKind(t *testing.T, w *workload, built time.Duration) {
 	for _, name := range c.names {
 		c.startAgent(name)
 	}
@@ -92,8 +131,8 @@ func TestAgentAnnouncesEveryKind(t *testing.T) {
 	}{
 		{"provider-network VM", "172.24.4.10/32", "c1", "172.24.4.10", 62},
 		{"provider-network VM, IPv6", "2001:db8:24::10/128", "c1", "2001:db8:24::10", 62},
-		{"distributed FIP", "172.24.4.50/32", "c2", "172.24.4.50", 61},
-		{"centralized FIP", "172.24.4.51/32", "gw", "172.24.4.51", 61},
+		{"FIP of vm2", "172.24.4.50/32", w.via("172.24.4.50/32", "c2"), "172.24.4.50", 61},
+		{"FIP of vm3", "172.24.4.51/32", w.via("172.24.4.51/32", "gw"), "172.24.4.51", 61},
 		// OVN's logical router answers itself, with TTL 255, decremented by
 		// its own pipeline, the gateway chassis and the ToR.
 		{"router gateway (cr-lrp)", "172.24.4.100/32", "gw", "172.24.4.100", 252},
@@ -130,21 +169,31 @@ func TestAgentAnnouncesEveryKind(t *testing.T) {
 		t.Errorf("vm1 -> ext: TTL %d, want 62", ttl)
 	}
 	t.Logf("lab and workload built in %s\n%s", built.Round(time.Millisecond), strings.Join(report, "\n"))
+	if w.after != nil {
+		w.after(t)
+	}
 }
 
 // TestAgentRestartsWithoutFlaps: SIGKILL and restart of the agent, a
 // restart of the southbound ovsdb-server, and a port deleted while the
 // agent is down.
 func TestAgentRestartsWithoutFlaps(t *testing.T) {
-	c := newCloud(t, nodeSpec{name: "gw", gateway: true}, nodeSpec{name: "c1"}, nodeSpec{name: "c2"})
-	defer c.dumpLogs()
-	w := c.buildWorkload()
+	for _, b := range workloadBuilders {
+		t.Run(b.name, func(t *testing.T) {
+			c := b.newCloud(t, nodeSpec{name: "gw", gateway: true}, nodeSpec{name: "c1"}, nodeSpec{name: "c2"})
+			defer c.dumpLogs()
+			c.checkRestartsWithoutFlaps(t, b.build(c))
+		})
+	}
+}
+
+func (c *cloud) checkRestartsWithoutFlaps(t *testing.T, w *workload) {
 	for _, name := range c.names {
 		c.startAgent(name)
 	}
 	c.waitAnnounced("172.24.4.10/32", "c1")
 	c.waitAnnounced("172.24.4.100/32", "gw")
-	c.waitAnnounced("172.24.4.50/32", "c2")
+	c.waitAnnounced("172.24.4.50/32", w.via("172.24.4.50/32", "c2"))
 	c.waitAnnounced("10.0.0.10/32", "gw")
 	// Let the sessions settle, then count UPDATEs per chassis.
 	time.Sleep(2 * time.Second)
@@ -185,7 +234,7 @@ func TestAgentRestartsWithoutFlaps(t *testing.T) {
 			t.Errorf("SB down: %s sent %d UPDATE messages, want 0", name, n-before[name])
 		}
 	}
-	c.central.NBCtl("lr-nat-del", w.router.LR, "dnat_and_snat", "172.24.4.51", "--", "lsp-del", w.p3.ID)
+	w.dropVM3()
 	c.central.SB.Restart()
 	d := c.waitGone("172.24.4.51/32")
 	c.waitGone("10.0.0.20/32")
@@ -201,7 +250,7 @@ func TestAgentRestartsWithoutFlaps(t *testing.T) {
 	if len(c.torNextHops("172.24.4.10/32")) == 0 {
 		t.Errorf("SIGTERM withdrew 172.24.4.10/32; the default keeps routes announced")
 	}
-	c.central.NBCtl("--wait=sb", "lsp-del", w.p1.ID)
+	w.dropVM1()
 	c.startAgent("c1")
 	d = c.waitGone("172.24.4.10/32")
 	t.Logf("port deleted while the agent was down: withdrawn %s after the agent started", d.Round(time.Millisecond))
@@ -211,12 +260,42 @@ func TestAgentRestartsWithoutFlaps(t *testing.T) {
 // Nova and Neutron do (requested-chassis lists both, then only the
 // destination) and measures the ping gap seen by the external host.
 func TestAgentLiveMigration(t *testing.T) {
-	c := newCloud(t, nodeSpec{name: "c1"}, nodeSpec{name: "c2"})
-	defer c.dumpLogs()
-	n := c.neutron
-	public := n.ProviderNetwork("public", "physnet1", 0)
-	p := n.Port(public, "fa:16:3e:00:01:10", []string{"172.24.4.10/24"}, lab.PortOptions{Host: "c1"})
-	vm := c.l.AddVM(c.central, c.nodes["c1"].ch, p.ID, p.MAC, p.CIDRs, []string{"172.24.4.1"})
+	t.Run("builders", func(t *testing.T) {
+		c := newCloud(t, nodeSpec{name: "c1"}, nodeSpec{name: "c2"})
+		defer c.dumpLogs()
+		n := c.neutron
+		public := n.ProviderNetwork("public", "physnet1", 0)
+		p := n.Port(public, "fa:16:3e:00:01:10", []string{"172.24.4.10/24"}, lab.PortOptions{Host: "c1"})
+		vm := c.l.AddVM(c.central, c.nodes["c1"].ch, p.ID, p.MAC, p.CIDRs, []string{"172.24.4.1"})
+		c.checkLiveMigration(t, vm,
+			// As ML2/OVN writes it (lsp-set-options replaces all options).
+			func() {
+				c.central.NBCtl("lsp-set-options", p.ID, "requested-chassis=c1,c2", "activation-strategy=rarp")
+			},
+			func() { c.central.NBCtl("lsp-set-options", p.ID, "requested-chassis=c2") })
+	})
+	// Through Neutron: Nova's binding:profile migrating_to makes ML2/OVN
+	// request the port on both chassis, with activation-strategy=rarp (the
+	// destination passes traffic once the VM sends a RARP, as libvirt does
+	// after the switch-over; migrateVM's copy sends one), then the binding
+	// moves to the destination.
+	t.Run("neutron", func(t *testing.T) {
+		c := newNeutronCloud(t, nodeSpec{name: "c1"}, nodeSpec{name: "c2"})
+		defer c.dumpLogs()
+		a := c.api
+		a.AllowICMP()
+		public := a.ProviderNetwork("public", "physnet1", 0, true)
+		pub4 := a.Subnet(public, "public4", "172.24.4.0/24", lab.SubnetOptions{Gateway: "172.24.4.1"})
+		p := a.Port(public, "vm1", "fa:16:3e:00:01:10", "c1", []ports.IP{{SubnetID: pub4.ID, IPAddress: "172.24.4.10"}})
+		vm := c.l.AddVM(c.central, c.nodes["c1"].ch, p.ID, p.MACAddress, a.IPs(p), []string{"172.24.4.1"})
+		c.checkLiveMigration(t, vm, func() { a.StartMigration(p, "c2") }, func() { a.FinishMigration(p, "c2") })
+	})
+}
+
+// checkLiveMigration migrates vm from c1 to c2 (both: the port requested
+// on both chassis; done: on the destination only) and measures the ping
+// gap seen by the external host.
+func (c *cloud) checkLiveMigration(t *testing.T, vm *lab.VM, both, done func()) {
 	for _, name := range c.names {
 		c.startAgent(name)
 	}
@@ -227,13 +306,14 @@ func TestAgentLiveMigration(t *testing.T) {
 	pinger := startPinger(c.ext, "172.24.4.10", 50*time.Millisecond)
 	// Migration: the destination gets the port too (its own VM copy),
 	// requested-chassis lists both; then the source is removed.
-	c.central.NBCtl("lsp-set-options", p.ID, "requested-chassis=c1,c2")
+	both()
 	dst := migrateVM(c, vm, "c2")
-	both := time.Now()
+	sendRARP(c, dst, vm.MAC)
+	overlap := time.Now()
 	// During the overlap exactly one chassis announces it.
 	c.l.Eventually(10*time.Second, "overlap settles", func() bool { return len(c.torNextHops("172.24.4.10/32")) == 1 })
-	c.central.NBCtl("lsp-set-options", p.ID, "requested-chassis=c2")
-	c.nodes["c1"].ch.VSCtl("del-port", "br-int", "tap"+shortLSP(p.ID))
+	done()
+	c.nodes["c1"].ch.VSCtl("del-port", "br-int", "tap"+shortLSP(vm.LSP))
 	moved := c.waitAnnounced("172.24.4.10/32", "c2")
 	if ttl := pingTTL(c.l, c.ext, "172.24.4.10"); ttl != 62 {
 		t.Errorf("after migration: TTL %d, want 62", ttl)
@@ -242,7 +322,21 @@ func TestAgentLiveMigration(t *testing.T) {
 	lost, gap := pinger.stop()
 	_ = dst
 	t.Logf("live migration: route moved to c2 %s after the switch (%s after both were requested); ping: %d lost, longest gap %s",
-		moved.Round(time.Millisecond), time.Since(both).Round(time.Millisecond), lost, gap.Round(time.Millisecond))
+		moved.Round(time.Millisecond), time.Since(overlap).Round(time.Millisecond), lost, gap.Round(time.Millisecond))
+}
+
+// sendRARP sends the RARP announcement libvirt sends from a migrated VM
+// (ethertype 0x8035, "reverse request" for its own MAC): OVN's
+// activation-strategy=rarp passes the destination's traffic after it.
+func sendRARP(c *cloud, ns *lab.NetNS, mac string) {
+	script := `import socket,sys
+m=bytes.fromhex(sys.argv[1].replace(':',''))
+s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)
+s.bind(('eth0',0))
+s.send(b'\xff'*6+m+b'\x80\x35'+b'\x00\x01\x08\x00\x06\x04\x00\x03'+m+b'\x00'*4+m+b'\x00'*4+b'\x00'*18)`
+	if out, err := ns.Try("python3", "-c", script, mac); err != nil {
+		c.l.T.Fatalf("RARP from %s: %v: %s", ns.Name, err, out)
+	}
 }
 
 func shortLSP(lsp string) string {

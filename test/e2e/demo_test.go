@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
+
 	"github.com/ovnbgp/ovnbgp/test/lab"
 )
 
@@ -29,8 +32,66 @@ func TestDemo(t *testing.T) {
 		tag = "demo"
 	}
 	start := time.Now()
-	c := newCloud(t, nodeSpec{name: "c1", gateway: true})
+	var c *cloud
+	var publicLS, built string
+	if os.Getenv("OVNBGP_DEMO_NEUTRON") == "1" {
+		c = newNeutronCloud(t, nodeSpec{name: "c1", gateway: true})
+		publicLS, built = c.demoThroughNeutron()
+	} else {
+		c = newCloud(t, nodeSpec{name: "c1", gateway: true})
+		publicLS = c.demoThroughBuilders()
+	}
 	defer c.dumpLogs()
+	c.startAgent("c1")
+	for _, p := range demoPrefixes {
+		c.waitAnnounced(p, "c1")
+	}
+	routes := c.torFRR.Vtysh("show bgp ipv4 unicast")
+	var pings []string
+	for _, ip := range []string{"172.24.4.10", "172.24.4.50"} {
+		pingTTL(c.l, c.ext, ip)
+		out, _ := c.ext.Try("ping", "-c3", "-i0.2", "-n", ip)
+		pings = append(pings, "$ ping -c3 "+ip+"   (from the external host)\n"+out)
+	}
+	d := demoLab{Prefix: c.l.Prefix, Dir: c.l.Dir, Agent: agentBinary(t), PublicLS: publicLS,
+		NBSock: c.central.NB.Sock, OVSSock: c.nodes["c1"].ch.OVS.Sock, OVSRundir: c.l.Subdir("c1", "ovs"),
+		Conf: c.nodes["c1"].conf, Log: c.nodes["c1"].log, AgentPid: filepath.Join(c.l.Dir, "ovnbgp-c1.pid"),
+		ToR: c.torFRR.Pathspace}
+	if p := os.Getenv("OVNBGP_DEMO_STATE"); p != "" {
+		b, _ := json.Marshal(d)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.l.Keep(tag)
+	if c.srv != nil {
+		c.srv.Keep(tag)
+		c.api.Keep()
+	}
+	plan, _ := c.nodes["c1"].ch.NS.Try(agentBinary(t), "status", "--address", "127.0.0.1:9469")
+	fmt.Printf(`
+================================ ovnbgp demo ================================
+Up in %s. OVN central, chassis c1 (ovn-controller, OVS, FRR, ovnbgp), a ToR
+running FRR (AS 65000) and an external host 198.51.100.10 behind it, in
+network namespaces %s-*. Everything keeps running after this returns.
+%s
+What ovnbgp on c1 announces ($ %s):
+%s
+
+The ToR's BGP table ($ %s):
+%s
+%s
+%s
+Logs and configuration: %s
+Tear it all down with:  make demo-down
+=============================================================================
+`, time.Since(start).Round(time.Second), c.l.Prefix, built, d.commands().Status, indent(plan), d.commands().ToRRoutes,
+		indent(routes), strings.Join(pings, "\n\n"), d.commands().text(), c.l.Dir)
+}
+
+// demoThroughBuilders writes the demo's topology into the NB with
+// test/lab's builders and returns the provider switch's name.
+func (c *cloud) demoThroughBuilders() string {
 	n := c.neutron
 	n.SetFIPDistributed(true)
 	public := n.ProviderNetwork("public", "physnet1", 0)
@@ -45,47 +106,34 @@ func TestDemo(t *testing.T) {
 	c.central.NBCtl("--wait=sb", "sync")
 	c.l.AddVM(c.central, c.nodes["c1"].ch, p1.ID, p1.MAC, p1.CIDRs, []string{"172.24.4.1"})
 	c.l.AddVM(c.central, c.nodes["c1"].ch, p2.ID, p2.MAC, p2.CIDRs, []string{"10.0.0.1"})
-	c.startAgent("c1")
-	for _, p := range demoPrefixes {
-		c.waitAnnounced(p, "c1")
-	}
-	routes := c.torFRR.Vtysh("show bgp ipv4 unicast")
-	var pings []string
-	for _, ip := range []string{"172.24.4.10", "172.24.4.50"} {
-		pingTTL(c.l, c.ext, ip)
-		out, _ := c.ext.Try("ping", "-c3", "-i0.2", "-n", ip)
-		pings = append(pings, "$ ping -c3 "+ip+"   (from the external host)\n"+out)
-	}
-	d := demoLab{Prefix: c.l.Prefix, Dir: c.l.Dir, Agent: agentBinary(t), PublicLS: public.LS,
-		NBSock: c.central.NB.Sock, OVSSock: c.nodes["c1"].ch.OVS.Sock, OVSRundir: c.l.Subdir("c1", "ovs"),
-		Conf: c.nodes["c1"].conf, Log: c.nodes["c1"].log, AgentPid: filepath.Join(c.l.Dir, "ovnbgp-c1.pid"),
-		ToR: c.torFRR.Pathspace}
-	if p := os.Getenv("OVNBGP_DEMO_STATE"); p != "" {
-		b, _ := json.Marshal(d)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.l.Keep(tag)
-	plan, _ := c.nodes["c1"].ch.NS.Try(agentBinary(t), "status", "--address", "127.0.0.1:9469")
-	fmt.Printf(`
-================================ ovnbgp demo ================================
-Up in %s. OVN central, chassis c1 (ovn-controller, OVS, FRR, ovnbgp), a ToR
-running FRR (AS 65000) and an external host 198.51.100.10 behind it, in
-network namespaces %s-*. Everything keeps running after this returns.
+	return public.LS
+}
 
-What ovnbgp on c1 announces ($ %s):
-%s
-
-The ToR's BGP table ($ %s):
-%s
-%s
-%s
-Logs and configuration: %s
-Tear it all down with:  make demo-down
-=============================================================================
-`, time.Since(start).Round(time.Second), c.l.Prefix, d.commands().Status, indent(plan), d.commands().ToRRoutes,
-		indent(routes), strings.Join(pings, "\n\n"), d.commands().text(), c.l.Dir)
+// demoThroughNeutron creates the same topology through the real
+// neutron-server's API (make demo NEUTRON=1) and returns the provider
+// switch's name and the text listing the `openstack` commands it stands
+// for (the floating IP is centralized: enable_distributed_floating_ip is
+// Neutron's default, off; c1 is the gateway chassis either way).
+func (c *cloud) demoThroughNeutron() (publicLS, built string) {
+	a := c.api
+	a.AllowICMP()
+	public := a.ProviderNetwork("public", "physnet1", 0, true)
+	pub4 := a.Subnet(public, "public4", "172.24.4.0/24", lab.SubnetOptions{Gateway: "172.24.4.1"})
+	private := a.TenantNetwork("private")
+	priv4 := a.Subnet(private, "private4", "10.0.0.0/24", lab.SubnetOptions{Gateway: "10.0.0.1"})
+	r := a.Router("router1", public, []*subnets.Subnet{pub4}, []string{"172.24.4.100"}, true)
+	a.AddInterface(r, priv4)
+	p1 := a.Port(public, "vm1", "fa:16:3e:00:01:10", "c1", []ports.IP{{SubnetID: pub4.ID, IPAddress: "172.24.4.10"}})
+	p2 := a.Port(private, "vm2", "fa:16:3e:00:02:10", "c1", []ports.IP{{SubnetID: priv4.ID, IPAddress: "10.0.0.10"}})
+	c.l.AddVM(c.central, c.nodes["c1"].ch, p1.ID, p1.MACAddress, a.IPs(p1), []string{"172.24.4.1"})
+	c.l.AddVM(c.central, c.nodes["c1"].ch, p2.ID, p2.MACAddress, a.IPs(p2), []string{"10.0.0.1"})
+	a.FIP(public, "172.24.4.50", p2)
+	c.central.NBCtl("--wait=sb", "sync")
+	return "neutron-" + public.ID, fmt.Sprintf(`
+The topology was built by a real neutron-server %s (ML2/OVN, noauth, API
+%s), through its API; the equivalent openstack commands:
+  %s
+`, c.srv.Version, c.srv.URL, strings.Join(a.Commands(), "\n  "))
 }
 
 // demoPrefixes are what the demo's agent announces: VM 1 on the provider

@@ -75,6 +75,14 @@ func New(t testing.TB) *Lab {
 	if os.Geteuid() != 0 {
 		t.Fatal("lab: needs root (network namespaces, OVS, FRR)")
 	}
+	l := newLab(t)
+	t.Cleanup(l.teardown)
+	return l
+}
+
+// newLab is New without the teardown registered on the test (the lab of
+// SharedNeutron outlives the first test that asks for it).
+func newLab(t testing.TB) *Lab {
 	Sweep()
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
@@ -86,7 +94,6 @@ func New(t testing.TB) *Lab {
 	if err := os.WriteFile(filepath.Join(l.Dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		t.Fatalf("lab: %v", err)
 	}
-	t.Cleanup(l.teardown)
 	return l
 }
 
@@ -198,9 +205,15 @@ func (l *Lab) teardown() {
 // still runs in its namespaces), deletes its namespaces and its directory.
 func destroy(prefix, dir string) {
 	_ = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() && strings.HasSuffix(p, ".pid") && filepath.Base(p) != "owner.pid" {
+		// <name>.pgid: a daemon started in its own process group, with its
+		// workers (neutron-server, mariadbd).
+		group := strings.HasSuffix(p, ".pgid")
+		if err == nil && !info.IsDir() && (group || strings.HasSuffix(p, ".pid")) && filepath.Base(p) != "owner.pid" {
 			if b, err := os.ReadFile(p); err == nil {
 				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+					if group {
+						pid = -pid
+					}
 					_ = syscall.Kill(pid, syscall.SIGKILL)
 				}
 			}

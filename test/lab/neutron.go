@@ -28,6 +28,14 @@ import (
 //     NB_Global neutron:fip-distributed;
 //   - OVN load balancers as ovn-octavia writes them (neutron:vip*, lr_ref)
 //     and port-forwarding load balancers "pf-floatingip-<fip id>-<proto>".
+//
+// Checked against the real Neutron 21 (2023.1, Debian 12) that
+// NeutronServer runs (TestRealNeutronWrites prints its rows). The builders
+// also write keys only later releases write, which ovnbgp reads when they
+// are there: neutron:host_id on VM ports (2023.2+), and
+// neutron:subnet_pool_addr_scope4/6 on router interfaces (Neutron 21
+// writes no address scope into the NB: address_scopes matches nothing
+// behind a Neutron 21), NB_Global neutron:fip-distributed (2024.1+).
 type Neutron struct {
 	c *Central
 }
@@ -151,6 +159,18 @@ func (n *Neutron) SetPortFIP(p *Port, fip string) {
 	n.c.NBCtl("set", "Logical_Switch_Port", p.ID, eid("neutron:port_fip", fip))
 }
 
+// ExistingNetwork is the builders' view of a network a real Neutron
+// created.
+func ExistingNetwork(id, name string) *Network {
+	return &Network{ID: id, Name: name, LS: "neutron-" + id}
+}
+
+// ExistingRouter is the builders' view of a router a real Neutron created,
+// to add what the lab has no service for (an ovn-octavia load balancer).
+func (n *Neutron) ExistingRouter(id, name string) *Router {
+	return &Router{ID: id, Name: name, LR: "neutron-" + id, neutron: n}
+}
+
 // Router is a Neutron router.
 type Router struct {
 	ID      string
@@ -191,11 +211,11 @@ func (r *Router) SetGateway(net *Network, mac, cidr string, chassis ...string) *
 	gw.LRP = "lrp-" + gw.ID
 	args := []string{"lrp-add", r.LR, gw.LRP, mac, cidr,
 		"--", "set", "Logical_Router_Port", gw.LRP, eid("neutron:network_name", net.LS), eid("neutron:router_name", r.ID),
-		eid("neutron:is_ext_gw", "True"),
+		eid("neutron:subnet_ids", NewID()), eid("neutron:revision_number", "1"),
 		"--", "lsp-add", net.LS, gw.ID,
 		"--", "lsp-set-type", gw.ID, "router",
 		"--", "lsp-set-addresses", gw.ID, "router",
-		"--", "lsp-set-options", gw.ID, "router-port=" + gw.LRP, "nat-addresses=router",
+		"--", "lsp-set-options", gw.ID, "router-port=" + gw.LRP, "nat-addresses=router", "exclude-lb-vips-from-garp=true",
 		"--", "set", "Logical_Switch_Port", gw.ID, eid("neutron:device_owner", "network:router_gateway"),
 		eid("neutron:device_id", r.ID), eid("neutron:network_name", net.LS), eid("neutron:cidrs", cidr)}
 	for i, ch := range chassis {
@@ -218,6 +238,7 @@ func (r *Router) AddInterface(net *Network, mac, cidr, addrScope string, noSNAT 
 	}
 	args := []string{"lrp-add", r.LR, rp.LRP, mac, cidr,
 		"--", "set", "Logical_Router_Port", rp.LRP, eid("neutron:network_name", net.LS), eid("neutron:router_name", r.ID),
+		eid("neutron:subnet_ids", NewID()), eid("neutron:revision_number", "1"),
 		"--", "lsp-add", net.LS, rp.ID,
 		"--", "lsp-set-type", rp.ID, "router",
 		"--", "lsp-set-addresses", rp.ID, "router",
@@ -236,20 +257,27 @@ func (r *Router) AddInterface(net *Network, mac, cidr, addrScope string, noSNAT 
 	return rp
 }
 
-// SetFIPDistributed sets NB_Global neutron:fip-distributed (Neutron's
-// enable_distributed_floating_ip).
+// SetFIPDistributed sets NB_Global neutron:fip-distributed to
+// enable_distributed_floating_ip as Python's str(bool), "True" or "False",
+// which Neutron's maintenance task set_fip_distributed_flag writes since
+// 2024.1; Neutron 21 (2023.1) writes no such key (ovnbgp then decides per
+// NAT row, by its external_mac).
 func (n *Neutron) SetFIPDistributed(on bool) {
-	v := "false"
+	v := "False"
 	if on {
-		v = "true"
+		v = "True"
 	}
 	n.c.NBCtl("set", "NB_Global", ".", eid("neutron:fip-distributed", v))
 }
 
 // FIP associates a floating IP of the router's gateway network with a
-// port's first IPv4 address. Distributed FIPs carry the port's logical_port
-// and an external MAC (then OVN answers on the VM's chassis); centralized
-// ones live on the cr-lrp's chassis. Returns the NAT row uuid.
+// port's first IPv4 address, as Neutron 21 (2023.1) writes it: logical_port
+// is always the VM port, external_ids neutron:fip_external_mac the MAC of
+// the floating IP's own port (externalMAC); the external_mac column is set
+// only for a distributed FIP (enable_distributed_floating_ip, once the VM
+// port is up: then OVN answers on the VM's chassis); centralized ones live
+// on the cr-lrp's chassis. gateway_port stays empty (Neutron 21 never
+// writes it). Returns the NAT row uuid.
 func (r *Router) FIP(p *Port, fip, externalMAC string, distributed bool) string {
 	var logical string
 	for _, ip := range p.IPs() {
@@ -261,15 +289,13 @@ func (r *Router) FIP(p *Port, fip, externalMAC string, distributed bool) string 
 	fipID := NewID()
 	args := []string{"--id=@nat", "create", "NAT", "type=dnat_and_snat", "external_ip=" + fip, "logical_ip=" + logical,
 		eid("neutron:fip_id", fipID), eid("neutron:fip_port_id", p.ID), eid("neutron:fip_network_id", r.GW.Network.ID),
-		eid("neutron:router_name", r.LR), eid("neutron:revision_number", "1"), eid("neutron:fip_external_mac", externalMAC)}
+		eid("neutron:router_name", r.LR), eid("neutron:revision_number", "1"), eid("neutron:fip_external_mac", externalMAC),
+		"logical_port=" + p.ID}
 	if distributed {
-		args = append(args, "logical_port="+p.ID, `external_mac="`+externalMAC+`"`)
+		args = append(args, `external_mac="`+externalMAC+`"`)
 	}
 	args = append(args, "--", "add", "Logical_Router", r.LR, "nat", "@nat")
 	uuid := r.neutron.c.NBCtl(args...)
-	if r.neutron.c.HasNBColumn("NAT", "gateway_port") {
-		r.neutron.c.NBCtl("set", "NAT", uuid, "gateway_port="+r.neutron.c.NBCtl("--bare", "--columns=_uuid", "find", "Logical_Router_Port", "name="+r.GW.LRP))
-	}
 	r.neutron.SetPortFIP(p, fip)
 	return uuid
 }

@@ -69,7 +69,7 @@ func TestNeutronTopology(t *testing.T) {
 	if got := c.NBCtl("--bare", "--columns=vips", "find", "Load_Balancer", "name="+pf); !strings.Contains(got, "172.24.4.170:2222") {
 		t.Errorf("port-forwarding LB vips: %q", got)
 	}
-	if got := c.NBCtl("get", "NB_Global", ".", `external_ids:"neutron:fip-distributed"`); strings.Trim(got, `"`) != "true" {
+	if got := c.NBCtl("get", "NB_Global", ".", `external_ids:"neutron:fip-distributed"`); strings.Trim(got, `"`) != "True" {
 		t.Errorf("NB_Global fip-distributed: %s", got)
 	}
 }

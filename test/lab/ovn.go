@@ -126,6 +126,18 @@ func (l *Lab) AddChassis(c *Central, name string, o ChassisOptions) *Chassis {
 		out, err := c.trySB("--bare", "--columns=name", "find", "Chassis", "name="+name)
 		return err == nil && out == name
 	})
+	// ovn-controller 22.06 and later publish ovn-bridge-mappings and
+	// ovn-cms-options in the Chassis' other_config only; Debian 12's
+	// Neutron 21 (2023.1) reads them from external_ids: without them it
+	// refuses to bind ports of provider networks ("bridge mapping physical
+	// networks [] not supporting physical network") and, finding no
+	// gateway chassis, schedules router gateways on every chassis with the
+	// physnet. Operators of that pairing set them by hand, as here.
+	sbIDs := []string{"set", "Chassis", name, `external_ids:"ovn-bridge-mappings"="` + o.BridgeMappings + `"`}
+	if o.Gateway {
+		sbIDs = append(sbIDs, "external_ids:ovn-cms-options=enable-chassis-as-gw")
+	}
+	c.SBCtl(sbIDs...)
 	return ch
 }
 
