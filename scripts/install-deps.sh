@@ -17,23 +17,36 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Packages whose services the tests never use (the labs start their own
+# servers): installed with a policy-rc.d that forbids starting them, so a
+# machine with an init system does not get a system MariaDB, neutron-server,
+# HAProxy, ExaBGP or Prometheus running beside the labs.
+quiet=" prometheus haproxy exabgp neutron-server python3-neutron mariadb-server "
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; fi
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get -o DPkg::Lock::Timeout=900 update -qq
-  apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # A machine whose policy-rc.d lets packages start their services gets
-  # the system's MariaDB and neutron-server started; the lab runs its own.
-  for s in neutron-api neutron-rpc-server neutron-server mariadb; do
-    case " ${missing[*]} " in *" ${s%%-*}"*) [ -x /etc/init.d/$s ] && /etc/init.d/$s stop >/dev/null 2>&1 || true ;; esac
+  base=() silent=()
+  for p in "${missing[@]}"; do
+    case $quiet in *" $p "*) silent+=("$p") ;; *) base+=("$p") ;; esac
   done
-fi
-# Debian's packages start nothing here (no systemd); stop any daemons a package
-# may have started so tests own every process they talk to. Only promtool is
-# wanted from prometheus: on a systemd machine its server is stopped and
-# disabled right after it is installed here.
-if [ ${#missing[@]} -gt 0 ] && [ -d /run/systemd/system ] && printf '%s\n' "${missing[@]}" | grep -qx prometheus; then
-  systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  if [ ${#base[@]} -gt 0 ]; then
+    apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${base[@]}" >/dev/null
+  fi
+  if [ ${#silent[@]} -gt 0 ]; then
+    policy=/usr/sbin/policy-rc.d made=0
+    if [ ! -e $policy ]; then printf '#!/bin/sh\nexit 101\n' > $policy; chmod 755 $policy; made=1; fi
+    rc=0
+    apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${silent[@]}" >/dev/null || rc=$?
+    [ $made = 0 ] || rm -f $policy
+    [ $rc = 0 ] || exit $rc
+    # Not started now, and not at the next boot either.
+    if [ -d /run/systemd/system ]; then
+      for u in prometheus haproxy exabgp neutron-server neutron-api neutron-rpc-server mariadb; do
+        systemctl disable "$u.service" >/dev/null 2>&1 || true
+      done
+    fi
+  fi
 fi
 exit 0
