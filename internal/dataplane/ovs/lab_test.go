@@ -557,8 +557,9 @@ func TestSyncOpenFlowVersions(t *testing.T) {
 	t.Logf("restored after %s", took)
 }
 
-// TestRunRepairsDrift: with Run active, a hand-deleted or hand-modified
-// flow comes back within 1 s, a stray flow with our cookie goes, a foreign
+// TestRunRepairsDrift: with Run active (and no periodic pass, so only the
+// flow monitor can repair), a hand-deleted or hand-modified flow comes back
+// (the time it took is logged, not asserted: a loaded machine is slower), a stray flow with our cookie goes, a foreign
 // flow stays, and after an ovs-vswitchd restart (all flows lost) ours are
 // back.
 func TestRunRepairsDrift(t *testing.T) {
@@ -608,7 +609,7 @@ func TestRunRepairsDrift(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.drift()
-			took := lab.Eventually(t, time.Second, "flows repaired ("+tc.name+")", inSync)
+			took := lab.Eventually(t, 10*time.Second, "flows repaired ("+tc.name+")", inSync)
 			t.Logf("repaired after %s", took)
 		})
 	}
@@ -624,7 +625,7 @@ func TestRunRepairsDrift(t *testing.T) {
 		want2 := []string{ourFlow("ip", 3, macB), ourFlow("ipv6", 3, macB)}
 		lab.Eventually(t, 5*time.Second, "monitor on br-ex2", func() bool { return r.connects.Load() >= 2 })
 		o.ofctl(nil, "del-flows", "br-ex2", "cookie=0x3e7/-1")
-		took := lab.Eventually(t, time.Second, "br-ex2 repaired", func() bool {
+		took := lab.Eventually(t, 10*time.Second, "br-ex2 repaired", func() bool {
 			return slices.Equal(cookieFlows(o.flows(nil, "br-ex2"), "0x3e7"), want2)
 		})
 		t.Logf("br-ex2 repaired after %s", took)
