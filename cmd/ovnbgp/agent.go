@@ -41,6 +41,12 @@ the configured BGP speaker. SIGTERM stops it leaving everything announced
 			if err != nil {
 				return err
 			}
+			if cfg.ExposingMethod == config.ExposingDynamic {
+				// Accepted by the configuration (and by `ovnbgp plan`), not yet
+				// run by the agent: refuse rather than announce in underlay mode.
+				return &config.InvalidError{Section: "DEFAULT", Option: "exposing_method", Value: cfg.ExposingMethod,
+					Reason: "the agent does not run exposing_method = dynamic yet; `ovnbgp plan` shows the dynamic-routing VRFs this chassis would serve"}
+			}
 			log, closer, err := newLogger(cfg)
 			if err != nil {
 				return &config.InvalidError{Section: "DEFAULT", Option: "log_file", Value: cfg.LogPath(), Reason: err.Error()}

@@ -439,10 +439,10 @@ func TestCross(t *testing.T) {
 	}{
 		{"[DEFAULT]\ndriver = ovn_evpn_driver\n", "DEFAULT", "driver", "not supported by ovnbgp yet"},
 		{"[DEFAULT]\ndriver = ovn_stretched_l2_bgp_driver\n", "DEFAULT", "driver", "not supported by ovnbgp yet"},
-		{"[DEFAULT]\nexposing_method = vrf\n", "DEFAULT", "exposing_method", "only underlay is supported"},
-		{"[DEFAULT]\nexposing_method = ovn\n", "DEFAULT", "exposing_method", "only underlay is supported"},
+		{"[DEFAULT]\nexposing_method = vrf\n", "DEFAULT", "exposing_method", "use underlay or dynamic"},
+		{"[DEFAULT]\nexposing_method = ovn\n", "DEFAULT", "exposing_method", "use underlay or dynamic"},
 		{"[DEFAULT]\nexposing_method = l2vni\n", "DEFAULT", "exposing_method", "nor by upstream"},
-		{"[DEFAULT]\nexposing_method = dynamic\n", "DEFAULT", "exposing_method", "nor by upstream"},
+		{"[DEFAULT]\nexposing_method = dynamic\n[ovnbgp]\nspeaker = gobgp\n", "ovnbgp", "speaker", "needs speaker = frr"},
 		{"[ovnbgp]\nrule_priority = 2000\n", "ovnbgp", "rule_priority", "lower than rule_priority_max (1999)"},
 		{"[ovnbgp]\nrule_priority = 10\nrule_priority_max = 10\n", "ovnbgp", "rule_priority", "lower than rule_priority_max"},
 		{"[ovnbgp]\nbridge_table_base = 230\n", "ovnbgp", "bridge_table_base", "reserved tables 253-255"},
@@ -471,6 +471,9 @@ func TestCross(t *testing.T) {
 		"[ovnbgp]\nbridge_table_base = 220\n", // 220..252
 		"[ovnbgp]\nannounce_method = table\nannounce_table_id = 252\nbridge_table_base = 300\n",
 		"[ovn]\novn_sb_connection = tcp:10.0.0.1:6642\novn_sb_private_key =\n",
+		// dynamic (OVN native dynamic routing) with either driver.
+		"[DEFAULT]\nexposing_method = dynamic\ndriver = ovn_bgp_driver\n",
+		"[DEFAULT]\nexposing_method = dynamic\ndriver = nb_ovn_bgp_driver\n",
 	} {
 		_, _, err := load(t, text)
 		assert.NoError(t, err, text)
