@@ -74,6 +74,7 @@ type Speaker struct {
 	prev      []*Node    // what the last successful apply rendered
 	visible   []string   // line paths of prev that show up in running-config
 	routerID  string     // resolved router id (config or bgpd's)
+	dynamic   []DynamicVRF // exposing_method = dynamic: the VRFs (SetDynamic)
 	withdrawn bool       // Stop(withdraw=true) ran
 	applied   time.Time
 	restarts  int
@@ -298,7 +299,7 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 	var cur []*Node
 	if !s.withdrawn {
 		var err error
-		cur, err = Render(Input{Config: s.cfg, RouterID: s.routerID})
+		cur, err = Render(Input{Config: s.cfg, RouterID: s.routerID, Dynamic: s.dynamic})
 		if err != nil {
 			return err
 		}

@@ -104,13 +104,14 @@ func TestLabApplyVariants(t *testing.T) {
 		cfg := v.config()
 		cfg.BGPRouterID = v.routerID
 		s := speakerFor(t, f, cfg, state)
+		s.dynamic = v.dynamic
 		start := time.Now()
 		if err := s.Apply(context.Background(), "test"); err != nil {
 			t.Fatalf("%s: %v", v.name, err)
 		}
 		times = append(times, time.Since(start))
 		run := running(t, f)
-		cur, _ := Render(Input{Config: cfg, RouterID: v.routerID})
+		cur, _ := Render(v.input(cfg))
 		// Every rendered line shows in running-config at its place, except
 		// the ones equal to FRR's defaults. This catches a line vtysh
 		// applied in a parent node because the intended node lacks it.

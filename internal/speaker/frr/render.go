@@ -43,6 +43,10 @@ type Input struct {
 	// The default instance gets `bgp router-id` only when the
 	// configuration sets bgp_router_id and ovnbgp configures the peers.
 	RouterID string
+	// Dynamic are the VRFs of exposing_method = dynamic (dynamic.go). In
+	// that mode the underlay's announce pieces (the announce table import,
+	// the bgp_vrf instance) are not rendered.
+	Dynamic []DynamicVRF
 }
 
 // Render returns the configuration ovnbgp owns, as a tree of stanzas in
@@ -72,9 +76,11 @@ func Render(in Input) ([]*Node, error) {
 			&Node{Line: "ipv6 prefix-list " + PrefixList6 + " seq 5 permit ::/0 ge 128"})
 	}
 
+	dynamic := c.ExposingMethod == config.ExposingDynamic
 	var table int
-	switch o.AnnounceMethod {
-	case config.AnnounceTable:
+	switch {
+	case dynamic:
+	case o.AnnounceMethod == config.AnnounceTable:
 		table = c.AnnounceTable()
 		if table < 1 || table > 252 {
 			return nil, fmt.Errorf("frr: announce table %d: FRR imports tables 1-252 only", table)
@@ -88,7 +94,7 @@ func Render(in Input) ([]*Node, error) {
 			&Node{Line: "ipv6 prefix-list " + Kernel6 + " seq 5 permit ::/0 ge 128"},
 			&Node{Line: "route-map " + Kernel6 + " permit 10", Owned: true, Children: []*Node{
 				{Line: "match ipv6 address prefix-list " + Kernel6}}})
-	case config.AnnounceConnected, "":
+	case o.AnnounceMethod == config.AnnounceConnected, o.AnnounceMethod == "":
 		if c.BGPVRF == "" {
 			return nil, fmt.Errorf("frr: announce method connected needs bgp_vrf")
 		}
@@ -119,8 +125,9 @@ func Render(in Input) ([]*Node, error) {
 			return nil, err
 		}
 	}
-	switch o.AnnounceMethod {
-	case config.AnnounceTable:
+	switch {
+	case dynamic:
+	case o.AnnounceMethod == config.AnnounceTable:
 		af4.Children = append(af4.Children, &Node{Line: fmt.Sprintf("redistribute table %d", table)})
 		af6.Children = append(af6.Children, &Node{Line: "redistribute kernel route-map " + Kernel6})
 	default:
@@ -139,9 +146,11 @@ func Render(in Input) ([]*Node, error) {
 			router.Children = append(router.Children, af)
 		}
 	}
-	top = append(top, router)
+	if !dynamic || fabric {
+		top = append(top, router)
+	}
 
-	if o.AnnounceMethod != config.AnnounceTable {
+	if !dynamic && o.AnnounceMethod != config.AnnounceTable {
 		vrf := &Node{Line: fmt.Sprintf("router bgp %d vrf %s", c.BGPAS, c.BGPVRF), Owned: true}
 		if in.RouterID != "" {
 			vrf.Children = append(vrf.Children, &Node{Line: "bgp router-id " + in.RouterID})
@@ -151,6 +160,13 @@ func Render(in Input) ([]*Node, error) {
 				Children: []*Node{{Line: "redistribute connected"}}})
 		}
 		top = append(top, vrf)
+	}
+	if dynamic {
+		dyn, err := renderDynamic(c, in.Dynamic, fabric && o.BFD)
+		if err != nil {
+			return nil, err
+		}
+		top = append(top, dyn...)
 	}
 	return top, nil
 }

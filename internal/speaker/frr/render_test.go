@@ -17,7 +17,14 @@ type variant struct {
 	name     string
 	mod      func(c *config.Config)
 	routerID string
+	dynamic  []DynamicVRF // exposing_method = dynamic when set
 }
+
+func (v variant) input(c *config.Config) Input {
+	return Input{Config: c, RouterID: v.routerID, Dynamic: v.dynamic}
+}
+
+func dynamicMode(c *config.Config) { c.ExposingMethod = config.ExposingDynamic }
 
 func fabricPeers(c *config.Config) {
 	c.OVNBGP.Peers = []config.Peer{
@@ -68,6 +75,19 @@ var variants = []variant{
 		}
 		c.OVNBGP.PeerGroup = "tors"
 	}},
+	// exposing_method = dynamic: OVN's VRFs, one with two routing
+	// interfaces (BFD, ECMP), one without a peer yet.
+	{name: "dynamic", mod: func(c *config.Config) {
+		dynamicMode(c)
+		c.OVNBGP.BFD = true
+		c.OVNBGP.MaximumPaths = 4
+	}, dynamic: []DynamicVRF{{Name: "ovnvrf42"}, {Name: "ovnvrf10", Interfaces: []string{"bgp-eth2", "bgp-eth1"}}}},
+	// dynamic with fabric peers in the default instance too, one VRF left.
+	{name: "dynamic-fabric-one-vrf", routerID: "10.0.1.2", mod: func(c *config.Config) {
+		dynamicMode(c)
+		fabricPeers(c)
+		c.OVNBGP.BFD = true
+	}, dynamic: []DynamicVRF{{Name: "ovnvrf10", Interfaces: []string{"bgp-eth1"}}}},
 }
 
 func (v variant) config() *config.Config {
@@ -100,7 +120,7 @@ func golden(t *testing.T, name, got string) {
 func TestRenderGolden(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			nodes, err := Render(Input{Config: v.config(), RouterID: v.routerID})
+			nodes, err := Render(v.input(v.config()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +141,7 @@ func TestRemovalsGolden(t *testing.T) {
 	}
 	render := func(name string) []*Node {
 		v := byName[name]
-		n, err := Render(Input{Config: v.config(), RouterID: v.routerID})
+		n, err := Render(v.input(v.config()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,6 +155,9 @@ func TestRemovalsGolden(t *testing.T) {
 		{"connected-unnumbered-peer-group", "connected-leak"},                  // group and unnumbered peers dropped
 		{"table-peer-group-mixed-as", "table-fabric-minimal"},                  // group dropped, a member stays
 		{"connected-unnumbered-peer-group", "connected-unnumbered-peer-group"}, // nothing
+		{"connected-leak", "dynamic"},                                          // underlay to dynamic
+		{"dynamic", "dynamic-fabric-one-vrf"},                                  // a VRF gone, the fabric added
+		{"dynamic-fabric-one-vrf", "connected-leak"},                           // back to underlay
 	} {
 		name := "removals-" + tc.from + "-to-" + tc.to
 		t.Run(name, func(t *testing.T) {
@@ -153,7 +176,7 @@ func TestRemovalsProtected(t *testing.T) {
 			v = x
 		}
 	}
-	prev, err := Render(Input{Config: v.config(), RouterID: v.routerID})
+	prev, err := Render(v.input(v.config()))
 	if err != nil {
 		t.Fatal(err)
 	}
