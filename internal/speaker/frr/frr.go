@@ -70,12 +70,12 @@ type Speaker struct {
 	log  *slog.Logger
 	opts Options
 
-	mu        sync.Mutex // serialises applies and guards the fields below
-	prev      []*Node    // what the last successful apply rendered
-	visible   []string   // line paths of prev that show up in running-config
-	routerID  string     // resolved router id (config or bgpd's)
+	mu        sync.Mutex   // serialises applies and guards the fields below
+	prev      []*Node      // what the last successful apply rendered
+	visible   []string     // line paths of prev that show up in running-config
+	routerID  string       // resolved router id (config or bgpd's)
 	dynamic   []DynamicVRF // exposing_method = dynamic: the VRFs (SetDynamic)
-	withdrawn bool       // Stop(withdraw=true) ran
+	withdrawn bool         // Stop(withdraw=true) ran
 	applied   time.Time
 	restarts  int
 	lastErr   error
