@@ -41,12 +41,6 @@ the configured BGP speaker. SIGTERM stops it leaving everything announced
 			if err != nil {
 				return err
 			}
-			if cfg.ExposingMethod == config.ExposingDynamic {
-				// Accepted by the configuration (and by `ovnbgp plan`), not yet
-				// run by the agent: refuse rather than announce in underlay mode.
-				return &config.InvalidError{Section: "DEFAULT", Option: "exposing_method", Value: cfg.ExposingMethod,
-					Reason: "the agent does not run exposing_method = dynamic yet; `ovnbgp plan` shows the dynamic-routing VRFs this chassis would serve"}
-			}
 			log, closer, err := newLogger(cfg)
 			if err != nil {
 				return &config.InvalidError{Section: "DEFAULT", Option: "log_file", Value: cfg.LogPath(), Reason: err.Error()}
@@ -119,7 +113,8 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 		}
 	}()
 
-	log.Info("ovnbgp starting", "driver", cfg.Driver, "speaker", cfg.OVNBGP.Speaker, "announce_method", cfg.OVNBGP.AnnounceMethod)
+	log.Info("ovnbgp starting", "driver", cfg.Driver, "exposing_method", cfg.ExposingMethod, "speaker", cfg.OVNBGP.Speaker,
+		"announce_method", cfg.OVNBGP.AnnounceMethod)
 	// One registry and one HTTP server for the life of the process (the
 	// speaker, like the address, changes only with a restart).
 	speakerCollectors := frr.Collectors()
@@ -198,6 +193,10 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 		return nil, err
 	}
 	log.Info("chassis identified", "system-id", src.ID.SystemID, "hostname", src.ID.Hostname)
+	if cfg.ExposingMethod == config.ExposingDynamic {
+		var dyn atomic.Pointer[agent.Dynamic]
+		return runDynamic(ctx, parent, cfg, log, reload, src, &dyn)
+	}
 	planner, need, protected := newPlanner(cfg, src)
 	if w := agent.UnguardedTenantExposure(cfg); w != "" {
 		log.Warn(w)
