@@ -91,6 +91,10 @@ func (d *DynVRFs) wire(v DynVRF) error {
 		if l, err = d.h.LinkByName(v.Name); err != nil {
 			return fmt.Errorf("VRF %s: %w", v.Name, err)
 		}
+		if err := d.h.LinkSetUp(l); err != nil {
+			return fmt.Errorf("set VRF %s up: %w", v.Name, err)
+		}
+		d.renotify(v)
 	case err != nil:
 		return fmt.Errorf("VRF %s: %w", v.Name, err)
 	}
@@ -124,6 +128,46 @@ func (d *DynVRFs) wire(v DynVRF) error {
 		d.log.Info("dynamic: routing interface put in its VRF", "vrf", v.Name, "interface", s)
 	}
 	return errors.Join(errs...)
+}
+
+// OVNRouteProtocol is the route protocol ovn-controller writes its routes
+// with (RTPROT_OVN).
+const OVNRouteProtocol = 84
+
+// renotify deletes and adds back, unchanged, the routes OVN wrote into a
+// VRF's table before ovnbgp created the VRF (ovn-controller writes into
+// the table whether or not the device exists). FRR's zebra keeps such a
+// route but never redistributes it to bgpd, and an identical replace does
+// not change that (both seen with FRR 10.3: TestVMLabDynamicVRFRoutes);
+// learned again inside the VRF, it is. The one change ovnbgp makes to
+// OVN's routes, right after creating the VRF, and they end as they were
+// (they are blackhole routes for announcing, no traffic uses them).
+func (d *DynVRFs) renotify(v DynVRF) {
+	n := 0
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		routes, err := d.h.RouteListFiltered(fam, &netlink.Route{Table: int(v.Table), Protocol: OVNRouteProtocol},
+			netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
+		if err != nil {
+			d.log.Warn("dynamic: cannot list OVN's routes of a new VRF", "vrf", v.Name, "error", err)
+			continue
+		}
+		for i := range routes {
+			// An identical replace is not enough: zebra keeps its misplaced
+			// entry. Delete and add back, at once.
+			if err := d.h.RouteDel(&routes[i]); err != nil {
+				d.log.Warn("dynamic: cannot re-announce an OVN route to FRR", "vrf", v.Name, "route", routes[i].Dst, "error", err)
+				continue
+			}
+			if err := d.h.RouteAdd(&routes[i]); err != nil {
+				d.log.Warn("dynamic: cannot re-announce an OVN route to FRR", "vrf", v.Name, "route", routes[i].Dst, "error", err)
+				continue
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		d.log.Info("dynamic: OVN's routes written before the VRF existed notified again", "vrf", v.Name, "routes", n)
+	}
 }
 
 // Unwire deletes the VRFs ovnbgp created (DynVRFAlias) whose name is not

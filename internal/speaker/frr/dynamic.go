@@ -20,11 +20,17 @@ type DynamicVRF struct {
 	Interfaces []string // BGP unnumbered peers, one per interface
 }
 
-// DynamicRouteMap picks OVN's routes among a VRF's kernel routes: OVN
-// writes only blackhole routes (route-exchange-netlink.c), anything else
-// in the table (learned routes FRR installs itself, an operator's) is not
-// redistributed. FRR sees protocol ovn (84) as a kernel route.
+// DynamicRouteMap picks OVN's routes among a VRF's kernel routes. FRR
+// sees OVN's routes (protocol ovn, 84) as kernel routes and cannot match
+// the protocol number; OVN writes them with the metric 1000, or 100 for a
+// route whose tracked port is bound here (controller/route.c), which bgpd
+// carries as the MED, so the route-map matches those metrics (bgpd's
+// `match ip next-hop type blackhole` is not relied on: it tests for a
+// next hop without an interface, which says nothing of the protocol).
 const DynamicRouteMap = "ovnbgp-ovn-routes"
+
+// OVNRouteMetrics are the metrics ovn-controller writes its routes with.
+var OVNRouteMetrics = []int{1000, 100}
 
 // renderDynamic returns the FRR configuration of the dynamic VRFs: the
 // route-map, the BFD profile when BFD is on and Render does not already
@@ -36,11 +42,10 @@ func renderDynamic(c *config.Config, vrfs []DynamicVRF, bfdRendered bool) ([]*No
 	}
 	o := &c.OVNBGP
 	var top []*Node
-	top = append(top,
-		&Node{Line: "route-map " + DynamicRouteMap + " permit 10", Owned: true, Children: []*Node{
-			{Line: "match ip next-hop type blackhole"}}},
-		&Node{Line: "route-map " + DynamicRouteMap + " permit 20", Owned: true, Children: []*Node{
-			{Line: "match ipv6 next-hop type blackhole"}}})
+	for i, m := range OVNRouteMetrics {
+		top = append(top, &Node{Line: fmt.Sprintf("route-map %s permit %d", DynamicRouteMap, 10*(i+1)), Owned: true,
+			Children: []*Node{{Line: fmt.Sprintf("match metric %d", m)}}})
+	}
 	anyPeer := false
 	for _, v := range vrfs {
 		anyPeer = anyPeer || len(v.Interfaces) > 0
