@@ -176,6 +176,26 @@ func startSpeaker(ctx context.Context, sp speaker.Speaker, log *slog.Logger) {
 	}()
 }
 
+// runUntilReload runs run(ctx) until it returns (its error, unless the
+// parent context ended) or a reload arrives (then ctx is cancelled, run
+// awaited, and the new configuration returned).
+func runUntilReload(parent context.Context, run func(context.Context) error, ctx context.Context, cancel context.CancelFunc,
+	reload <-chan *config.Config) (*config.Config, error) {
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil && parent.Err() == nil {
+			return nil, err
+		}
+		return nil, nil
+	case next := <-reload:
+		cancel()
+		<-done
+		return next, nil
+	}
+}
+
 // runOnce runs the controller with one configuration until ctx ends (nil,
 // nil) or a reload asks for a restart with a new configuration. Nothing is
 // withdrawn across a restart: the first full reconcile of the new
@@ -242,17 +262,9 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 		go a.PollSpeaker(ctx, 10*time.Second)
 	}
 
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var next *config.Config
-	select {
-	case err := <-done:
-		if err != nil && parent.Err() == nil {
-			return nil, err
-		}
-	case next = <-reload:
-		cancel()
-		<-done
+	next, err := runUntilReload(parent, a.Run, ctx, cancel, reload)
+	if err != nil {
+		return nil, err
 	}
 	if next != nil {
 		// A restart of the controller: leave everything in place. The

@@ -38,17 +38,9 @@ func runDynamic(ctx context.Context, parent context.Context, cfg *config.Config,
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	startSpeaker(runCtx, sp, log)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(runCtx) }()
-	var next *config.Config
-	select {
-	case err := <-done:
-		if err != nil && parent.Err() == nil {
-			return nil, err
-		}
-	case next = <-reload:
-		cancel()
-		<-done
+	next, err := runUntilReload(parent, d.Run, runCtx, cancel, reload)
+	if err != nil {
+		return nil, err
 	}
 	// Stopping (or restarting with a new configuration) leaves FRR and the
 	// VRFs in place: OVN keeps its routes in the VRFs and FRR announcing

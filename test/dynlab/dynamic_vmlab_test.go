@@ -71,16 +71,7 @@ func TestVMDynamicRouting(t *testing.T) {
 	ch := l.AddChassis(central, "c1", lab.ChassisOptions{Gateway: true})
 	tor := l.NetNS("tor", true)
 	l.Veth(ch.NS, "c1-tor", nil, tor, "tor-c1", nil)
-	torFRR := l.StartFRR10(tor, `hostname tor
-router bgp 65000
- bgp router-id 10.255.0.1
- no bgp ebgp-requires-policy
- neighbor tor-c1 interface remote-as external
- address-family ipv4 unicast
-  neighbor tor-c1 default-originate
- exit-address-family
-exit
-`)
+	torFRR := l.StartFRR10(tor, lab.ToRUnnumbered(65000, "10.255.0.1", "tor-c1"))
 	c1FRR := l.StartFRR10(ch.NS, "hostname c1\n")
 	ch.VSCtl("set", "Open_vSwitch", ".", "external_ids:dynamic-routing-port-mapping=bgp-tor=c1-tor")
 

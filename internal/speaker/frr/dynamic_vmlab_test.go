@@ -11,6 +11,7 @@ import (
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/dataplane/linux"
+	"github.com/ovnbgp/ovnbgp/test/lab"
 )
 
 // TestVMLabDynamicVRFRoutes: the FRR configuration of exposing_method =
@@ -30,16 +31,7 @@ func TestVMLabDynamicVRFRoutes(t *testing.T) {
 	if frrMajor() >= 10 {
 		start = l.StartFRR10
 	}
-	torFRR := start(tor, `hostname tor
-router bgp 65000
- bgp router-id 10.255.0.1
- no bgp ebgp-requires-policy
- neighbor tor-c1 interface remote-as external
- address-family ipv4 unicast
-  neighbor tor-c1 default-originate
- exit-address-family
-exit
-`)
+	torFRR := start(tor, lab.ToRUnnumbered(65000, "10.255.0.1", "tor-c1"))
 	// As in production: FRR runs; ovn-controller writes a route into the
 	// table before the VRF exists; then ovnbgp creates the VRF, puts the
 	// routing interface in it and configures FRR.
