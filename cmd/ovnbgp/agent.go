@@ -119,7 +119,8 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 	if !useOVN(cfg) {
 		driver = "none"
 	}
-	log.Info("ovnbgp starting", "driver", driver, "speaker", cfg.OVNBGP.Speaker, "announce_method", cfg.OVNBGP.AnnounceMethod, "vips", len(cfg.VIPs))
+	log.Info("ovnbgp starting", "driver", driver, "exposing_method", cfg.ExposingMethod, "speaker", cfg.OVNBGP.Speaker,
+		"announce_method", cfg.OVNBGP.AnnounceMethod, "vips", len(cfg.VIPs))
 	// One registry and one HTTP server for the life of the process (the
 	// speaker, like the address, changes only with a restart).
 	speakerCollectors := frr.Collectors()
@@ -181,6 +182,26 @@ func startSpeaker(ctx context.Context, sp speaker.Speaker, log *slog.Logger) {
 	}()
 }
 
+// runUntilReload runs run(ctx) until it returns (its error, unless the
+// parent context ended) or a reload arrives (then ctx is cancelled, run
+// awaited, and the new configuration returned).
+func runUntilReload(parent context.Context, run func(context.Context) error, ctx context.Context, cancel context.CancelFunc,
+	reload <-chan *config.Config) (*config.Config, error) {
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil && parent.Err() == nil {
+			return nil, err
+		}
+		return nil, nil
+	case next := <-reload:
+		cancel()
+		<-done
+		return next, nil
+	}
+}
+
 // runOnce runs the controller with one configuration until ctx ends (nil,
 // nil) or a reload asks for a restart with a new configuration. Nothing is
 // withdrawn across a restart: the first full reconcile of the new
@@ -201,6 +222,13 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 			return nil, err
 		}
 		log.Info("chassis identified", "system-id", src.ID.SystemID, "hostname", src.ID.Hostname)
+		if cfg.ExposingMethod == config.ExposingDynamic {
+			if len(cfg.VIPs) > 0 {
+				log.Warn("exposing_method = dynamic: the [ovnbgp_vip:*] sections are not served in this mode yet", "vips", len(cfg.VIPs))
+			}
+			var dyn atomic.Pointer[agent.Dynamic]
+			return runDynamic(ctx, parent, cfg, log, reload, src, &dyn)
+		}
 		planner, need, protected := newPlanner(cfg, src)
 		if w := agent.UnguardedTenantExposure(cfg); w != "" {
 			log.Warn(w)
@@ -253,17 +281,9 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 		go a.PollSpeaker(ctx, 10*time.Second)
 	}
 
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var next *config.Config
-	select {
-	case err := <-done:
-		if err != nil && parent.Err() == nil {
-			return nil, err
-		}
-	case next = <-reload:
-		cancel()
-		<-done
+	next, err := runUntilReload(parent, a.Run, ctx, cancel, reload)
+	if err != nil {
+		return nil, err
 	}
 	if next != nil {
 		// A restart of the controller: leave everything in place. The

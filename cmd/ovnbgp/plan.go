@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ovnbgp/ovnbgp/internal/agent"
+	"github.com/ovnbgp/ovnbgp/internal/config"
 	"github.com/ovnbgp/ovnbgp/internal/plan"
 )
 
@@ -29,7 +30,10 @@ func init() {
 		Long: `Connects to the local Open_vSwitch database and to the OVN database of the
 configured driver exactly as the agent does, computes the desired state and
 prints it: the announcements (prefix, kind, port, network, VRF, reason) and
-the wiring. Nothing on the host is changed.`,
+the wiring. With exposing_method = dynamic: the dynamic-routing VRFs this
+chassis serves (name, table, who creates the device, router, ports,
+routing interfaces) and the FRR configuration ovnbgp renders for them.
+Nothing on the host is changed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "table" && output != "json" {
@@ -50,6 +54,9 @@ the wiring. Nothing on the host is changed.`,
 			defer src.Close()
 			if err := src.Start(ctx); err != nil {
 				return err
+			}
+			if cfg.ExposingMethod == config.ExposingDynamic {
+				return planDynamic(cfg, src, output)
 			}
 			p, need, _ := newPlanner(cfg, src)
 			if need != nil {

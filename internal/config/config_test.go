@@ -448,9 +448,9 @@ func TestCross(t *testing.T) {
 		{"[DEFAULT]\ndriver = nb_ovn_bgp_driver\nexposing_method = vrf\n", "DEFAULT", "evpn_local_ip", "must be set"},
 		{"[DEFAULT]\ndriver = nb_ovn_bgp_driver\nexposing_method = vrf\nevpn_local_ip = 192.0.2.10\n[ovnbgp]\nspeaker = gobgp\n", "ovnbgp", "speaker", "needs FRR"},
 		{"[DEFAULT]\ndriver = nb_ovn_bgp_driver\nexposing_method = vrf\nevpn_local_ip = 192.0.2.10\nevpn_udp_dstport = 0\n", "DEFAULT", "evpn_udp_dstport", "1..65535"},
-		{"[DEFAULT]\nexposing_method = ovn\n", "DEFAULT", "exposing_method", "only underlay and vrf are supported"},
+		{"[DEFAULT]\nexposing_method = ovn\n", "DEFAULT", "exposing_method", "use underlay, vrf or dynamic"},
 		{"[DEFAULT]\nexposing_method = l2vni\n", "DEFAULT", "exposing_method", "nor by upstream"},
-		{"[DEFAULT]\nexposing_method = dynamic\n", "DEFAULT", "exposing_method", "nor by upstream"},
+		{"[DEFAULT]\nexposing_method = dynamic\n[ovnbgp]\nspeaker = gobgp\n", "ovnbgp", "speaker", "needs speaker = frr"},
 		{"[ovnbgp]\nrule_priority = 2000\n", "ovnbgp", "rule_priority", "lower than rule_priority_max (1999)"},
 		{"[ovnbgp]\nrule_priority = 10\nrule_priority_max = 10\n", "ovnbgp", "rule_priority", "lower than rule_priority_max"},
 		{"[ovnbgp]\nbridge_table_base = 230\n", "ovnbgp", "bridge_table_base", "reserved tables 253-255"},
@@ -481,6 +481,9 @@ func TestCross(t *testing.T) {
 		"[ovn]\novn_sb_connection = tcp:10.0.0.1:6642\novn_sb_private_key =\n",
 		"[DEFAULT]\ndriver = nb_ovn_bgp_driver\nexposing_method = vrf\nevpn_local_ip = 192.0.2.10\n",
 		"[DEFAULT]\ndriver = nb_ovn_bgp_driver\nexposing_method = vrf\nevpn_local_ip = 2001:db8::10\nevpn_udp_dstport = 4790\n",
+		// dynamic (OVN native dynamic routing) with either driver.
+		"[DEFAULT]\nexposing_method = dynamic\ndriver = ovn_bgp_driver\n",
+		"[DEFAULT]\nexposing_method = dynamic\ndriver = nb_ovn_bgp_driver\n",
 	} {
 		_, _, err := load(t, text)
 		assert.NoError(t, err, text)

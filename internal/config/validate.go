@@ -44,10 +44,17 @@ func (c *Config) validateCross() error {
 		if err := c.validateVRFMethod(bad); err != nil {
 			return err
 		}
-	case ExposingL2VNI, ExposingDynamic:
-		return bad(D, "exposing_method", "not implemented by ovnbgp (nor by upstream ovn-bgp-agent); only underlay and vrf are supported")
+	case ExposingDynamic:
+		// OVN (>= 25.03) writes the routes into a Linux VRF itself; ovnbgp
+		// configures FRR around them (redistribute kernel in the VRF), which
+		// the embedded GoBGP cannot do.
+		if c.OVNBGP.Speaker != SpeakerFRR {
+			return bad(B, "speaker", "exposing_method = dynamic needs speaker = frr: OVN writes the routes into a Linux VRF and FRR redistributes them from there")
+		}
+	case ExposingL2VNI:
+		return bad(D, "exposing_method", "not implemented by ovnbgp (nor by upstream ovn-bgp-agent); use underlay, vrf or dynamic")
 	default:
-		return bad(D, "exposing_method", "not supported by ovnbgp yet; only underlay and vrf are supported")
+		return bad(D, "exposing_method", "not supported by ovnbgp yet; use underlay, vrf or dynamic")
 	}
 
 	if c.OVNBGP.RulePriority >= c.OVNBGP.RulePriorityMax {

@@ -291,6 +291,20 @@ func (t *Topology) OpenVSwitch() *vswitch.OpenVSwitch { return t.ovs }
 // Interface returns the local OVS interface with the given name, or nil.
 func (t *Topology) Interface(name string) *vswitch.Interface { return t.ifaceByNam[name] }
 
+// InterfaceBoundTo returns the name of the local OVS interface whose
+// external_ids:iface-id is logicalPort ("" when none; the lowest name when
+// several claim it). It scans the chassis' interfaces: for the few
+// questions of exposing_method = dynamic, not for every port.
+func (t *Topology) InterfaceBoundTo(logicalPort string) string {
+	best := ""
+	for _, i := range t.ifaces {
+		if i.ExternalIDs["iface-id"] == logicalPort && logicalPort != "" && (best == "" || i.Name < best) {
+			best = i.Name
+		}
+	}
+	return best
+}
+
 // BridgePorts returns the names of the ports of the local bridge named br,
 // sorted, or nil when there is no such bridge.
 func (t *Topology) BridgePorts(br string) []string {

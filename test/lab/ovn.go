@@ -108,6 +108,12 @@ func (l *Lab) AddChassis(c *Central, name string, o ChassisOptions) *Chassis {
 		}
 	}
 	ch.VSCtl(args...)
+	// ovs-vswitchd creates a netdev bridge's tap device after the
+	// transaction; under software emulation (the QEMU lab) noticeably so.
+	l.Eventually(60*time.Second, "br-ul of "+name, func() bool {
+		_, err := ch.NS.Try("ip", "link", "show", "br-ul")
+		return err == nil
+	})
 	ch.NS.IP("addr", "add", o.EncapIP+"/24", "dev", "br-ul")
 	ch.NS.IP("link", "set", "br-ul", "up")
 	ids := []string{"set", "Open_vSwitch", ".", "external_ids:system-id=" + name, "external_ids:hostname=" + name,

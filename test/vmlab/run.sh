@@ -14,6 +14,7 @@
 # rebuilt when its recipe (this file's RECIPE line) changes. There is no
 # usable KVM on these machines: QEMU runs in software emulation (TCG), so
 # nothing timed inside the guest is a performance figure.
+# OVNBGP_VMLAB_RUN, when set, is passed to each binary as -test.run.
 set -euo pipefail
 
 suite=bookworm
@@ -168,7 +169,7 @@ for pkg in "$@"; do
   dir=$(cd "$root_dir" && go list -f '{{.Dir}}' "$pkg")
   cat >> "$share/run.sh" <<EOF
 echo "=== vmlab: $pkg"
-(cd "$dir" 2>/dev/null || cd /share; /share/$name.test -test.v -test.count=1 -test.timeout=15m) || rc=1
+(cd "$dir" 2>/dev/null || cd /share; /share/$name.test -test.v -test.count=1 -test.timeout=15m ${OVNBGP_VMLAB_RUN:+-test.run '$OVNBGP_VMLAB_RUN'}) || rc=1
 EOF
 done
 echo 'exit $rc' >> "$share/run.sh"

@@ -77,6 +77,7 @@ type Speaker struct {
 	routerID  string         // resolved router id (config or bgpd's)
 	vrfs      []VRF          // the per-VRF instances the drivers asked for (SetVRFs)
 	vrfsSet   bool           // SetVRFs was called: until then the saved rendering's VRFs are kept
+	dynamic   []DynamicVRF   // exposing_method = dynamic: the VRFs (SetDynamic)
 	withdrawn bool           // Stop(withdraw=true) ran
 	applied   time.Time
 	restarts  int

@@ -333,7 +333,7 @@ func BenchmarkRender(b *testing.B) {
 	}
 	cfg := v.config()
 	for b.Loop() {
-		n, err := Render(Input{Config: cfg, RouterID: v.routerID, VRFs: v.vrfs})
+		n, err := Render(v.input(cfg))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -157,12 +157,13 @@ func TestVMLabFRR10Apply(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.SetVRFs(v.vrfs)
+		s.dynamic = v.dynamic
 		if err := s.Apply(context.Background(), "test"); err != nil {
 			t.Errorf("%s: %v\nrunning-config:\n%s", v.name, err, vtysh("show running-config"))
 			continue
 		}
 		runCfg := parseRunning(vtysh("show running-config"))
-		cur, _ := Render(Input{Config: cfg, RouterID: v.routerID, VRFs: v.vrfs})
+		cur, _ := Render(v.input(cfg))
 		for _, p := range paths(cur) {
 			if !runCfg[p] && !hiddenDefault(p) {
 				t.Errorf("%s: rendered line not in running-config: %q", v.name, strings.ReplaceAll(p, "\x00", " / "))

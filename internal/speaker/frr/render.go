@@ -51,6 +51,10 @@ type Input struct {
 	// bgpd originates it; a table-imported route would lose to the
 	// connected one in zebra and never be redistributed.
 	Networks []netip.Prefix
+	// Dynamic are the VRFs of exposing_method = dynamic (dynamic.go). In
+	// that mode the underlay's announce pieces (the announce table import,
+	// the bgp_vrf instance) are not rendered.
+	Dynamic []DynamicVRF
 }
 
 // Render returns the configuration ovnbgp owns, as a tree of stanzas in
@@ -80,9 +84,11 @@ func Render(in Input) ([]*Node, error) {
 			&Node{Line: "ipv6 prefix-list " + PrefixList6 + " seq 5 permit ::/0 ge 128"})
 	}
 
+	dynamic := c.ExposingMethod == config.ExposingDynamic
 	var table int
-	switch o.AnnounceMethod {
-	case config.AnnounceTable:
+	switch {
+	case dynamic:
+	case o.AnnounceMethod == config.AnnounceTable:
 		table = c.AnnounceTable()
 		if table < 1 || table > 252 {
 			return nil, fmt.Errorf("frr: announce table %d: FRR imports tables 1-252 only", table)
@@ -96,7 +102,7 @@ func Render(in Input) ([]*Node, error) {
 			&Node{Line: "ipv6 prefix-list " + Kernel6 + " seq 5 permit ::/0 ge 128"},
 			&Node{Line: "route-map " + Kernel6 + " permit 10", Owned: true, Children: []*Node{
 				{Line: "match ipv6 address prefix-list " + Kernel6}}})
-	case config.AnnounceConnected, "":
+	case o.AnnounceMethod == config.AnnounceConnected, o.AnnounceMethod == "":
 		if c.BGPVRF == "" {
 			return nil, fmt.Errorf("frr: announce method connected needs bgp_vrf")
 		}
@@ -130,6 +136,7 @@ func Render(in Input) ([]*Node, error) {
 	switch {
 	case c.ExposingMethod == config.ExposingVRF:
 		// Everything is announced from the VRFs (RenderVRFs): no leak.
+	case dynamic:
 	case o.AnnounceMethod == config.AnnounceTable:
 		af4.Children = append(af4.Children, &Node{Line: fmt.Sprintf("redistribute table %d", table)})
 		af6.Children = append(af6.Children, &Node{Line: "redistribute kernel route-map " + Kernel6})
@@ -172,10 +179,12 @@ func Render(in Input) ([]*Node, error) {
 		evpn.Children = append(evpn.Children, &Node{Line: "advertise-all-vni"})
 		router.Children = append(router.Children, evpn)
 	}
-	top = append(top, router)
+	if !dynamic || fabric || len(router.Children) > 0 {
+		top = append(top, router)
+	}
 	top = append(top, vrfs...)
 
-	if o.AnnounceMethod != config.AnnounceTable && c.ExposingMethod != config.ExposingVRF {
+	if !dynamic && o.AnnounceMethod != config.AnnounceTable && c.ExposingMethod != config.ExposingVRF {
 		vrf := &Node{Line: fmt.Sprintf("router bgp %d vrf %s", c.BGPAS, c.BGPVRF), Owned: true}
 		if in.RouterID != "" {
 			vrf.Children = append(vrf.Children, &Node{Line: "bgp router-id " + in.RouterID})
@@ -185,6 +194,13 @@ func Render(in Input) ([]*Node, error) {
 				Children: []*Node{{Line: "redistribute connected"}}})
 		}
 		top = append(top, vrf)
+	}
+	if dynamic {
+		dyn, err := renderDynamic(c, in.Dynamic, fabric && o.BFD)
+		if err != nil {
+			return nil, err
+		}
+		top = append(top, dyn...)
 	}
 	return top, nil
 }

@@ -20,6 +20,7 @@ type variant struct {
 	mod      func(c *config.Config)
 	routerID string
 	vrfs     []VRF
+	dynamic  []DynamicVRF // exposing_method = dynamic when set
 }
 
 func evpnMethod(c *config.Config) {
@@ -34,6 +35,12 @@ func tenantVRF(vni uint32) VRF {
 	return VRF{Name: fmt.Sprintf("vrf-%d", vni), Table: int(vni), VNI: vni,
 		Redistribute: []Redistribute{{Source: "connected"}, {Source: "kernel"}}}
 }
+
+func (v variant) input(c *config.Config) Input {
+	return Input{Config: c, RouterID: v.routerID, VRFs: v.vrfs, Dynamic: v.dynamic}
+}
+
+func dynamicMode(c *config.Config) { c.ExposingMethod = config.ExposingDynamic }
 
 func fabricPeers(c *config.Config) {
 	c.OVNBGP.Peers = []config.Peer{
@@ -128,6 +135,19 @@ var variants = []variant{
 		}
 		c.OVNBGP.PeerGroup = "tors"
 	}},
+	// exposing_method = dynamic: OVN's VRFs, one with two routing
+	// interfaces (BFD, ECMP), one without a peer yet.
+	{name: "dynamic", mod: func(c *config.Config) {
+		dynamicMode(c)
+		c.OVNBGP.BFD = true
+		c.OVNBGP.MaximumPaths = 4
+	}, dynamic: []DynamicVRF{{Name: "ovnvrf42"}, {Name: "ovnvrf10", Interfaces: []string{"bgp-eth2", "bgp-eth1"}}}},
+	// dynamic with fabric peers in the default instance too, one VRF left.
+	{name: "dynamic-fabric-one-vrf", routerID: "10.0.1.2", mod: func(c *config.Config) {
+		dynamicMode(c)
+		fabricPeers(c)
+		c.OVNBGP.BFD = true
+	}, dynamic: []DynamicVRF{{Name: "ovnvrf10", Interfaces: []string{"bgp-eth1"}}}},
 }
 
 func (v variant) config() *config.Config {
@@ -160,7 +180,7 @@ func golden(t *testing.T, name, got string) {
 func TestRenderGolden(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			nodes, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
+			nodes, err := Render(v.input(v.config()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -181,7 +201,7 @@ func TestRemovalsGolden(t *testing.T) {
 	}
 	render := func(name string) []*Node {
 		v := byName[name]
-		n, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
+		n, err := Render(v.input(v.config()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,6 +219,9 @@ func TestRemovalsGolden(t *testing.T) {
 		{"evpn-vrf-minimal", "connected-leak"},                                 // every VRF gone, the leak back
 		{"evpn-vrf-ipv4", "evpn-vrf-ipv6-peer-group"},                          // one VRF replaced by another
 		{"vrf-peers", "table"},                                                 // a peering VRF gone
+		{"connected-leak", "dynamic"},                                          // underlay to dynamic
+		{"dynamic", "dynamic-fabric-one-vrf"},                                  // a VRF gone, the fabric added
+		{"dynamic-fabric-one-vrf", "connected-leak"},                           // back to underlay
 	} {
 		name := "removals-" + tc.from + "-to-" + tc.to
 		t.Run(name, func(t *testing.T) {
@@ -217,7 +240,7 @@ func TestRemovalsProtected(t *testing.T) {
 			v = x
 		}
 	}
-	prev, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
+	prev, err := Render(v.input(v.config()))
 	if err != nil {
 		t.Fatal(err)
 	}

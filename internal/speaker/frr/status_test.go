@@ -124,7 +124,7 @@ func TestParseRunning(t *testing.T) {
 
 func TestWithoutAnnounce(t *testing.T) {
 	for _, v := range variants {
-		nodes, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
+		nodes, err := Render(v.input(v.config()))
 		if err != nil {
 			t.Fatal(err)
 		}

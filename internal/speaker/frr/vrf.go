@@ -249,7 +249,7 @@ func (s *Speaker) SyncVRFs(ctx context.Context, vrfs []plan.VRF) error {
 // them there would withdraw every tenant's routes for the seconds until
 // the first full reconcile (an agent restart would send UPDATEs).
 func (s *Speaker) render() ([]*Node, error) {
-	cur, err := Render(Input{Config: s.cfg, RouterID: s.routerID, VRFs: s.vrfs, Networks: s.vipNets})
+	cur, err := Render(Input{Config: s.cfg, RouterID: s.routerID, VRFs: s.vrfs, Networks: s.vipNets, Dynamic: s.dynamic})
 	if err != nil || s.vrfsSet {
 		return cur, err
 	}
