@@ -395,7 +395,7 @@ func TestRenderKeepsSavedVRFsUntilSet(t *testing.T) {
 // default instance's address family of their IP version, with either
 // announce method; removing one renders exactly its `no network`.
 func TestRenderVIPNetworks(t *testing.T) {
-	nets := []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32"), netip.MustParsePrefix("2001:db8::10/128")}
+	nets := []Network{{Prefix: netip.MustParsePrefix("203.0.113.10/32")}, {Prefix: netip.MustParsePrefix("2001:db8::10/128")}}
 	for _, method := range []string{config.AnnounceTable, config.AnnounceConnected} {
 		c := config.Default()
 		c.OVNBGP.AnnounceMethod = method
@@ -437,7 +437,7 @@ func TestVtyScript(t *testing.T) {
 // agent keeps rendering them until its first Sync).
 func TestNetworksOf(t *testing.T) {
 	c := config.Default()
-	nets := []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32"), netip.MustParsePrefix("2001:db8::10/128")}
+	nets := []Network{{Prefix: netip.MustParsePrefix("203.0.113.10/32")}, {Prefix: netip.MustParsePrefix("2001:db8::10/128")}}
 	nodes, err := Render(Input{Config: c, Networks: nets})
 	if err != nil {
 		t.Fatal(err)
