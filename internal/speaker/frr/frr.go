@@ -809,6 +809,7 @@ func ParseText(text string) []*Node {
 // ownedContext reports whether a context line is one ovnbgp owns whole.
 func ownedContext(line string) bool {
 	return strings.HasPrefix(line, "profile ") || strings.HasPrefix(line, "route-map "+Kernel6+" ") ||
+		strings.HasPrefix(line, "route-map "+VIPRouteMapPrefix+"-") ||
 		(strings.HasPrefix(line, "router bgp ") && strings.Contains(line, " vrf "))
 }
 

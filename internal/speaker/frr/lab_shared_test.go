@@ -105,13 +105,14 @@ func TestLabApplyVariants(t *testing.T) {
 		cfg.BGPRouterID = v.routerID
 		s := speakerFor(t, f, cfg, state)
 		s.SetVRFs(v.vrfs)
+		s.vipNets = v.nets
 		start := time.Now()
 		if err := s.Apply(context.Background(), "test"); err != nil {
 			t.Fatalf("%s: %v", v.name, err)
 		}
 		times = append(times, time.Since(start))
 		run := running(t, f)
-		cur, _ := Render(Input{Config: cfg, RouterID: v.routerID, VRFs: v.vrfs})
+		cur, _ := Render(Input{Config: cfg, RouterID: v.routerID, VRFs: v.vrfs, Networks: v.nets})
 		// Every rendered line shows in running-config at its place, except
 		// the ones equal to FRR's defaults. This catches a line vtysh
 		// applied in a parent node because the intended node lacks it.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -20,6 +21,11 @@ type variant struct {
 	mod      func(c *config.Config)
 	routerID string
 	vrfs     []VRF
+	nets     []Network // service VIPs
+}
+
+func (v variant) input() Input {
+	return Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs, Networks: v.nets}
 }
 
 func evpnMethod(c *config.Config) {
@@ -75,6 +81,17 @@ var variants = []variant{
 		c.OVNBGP.PeerPassword = "f00bar"
 		c.OVNBGP.BFD = true
 		c.OVNBGP.MaximumPaths = 2
+	}},
+	// Service VIPs, plain and de-preferred (issue 19).
+	{name: "table-vips-deprefer", mod: func(c *config.Config) {
+		c.OVNBGP.AnnounceMethod = config.AnnounceTable
+		c.OVNBGP.Peers = []config.Peer{{Address: "10.0.1.1"}}
+	}, nets: []Network{
+		{Prefix: netip.MustParsePrefix("203.0.113.10/32")},
+		{Prefix: netip.MustParsePrefix("203.0.113.20/32"), Attrs: plan.PathAttrs{MED: 1000, SetMED: true}},
+		{Prefix: netip.MustParsePrefix("203.0.113.30/32"), Attrs: plan.PathAttrs{MED: 1000, SetMED: true}},
+		{Prefix: netip.MustParsePrefix("203.0.113.40/32"), Attrs: plan.PathAttrs{Prepend: 3}},
+		{Prefix: netip.MustParsePrefix("2001:db8::10/128"), Attrs: plan.PathAttrs{MED: 5, SetMED: true, Prepend: 2}},
 	}},
 	// EVPN (exposing_method = vrf): a VRF per VNI, type-5 over the
 	// default instance's sessions.
@@ -160,7 +177,7 @@ func golden(t *testing.T, name, got string) {
 func TestRenderGolden(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			nodes, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
+			nodes, err := Render(v.input())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -181,7 +198,7 @@ func TestRemovalsGolden(t *testing.T) {
 	}
 	render := func(name string) []*Node {
 		v := byName[name]
-		n, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
+		n, err := Render(v.input())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,6 +213,7 @@ func TestRemovalsGolden(t *testing.T) {
 		{"table-peer-group-mixed-as", "table-fabric-minimal"},                  // group dropped, a member stays
 		{"connected-unnumbered-peer-group", "connected-unnumbered-peer-group"}, // nothing
 		{"evpn-vrf-full", "evpn-vrf-minimal"},                                  // a VNI gone, rd and rts dropped
+		{"table-vips-deprefer", "table-fabric-minimal"},                        // the VIPs withdrawn, their route-maps removed whole
 		{"evpn-vrf-minimal", "connected-leak"},                                 // every VRF gone, the leak back
 		{"evpn-vrf-ipv4", "evpn-vrf-ipv6-peer-group"},                          // one VRF replaced by another
 		{"vrf-peers", "table"},                                                 // a peering VRF gone
@@ -217,7 +235,7 @@ func TestRemovalsProtected(t *testing.T) {
 			v = x
 		}
 	}
-	prev, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
+	prev, err := Render(v.input())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +367,7 @@ func TestRenderKeepsSavedVRFsUntilSet(t *testing.T) {
 			v = x
 		}
 	}
-	prev, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
+	prev, err := Render(v.input())
 	if err != nil {
 		t.Fatal(err)
 	}

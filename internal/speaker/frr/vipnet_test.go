@@ -57,37 +57,45 @@ func FuzzParseVIPRouteMap(f *testing.F) {
 }
 
 // TestRenderVIPDeprefer: a de-preferred VIP's statement names its
-// route-map, rendered once per attribute set before the instance.
+// route-map, rendered once per attribute set before the instance (the
+// golden file is the variant's, TestRenderGolden); the saved rendering
+// gives the VIPs back with their attributes.
 func TestRenderVIPDeprefer(t *testing.T) {
-	c := config.Default()
-	c.OVNBGP.AnnounceMethod = config.AnnounceTable
-	nets := []Network{
-		{Prefix: netip.MustParsePrefix("203.0.113.10/32")},
-		{Prefix: netip.MustParsePrefix("203.0.113.20/32"), Attrs: medAttrs},
-		{Prefix: netip.MustParsePrefix("203.0.113.30/32"), Attrs: medAttrs},
-		{Prefix: netip.MustParsePrefix("203.0.113.40/32"), Attrs: prependAttrs},
-		{Prefix: netip.MustParsePrefix("2001:db8::10/128"), Attrs: prependAttrs},
+	var v variant
+	for _, x := range variants {
+		if x.name == "table-vips-deprefer" {
+			v = x
+		}
 	}
-	nodes, err := Render(Input{Config: c, Networks: nets})
+	nodes, err := Render(v.input())
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := Text(nodes)
-	golden(t, "table-vips-deprefer", text)
 	if n := strings.Count(text, "route-map ovnbgp-vip-med-1000 permit 10"); n != 1 {
 		t.Errorf("the MED route-map rendered %d times", n)
 	}
 	if strings.Index(text, "route-map ovnbgp-vip-") > strings.Index(text, "router bgp") {
 		t.Errorf("a VIP route-map after the instance that uses it:\n%s", text)
 	}
-	// The saved rendering gives the VIPs back with their attributes.
-	got := networksOf(ParseText(text), c.BGPAS)
-	if len(got) != len(nets) {
+	// After a restart (the rendering read back from the state file) the
+	// route-maps are still owned whole: removed with one `no route-map`.
+	rm := Text(Removals(ParseText(text), nil, nil))
+	for _, want := range []string{"no route-map ovnbgp-vip-med-1000 permit 10\n", "no route-map ovnbgp-vip-med-5-prepend-2 permit 10\n"} {
+		if !strings.Contains(rm, want) {
+			t.Errorf("removals after a restart lack %q:\n%s", want, rm)
+		}
+	}
+	if strings.Contains(rm, "no set ") {
+		t.Errorf("removals after a restart negate the route-maps' lines:\n%s", rm)
+	}
+	got := networksOf(ParseText(text), v.config().BGPAS)
+	if len(got) != len(v.nets) {
 		t.Fatalf("networksOf = %v", got)
 	}
-	for i := range nets {
-		if got[i] != nets[i] {
-			t.Errorf("networksOf[%d] = %v, want %v", i, got[i], nets[i])
+	for i := range v.nets {
+		if got[i] != v.nets[i] {
+			t.Errorf("networksOf[%d] = %v, want %v", i, got[i], v.nets[i])
 		}
 	}
 }
