@@ -24,6 +24,16 @@ type variant struct {
 	nets     []Network // service VIPs
 }
 
+// variantNamed is the variant of that name (the zero one if none).
+func variantNamed(name string) variant {
+	for _, v := range variants {
+		if v.name == name {
+			return v
+		}
+	}
+	return variant{}
+}
+
 func (v variant) input() Input {
 	return Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs, Networks: v.nets}
 }
@@ -361,12 +371,7 @@ func TestSetVRFs(t *testing.T) {
 // the drivers set the VRFs (removing them would withdraw every tenant's
 // routes until the first full reconcile); once set, they follow the set.
 func TestRenderKeepsSavedVRFsUntilSet(t *testing.T) {
-	var v variant
-	for _, x := range variants {
-		if x.name == "evpn-vrf-full" {
-			v = x
-		}
-	}
+	v := variantNamed("evpn-vrf-full")
 	prev, err := Render(v.input())
 	if err != nil {
 		t.Fatal(err)

@@ -61,12 +61,7 @@ func FuzzParseVIPRouteMap(f *testing.F) {
 // golden file is the variant's, TestRenderGolden); the saved rendering
 // gives the VIPs back with their attributes.
 func TestRenderVIPDeprefer(t *testing.T) {
-	var v variant
-	for _, x := range variants {
-		if x.name == "table-vips-deprefer" {
-			v = x
-		}
-	}
+	v := variantNamed("table-vips-deprefer")
 	nodes, err := Render(v.input())
 	if err != nil {
 		t.Fatal(err)
