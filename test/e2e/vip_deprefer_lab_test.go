@@ -99,7 +99,6 @@ deprefer_prepend = 2
 		m, p := v.torPaths(t, vipMED), v.torPaths(t, vipPrepend)
 		return len(m) == 2 && len(p) == 2 && m[c1.ip].med() == 0 && p[c1.ip].ASPath.String == "64999"
 	})
-	t.Logf("ToR paths: %+v %+v", v.torPaths(t, vipMED), v.torPaths(t, vipPrepend))
 	v.torFRR.Vtysh("debug bgp updates in")
 	time.Sleep(300 * time.Millisecond)
 	w0m, w0p := v.torWithdrawals(t, c1.ip, vipMED), v.torWithdrawals(t, c1.ip, vipPrepend)
