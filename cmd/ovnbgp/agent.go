@@ -238,7 +238,9 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 		log.Info("no OVN on this node: announcing the service VIPs only", "vips", len(cfg.VIPs), "ovn", cfg.OVNBGP.OVN)
 	}
 	if len(cfg.VIPs) > 0 {
-		deps.VIPs = vip.New(cfg.VIPs, vip.Options{CanDeprefer: cfg.OVNBGP.Speaker == config.SpeakerGoBGP, Logger: log.With("component", "vip")})
+		// Both speakers de-prefer (FRR through route-maps on the VIPs'
+		// network statements).
+		deps.VIPs = vip.New(cfg.VIPs, vip.Options{CanDeprefer: true, Logger: log.With("component", "vip")})
 	}
 	lo := linux.OptionsFromConfig(cfg)
 	lo.Logger = log.With("component", "kernel")

@@ -46,8 +46,10 @@ type Announcement struct {
 }
 
 // PathAttrs are BGP attributes of an announcement that make the fabric
-// prefer another node's path. The embedded GoBGP speaker sets them; the
-// FRR speaker cannot (its prefixes reach bgpd through kernel objects).
+// prefer another node's path. The embedded GoBGP speaker sets them on its
+// paths; the FRR speaker only on the service VIPs' `network` statements,
+// through route-maps (its other prefixes reach bgpd through kernel
+// objects).
 type PathAttrs struct {
 	MED     uint32 `json:"med,omitempty"`     // MULTI_EXIT_DISC, when SetMED
 	SetMED  bool   `json:"set_med,omitempty"` // MED is set

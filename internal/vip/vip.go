@@ -54,8 +54,9 @@ type Status struct {
 
 // Options of the source.
 type Options struct {
-	// CanDeprefer: the speaker sets path attributes (GoBGP). Without it an
-	// unhealthy VIP with on_failure med|prepend is withdrawn.
+	// CanDeprefer: the speaker sets path attributes (GoBGP and FRR both
+	// do). Without it an unhealthy VIP with on_failure med|prepend is
+	// withdrawn.
 	CanDeprefer bool
 	Logger      *slog.Logger
 }
@@ -104,7 +105,7 @@ func New(vips []config.VIP, o Options) *Source {
 		s.vips = append(s.vips, e)
 		initMetrics(v.Name)
 		if !o.CanDeprefer && v.OnFailure != config.OnFailureWithdraw {
-			log.Warn("VIP: on_failure "+v.OnFailure+" needs speaker = gobgp; with this speaker an unhealthy VIP is withdrawn", "vip", v.Name)
+			log.Warn("VIP: on_failure "+v.OnFailure+" needs a speaker that sets path attributes; with this speaker an unhealthy VIP is withdrawn", "vip", v.Name)
 		}
 	}
 	return s

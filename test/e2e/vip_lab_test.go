@@ -51,6 +51,7 @@ type vipCtl struct {
 	conf    string
 	log     string
 	dir     string
+	extra   string // more of the agent's configuration; @DIR@ is dir
 }
 
 // bg starts a long-running program in ns in its own session, output to a
@@ -86,7 +87,7 @@ backend app
 	return p
 }
 
-func newVIPLab(t *testing.T, speaker string) *vipLab {
+func newVIPLab(t *testing.T, speaker string, extraConf ...string) *vipLab {
 	t.Helper()
 	for _, p := range []string{"/usr/sbin/haproxy", "/usr/bin/python3", "/usr/bin/curl"} {
 		if _, err := os.Stat(p); err != nil {
@@ -103,7 +104,7 @@ func newVIPLab(t *testing.T, speaker string) *vipLab {
 	var neighbors strings.Builder
 	for i, name := range []string{"ctl1", "ctl2"} {
 		c := &vipCtl{name: name, ns: v.l.NetNS(name, false), torIP: fmt.Sprintf("10.1.%d.1", i+1), ip: fmt.Sprintf("10.1.%d.2", i+1),
-			dir: v.l.Subdir(name)}
+			dir: v.l.Subdir(name), extra: strings.Join(extraConf, "")}
 		v.l.Veth(v.tor, "tor-"+name, []string{c.torIP + "/30"}, c.ns, name+"-tor", []string{c.ip + "/30"})
 		c.ns.IP("route", "add", "default", "via", c.torIP)
 		fmt.Fprintf(&neighbors, " neighbor %s remote-as 64999\n", c.ip)
@@ -192,7 +193,8 @@ mode = active-passive
 address = %s
 mode = anycast
 device = lo
-%s`, c.ip, c.dir, speaker, extra, c.torIP, filepath.Join(c.dir, "state"), vipAP, check, vipAnycast, check)
+%s
+%s`, c.ip, c.dir, speaker, extra, c.torIP, filepath.Join(c.dir, "state"), vipAP, check, vipAnycast, check, strings.ReplaceAll(c.extra, "@DIR@", c.dir))
 	require.NoError(t, os.WriteFile(c.conf, []byte(conf), 0o644))
 	c.agent = bg(t, c.ns, c.log, agentBinary(t), "agent", "--config-file", c.conf)
 }

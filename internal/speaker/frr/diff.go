@@ -28,8 +28,12 @@ func Removals(prev, cur []*Node, protected map[string]bool) []*Node {
 
 func removals(prev, cur []*Node, keep, operatorOnly, protected map[string]bool, pre []string) []*Node {
 	curBy := map[string]*Node{}
+	curNets := map[string]bool{} // the prefixes of cur's `network` statements
 	for _, n := range cur {
 		curBy[n.Line] = n
+		if f := strings.Fields(n.Line); len(f) >= 2 && f[0] == "network" {
+			curNets[f[1]] = true
+		}
 	}
 	var out []*Node
 	// Neighbours of prev that disappear entirely go with one
@@ -69,6 +73,9 @@ func removals(prev, cur []*Node, keep, operatorOnly, protected map[string]bool, 
 				out = append(out, &Node{Line: p.Line, Children: sub})
 			}
 		case still:
+		case isNetwork(p.Line, curNets):
+			// `network P` with another route-map (or none) in cur: entering
+			// it again changes the statement in place, a `no` would withdraw.
 		default:
 			if name, ok := neighborOf(p.Line); ok {
 				if gone[name] {
@@ -95,6 +102,13 @@ func removals(prev, cur []*Node, keep, operatorOnly, protected map[string]bool, 
 		}
 	}
 	return out
+}
+
+// isNetwork reports whether line is a `network P ...` statement whose
+// prefix is among nets.
+func isNetwork(line string, nets map[string]bool) bool {
+	f := strings.Fields(line)
+	return len(f) >= 2 && f[0] == "network" && nets[f[1]]
 }
 
 // negate returns the `no` form of a line.

@@ -70,15 +70,15 @@ type Speaker struct {
 	log  *slog.Logger
 	opts Options
 
-	mu        sync.Mutex     // serialises applies and guards the fields below
-	prev      []*Node        // what the last successful apply rendered
-	visible   []string       // line paths of prev that show up in running-config
-	vipNets   []netip.Prefix // service VIPs' network statements rendered (under mu)
-	routerID  string         // resolved router id (config or bgpd's)
-	vrfs      []VRF          // the per-VRF instances the drivers asked for (SetVRFs)
-	vrfsSet   bool           // SetVRFs was called: until then the saved rendering's VRFs are kept
-	dynamic   []DynamicVRF   // exposing_method = dynamic: the VRFs (SetDynamic)
-	withdrawn bool           // Stop(withdraw=true) ran
+	mu        sync.Mutex   // serialises applies and guards the fields below
+	prev      []*Node      // what the last successful apply rendered
+	visible   []string     // line paths of prev that show up in running-config
+	vipNets   []Network    // service VIPs' network statements rendered (under mu)
+	routerID  string       // resolved router id (config or bgpd's)
+	vrfs      []VRF        // the per-VRF instances the drivers asked for (SetVRFs)
+	vrfsSet   bool         // SetVRFs was called: until then the saved rendering's VRFs are kept
+	dynamic   []DynamicVRF // exposing_method = dynamic: the VRFs (SetDynamic)
+	withdrawn bool         // Stop(withdraw=true) ran
 	applied   time.Time
 	restarts  int
 	lastErr   error
@@ -165,31 +165,6 @@ func NewWithOptions(cfg *config.Config, log *slog.Logger, opts Options) (*Speake
 	return s, nil
 }
 
-// networksOf returns the `network` lines of the default instance in a
-// rendering: the service VIPs it announced.
-func networksOf(nodes []*Node, as uint32) []netip.Prefix {
-	var out []netip.Prefix
-	for _, n := range nodes {
-		if n.Line != fmt.Sprintf("router bgp %d", as) {
-			continue
-		}
-		for _, af := range n.Children {
-			if !strings.HasPrefix(af.Line, "address-family ") {
-				continue
-			}
-			for _, l := range af.Children {
-				if v, ok := strings.CutPrefix(l.Line, "network "); ok {
-					if p, err := netip.ParsePrefix(v); err == nil {
-						out = append(out, p)
-					}
-				}
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b netip.Prefix) int { return plan.CompareKey(plan.Key{Prefix: a}, plan.Key{Prefix: b}) })
-	return out
-}
-
 // Name is "frr".
 func (s *Speaker) Name() string { return config.SpeakerFRR }
 
@@ -221,14 +196,14 @@ func (s *Speaker) Start(ctx context.Context) error {
 // (their `network` statements, see syncVIPs).
 func (s *Speaker) Sync(ctx context.Context, anns []plan.Announcement) error {
 	exp := make(map[netip.Prefix]bool, len(anns))
-	vips := map[netip.Prefix]bool{}
+	vips := map[netip.Prefix]plan.PathAttrs{}
 	for _, a := range anns {
 		if a.VRF != "" {
 			continue
 		}
 		exp[a.Prefix.Masked()] = true
 		if a.Kind == plan.KindServiceVIP {
-			vips[a.Prefix.Masked()] = true
+			vips[a.Prefix.Masked()] = a.Attrs
 		}
 	}
 	s.dmu.Lock()
@@ -259,7 +234,7 @@ func (s *Speaker) SyncDelta(ctx context.Context, announce, withdraw []plan.Annou
 		if a.VRF == "" {
 			s.expected[a.Prefix.Masked()] = true
 			if a.Kind == plan.KindServiceVIP {
-				vips[a.Prefix.Masked()] = true
+				vips[a.Prefix.Masked()] = a.Attrs
 				vipChange = true
 			}
 		}
@@ -271,28 +246,29 @@ func (s *Speaker) SyncDelta(ctx context.Context, announce, withdraw []plan.Annou
 	return s.syncVIPs(ctx, vips)
 }
 
-// vipSet is a copy of the VIP prefixes rendered now.
-func (s *Speaker) vipSet() map[netip.Prefix]bool {
+// vipSet is a copy of the VIPs rendered now, with their attributes.
+func (s *Speaker) vipSet() map[netip.Prefix]plan.PathAttrs {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[netip.Prefix]bool, len(s.vipNets))
-	for _, p := range s.vipNets {
-		out[p] = true
+	out := make(map[netip.Prefix]plan.PathAttrs, len(s.vipNets))
+	for _, n := range s.vipNets {
+		out[n.Prefix] = n.Attrs
 	}
 	return out
 }
 
-// syncVIPs makes the service VIPs' `network` statements those of want, at
-// once: one vtysh call with the removals and the new statements (not a
-// whole Apply, which also checks the daemons and reads running-config
-// back: too slow for a sub-second failover). Before the first apply the
-// set is only recorded; Start's apply renders it.
-func (s *Speaker) syncVIPs(ctx context.Context, want map[netip.Prefix]bool) error {
-	nets := make([]netip.Prefix, 0, len(want))
-	for p := range want {
-		nets = append(nets, p)
+// syncVIPs makes the service VIPs' `network` statements (and the
+// route-maps of the de-preferred ones) those of want, at once: one vty
+// session with the change (vipScript), not a whole Apply, which also
+// checks the daemons and reads running-config back: too slow for a
+// sub-second failover. Before the first apply the set is only recorded;
+// Start's apply renders it.
+func (s *Speaker) syncVIPs(ctx context.Context, want map[netip.Prefix]plan.PathAttrs) error {
+	nets := make([]Network, 0, len(want))
+	for p, a := range want {
+		nets = append(nets, Network{Prefix: p, Attrs: a})
 	}
-	slices.SortFunc(nets, func(a, b netip.Prefix) int { return plan.CompareKey(plan.Key{Prefix: a}, plan.Key{Prefix: b}) })
+	sortNetworks(nets)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if slices.Equal(nets, s.vipNets) {
@@ -303,22 +279,10 @@ func (s *Speaker) syncVIPs(ctx context.Context, want map[netip.Prefix]bool) erro
 	if s.prev == nil || s.withdrawn {
 		return nil
 	}
-	cur, err := s.render() // with the VRFs: their instances are not removed
+	cur, script, err := s.vipChange(old, nets)
 	if err != nil {
 		return err
 	}
-	var add []*Node
-	for _, p := range nets {
-		if !slices.Contains(old, p) {
-			af := "address-family ipv4 unicast"
-			if p.Addr().Is6() {
-				af = "address-family ipv6 unicast"
-			}
-			add = append(add, &Node{Line: fmt.Sprintf("router bgp %d", s.cfg.BGPAS), Children: []*Node{
-				{Line: af, Children: []*Node{{Line: "network " + p.String()}}}}})
-		}
-	}
-	script := Text(Removals(s.prev, cur, s.operatorLines())) + Text(add)
 	start := time.Now()
 	via := "bgpd vty"
 	out, err := vtyRun(ctx, s.vtySocket("bgpd"), vtyScript(script))
@@ -339,6 +303,17 @@ func (s *Speaker) syncVIPs(ctx context.Context, want map[netip.Prefix]bool) erro
 	}
 	s.log.Info("frr: service VIPs applied", "networks", nets, "via", via, "took", time.Since(start).Round(time.Millisecond), "output", s.redact(strings.TrimSpace(out)))
 	return nil
+}
+
+// vipChange renders the configuration with the VIPs nets (and the VRFs:
+// their instances must not be removed) and the script that moves FRR to
+// it from old.
+func (s *Speaker) vipChange(old, nets []Network) ([]*Node, string, error) {
+	cur, err := s.render()
+	if err != nil {
+		return nil, "", err
+	}
+	return cur, vipScript(s.prev, cur, old, nets, s.cfg.BGPAS, s.operatorLines()), nil
 }
 
 // SetVRFs records the per-VRF instances to render (vrf.go) and reports
@@ -444,7 +419,8 @@ func (s *Speaker) applyLocked(ctx context.Context, reason string) error {
 		// Keep the fabric side, drop the announce pieces.
 		cur = withoutAnnounce(s.prev)
 	}
-	script := Text(Removals(s.prev, cur, s.operatorLines())) + Text(cur)
+	early, late := splitLate(Removals(s.prev, cur, s.operatorLines()))
+	script := Text(early) + Text(cur) + Text(late)
 	s.log.Debug("frr: applying", "reason", reason, "script", s.redact(script))
 	start := time.Now()
 	out, err = s.vtyshFile(ctx, script)
@@ -834,6 +810,7 @@ func ParseText(text string) []*Node {
 // ownedContext reports whether a context line is one ovnbgp owns whole.
 func ownedContext(line string) bool {
 	return strings.HasPrefix(line, "profile ") || strings.HasPrefix(line, "route-map "+Kernel6+" ") ||
+		strings.HasPrefix(line, "route-map "+VIPRouteMapPrefix+"-") ||
 		(strings.HasPrefix(line, "router bgp ") && strings.Contains(line, " vrf "))
 }
 

@@ -297,12 +297,7 @@ func BenchmarkLabApply(b *testing.B) {
 	l := lab.New(b)
 	ns := l.NetNS("c1", true)
 	f := l.StartFRR(ns, operatorFor("c1"))
-	var v variant
-	for _, x := range variants {
-		if x.name == "table-fabric-full" {
-			v = x
-		}
-	}
+	v := variantNamed("table-fabric-full")
 	for _, mode := range []struct {
 		name string
 		file bool
@@ -325,12 +320,7 @@ func BenchmarkLabApply(b *testing.B) {
 
 // BenchmarkRender renders the full fabric variant and its removals.
 func BenchmarkRender(b *testing.B) {
-	var v variant
-	for _, x := range variants {
-		if x.name == "table-fabric-full" {
-			v = x
-		}
-	}
+	v := variantNamed("table-fabric-full")
 	cfg := v.config()
 	for b.Loop() {
 		n, err := Render(v.input(cfg))

@@ -106,6 +106,7 @@ func TestLabApplyVariants(t *testing.T) {
 		s := speakerFor(t, f, cfg, state)
 		s.SetVRFs(v.vrfs)
 		s.dynamic = v.dynamic
+		s.vipNets = v.nets
 		start := time.Now()
 		if err := s.Apply(context.Background(), "test"); err != nil {
 			t.Fatalf("%s: %v", v.name, err)

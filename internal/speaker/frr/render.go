@@ -49,8 +49,9 @@ type Input struct {
 	// statement each in the default instance. The address is local (on an
 	// interface, or on lo for anycast), so the import check passes and
 	// bgpd originates it; a table-imported route would lose to the
-	// connected one in zebra and never be redistributed.
-	Networks []netip.Prefix
+	// connected one in zebra and never be redistributed. A de-preferred
+	// VIP's statement names a route-map ovnbgp renders (vipnet.go).
+	Networks []Network
 	// Dynamic are the VRFs of exposing_method = dynamic (dynamic.go). In
 	// that mode the underlay's announce pieces (the announce table import,
 	// the bgp_vrf instance) are not rendered.
@@ -121,6 +122,9 @@ func Render(in Input) ([]*Node, error) {
 		}}
 		top = append(top, &Node{Line: "bfd", Children: []*Node{prof}})
 	}
+	// before the statements that name them: a statement whose route-map
+	// does not exist yet is not announced
+	top = append(top, vipRouteMapNodes(in.Networks, c.BGPAS)...)
 
 	router := &Node{Line: fmt.Sprintf("router bgp %d", c.BGPAS)}
 	af4 := &Node{Line: "address-family ipv4 unicast"}
@@ -144,12 +148,12 @@ func Render(in Input) ([]*Node, error) {
 		af4.Children = append(af4.Children, &Node{Line: "import vrf " + c.BGPVRF})
 		af6.Children = append(af6.Children, &Node{Line: "import vrf " + c.BGPVRF})
 	}
-	for _, p := range in.Networks {
+	for _, n := range in.Networks {
 		af := af4
-		if p.Addr().Is6() {
+		if n.Prefix.Addr().Is6() {
 			af = af6
 		}
-		af.Children = append(af.Children, &Node{Line: "network " + p.Masked().String()})
+		af.Children = append(af.Children, &Node{Line: networkLine(n)})
 	}
 	if fabric && o.MaximumPaths > 0 {
 		for _, af := range []*Node{af4, af6} {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ovnbgp/ovnbgp/internal/config"
+	"github.com/ovnbgp/ovnbgp/internal/plan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -21,6 +22,17 @@ type variant struct {
 	routerID string
 	vrfs     []VRF
 	dynamic  []DynamicVRF // exposing_method = dynamic when set
+	nets     []Network    // service VIPs
+}
+
+// variantNamed is the variant of that name (the zero one if none).
+func variantNamed(name string) variant {
+	for _, v := range variants {
+		if v.name == name {
+			return v
+		}
+	}
+	return variant{}
 }
 
 func evpnMethod(c *config.Config) {
@@ -37,7 +49,7 @@ func tenantVRF(vni uint32) VRF {
 }
 
 func (v variant) input(c *config.Config) Input {
-	return Input{Config: c, RouterID: v.routerID, VRFs: v.vrfs, Dynamic: v.dynamic}
+	return Input{Config: c, RouterID: v.routerID, VRFs: v.vrfs, Networks: v.nets, Dynamic: v.dynamic}
 }
 
 func dynamicMode(c *config.Config) { c.ExposingMethod = config.ExposingDynamic }
@@ -82,6 +94,17 @@ var variants = []variant{
 		c.OVNBGP.PeerPassword = "f00bar"
 		c.OVNBGP.BFD = true
 		c.OVNBGP.MaximumPaths = 2
+	}},
+	// Service VIPs, plain and de-preferred (issue 19).
+	{name: "table-vips-deprefer", mod: func(c *config.Config) {
+		c.OVNBGP.AnnounceMethod = config.AnnounceTable
+		c.OVNBGP.Peers = []config.Peer{{Address: "10.0.1.1"}}
+	}, nets: []Network{
+		{Prefix: netip.MustParsePrefix("203.0.113.10/32")},
+		{Prefix: netip.MustParsePrefix("203.0.113.20/32"), Attrs: plan.PathAttrs{MED: 1000, SetMED: true}},
+		{Prefix: netip.MustParsePrefix("203.0.113.30/32"), Attrs: plan.PathAttrs{MED: 1000, SetMED: true}},
+		{Prefix: netip.MustParsePrefix("203.0.113.40/32"), Attrs: plan.PathAttrs{Prepend: 3}},
+		{Prefix: netip.MustParsePrefix("2001:db8::10/128"), Attrs: plan.PathAttrs{MED: 5, SetMED: true, Prepend: 2}},
 	}},
 	// EVPN (exposing_method = vrf): a VRF per VNI, type-5 over the
 	// default instance's sessions.
@@ -216,6 +239,7 @@ func TestRemovalsGolden(t *testing.T) {
 		{"table-peer-group-mixed-as", "table-fabric-minimal"},                  // group dropped, a member stays
 		{"connected-unnumbered-peer-group", "connected-unnumbered-peer-group"}, // nothing
 		{"evpn-vrf-full", "evpn-vrf-minimal"},                                  // a VNI gone, rd and rts dropped
+		{"table-vips-deprefer", "table-fabric-minimal"},                        // the VIPs withdrawn, their route-maps removed whole
 		{"evpn-vrf-minimal", "connected-leak"},                                 // every VRF gone, the leak back
 		{"evpn-vrf-ipv4", "evpn-vrf-ipv6-peer-group"},                          // one VRF replaced by another
 		{"vrf-peers", "table"},                                                 // a peering VRF gone
@@ -366,13 +390,8 @@ func TestSetVRFs(t *testing.T) {
 // the drivers set the VRFs (removing them would withdraw every tenant's
 // routes until the first full reconcile); once set, they follow the set.
 func TestRenderKeepsSavedVRFsUntilSet(t *testing.T) {
-	var v variant
-	for _, x := range variants {
-		if x.name == "evpn-vrf-full" {
-			v = x
-		}
-	}
-	prev, err := Render(Input{Config: v.config(), RouterID: v.routerID, VRFs: v.vrfs})
+	v := variantNamed("evpn-vrf-full")
+	prev, err := Render(v.input(v.config()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +437,7 @@ func TestRenderKeepsSavedVRFsUntilSet(t *testing.T) {
 // default instance's address family of their IP version, with either
 // announce method; removing one renders exactly its `no network`.
 func TestRenderVIPNetworks(t *testing.T) {
-	nets := []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32"), netip.MustParsePrefix("2001:db8::10/128")}
+	nets := []Network{{Prefix: netip.MustParsePrefix("203.0.113.10/32")}, {Prefix: netip.MustParsePrefix("2001:db8::10/128")}}
 	for _, method := range []string{config.AnnounceTable, config.AnnounceConnected} {
 		c := config.Default()
 		c.OVNBGP.AnnounceMethod = method
@@ -460,7 +479,7 @@ func TestVtyScript(t *testing.T) {
 // agent keeps rendering them until its first Sync).
 func TestNetworksOf(t *testing.T) {
 	c := config.Default()
-	nets := []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32"), netip.MustParsePrefix("2001:db8::10/128")}
+	nets := []Network{{Prefix: netip.MustParsePrefix("203.0.113.10/32")}, {Prefix: netip.MustParsePrefix("2001:db8::10/128")}}
 	nodes, err := Render(Input{Config: c, Networks: nets})
 	if err != nil {
 		t.Fatal(err)
