@@ -183,6 +183,7 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 	current *atomic.Pointer[agent.Agent]) (*config.Config, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	resolveEVPNLocalIP(cfg, log)
 	src := agent.NewSource(cfg, log, agent.Identity{})
 	defer src.Close()
 	if err := src.Start(ctx); err != nil {

@@ -46,6 +46,7 @@ the wiring. Nothing on the host is changed.`,
 			if id.Overrides && id.Hostname == "" {
 				id.Hostname = chassis
 			}
+			resolveEVPNLocalIP(cfg, quiet)
 			src := agent.NewSource(cfg, quiet, id)
 			defer src.Close()
 			if err := src.Start(ctx); err != nil {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ovnbgp/ovnbgp/internal/config"
 )
 
 // MaxVNI is the largest VXLAN network identifier (24 bits).
@@ -18,6 +20,7 @@ type VRF struct {
 	VNI      uint32   `json:"vni,omitempty"`
 	Table    int      `json:"table"`
 	RD       string   `json:"rd,omitempty"` // "" = the driver's default
+	AS       uint32   `json:"as,omitempty"` // AS of its BGP instance; 0 = bgp_AS
 	ImportRT []string `json:"import_rt,omitempty"`
 	ExportRT []string `json:"export_rt,omitempty"`
 	Network  string   `json:"network,omitempty"` // the network it serves
@@ -46,7 +49,7 @@ func driverVRFs(d Driver) []VRF {
 }
 
 func vrfEqual(a, b VRF) bool {
-	return a.Name == b.Name && a.VNI == b.VNI && a.Table == b.Table && a.RD == b.RD && a.Network == b.Network &&
+	return a.Name == b.Name && a.VNI == b.VNI && a.Table == b.Table && a.RD == b.RD && a.AS == b.AS && a.Network == b.Network &&
 		slices.Equal(a.ImportRT, b.ImportRT) && slices.Equal(a.ExportRT, b.ExportRT) && slices.Equal(a.Ports, b.Ports)
 }
 
@@ -59,6 +62,41 @@ func CloneVRFs(v []VRF) []VRF {
 	for i, x := range v {
 		x.ImportRT, x.ExportRT, x.Ports = slices.Clone(x.ImportRT), slices.Clone(x.ExportRT), slices.Clone(x.Ports)
 		out[i] = x
+	}
+	return out
+}
+
+// VRFTablesReserved are the routing tables a tenant VRF's table (= its
+// VNI) must not be, with what each one is: the kernel's, bgp_vrf's, the
+// announce table and the bridge tables.
+func VRFTablesReserved(cfg *config.Config) map[int]string {
+	r := map[int]string{253: "default", 254: "main", 255: "local"}
+	r[cfg.BGPVRFTableID] = "bgp_vrf_table_id"
+	if t := cfg.AnnounceTable(); t != 0 {
+		r[t] = "the announce table"
+	}
+	for i := 0; i <= config.MaxBridges; i++ {
+		r[cfg.OVNBGP.BridgeTableBase+i] = "a bridge table (bridge_table_base..+" + fmt.Sprint(config.MaxBridges) + ")"
+	}
+	return r
+}
+
+// IntoVRFs puts each announcement of c in the VRF vrfOf names for its
+// exposure's wiring; entries for which it names none are dropped (the
+// tenant VRF drivers announce only in VRFs).
+func IntoVRFs(c Contribution, vrfOf func(Exposure) (string, bool)) Contribution {
+	var out Contribution
+	for i, a := range c.Announcements {
+		var e Exposure
+		if i < len(c.Exposures) {
+			e = c.Exposures[i]
+		}
+		vrf, ok := vrfOf(e)
+		if !ok {
+			continue
+		}
+		a.VRF = vrf
+		Add(&out, a, e)
 	}
 	return out
 }

@@ -116,19 +116,6 @@ func (d *Driver) fingerprint() string {
 	return fmt.Sprint(m) + "\x01" + strings.Join(rows, "\x01")
 }
 
-// reservedTables are the tables a VNI's table must not be.
-func (d *Driver) reservedTables() map[int]string {
-	r := map[int]string{253: "default", 254: "main", 255: "local"}
-	r[d.cfg.BGPVRFTableID] = "bgp_vrf_table_id"
-	if t := d.cfg.AnnounceTable(); t != 0 {
-		r[t] = "the announce table"
-	}
-	for i := 0; i <= config.MaxBridges; i++ {
-		r[d.cfg.OVNBGP.BridgeTableBase+i] = "a bridge table (bridge_table_base..+" + fmt.Sprint(config.MaxBridges) + ")"
-	}
-	return r
-}
-
 // readTenants recomputes the VRFs and the provider networks in them, with
 // the warnings of bad switches (once per change of the input).
 func (d *Driver) readTenants() {
@@ -147,7 +134,7 @@ func (d *Driver) readTenants() {
 		}
 		return switches[i].UUID < switches[j].UUID
 	})
-	reserved := d.reservedTables()
+	reserved := plan.VRFTablesReserved(d.cfg)
 	d.vrfs = nil
 	d.byWire = map[wireKey]string{}
 	d.patches = map[string]bool{}
@@ -219,20 +206,10 @@ func (d *Driver) Plan(src plan.RowRef) plan.Contribution {
 }
 
 func (d *Driver) relabel(c plan.Contribution) plan.Contribution {
-	var out plan.Contribution
-	for i, a := range c.Announcements {
-		var e plan.Exposure
-		if i < len(c.Exposures) {
-			e = c.Exposures[i]
-		}
+	return plan.IntoVRFs(c, func(e plan.Exposure) (string, bool) {
 		vrf, ok := d.byWire[wireKey{e.Bridge, e.VLAN}]
-		if !ok {
-			continue
-		}
-		a.VRF = vrf
-		plan.Add(&out, a, e)
-	}
-	return out
+		return vrf, ok
+	})
 }
 
 // Affected is the northbound driver's (tenant changes re-plan all in Reset).

@@ -122,7 +122,7 @@ func Render(in Input) ([]*Node, error) {
 		}
 	}
 	switch {
-	case c.ExposingMethod == config.ExposingVRF:
+	case c.TenantVRFsOnly():
 		// Everything is announced from the VRFs (RenderVRFs): no leak.
 	case o.AnnounceMethod == config.AnnounceTable:
 		af4.Children = append(af4.Children, &Node{Line: fmt.Sprintf("redistribute table %d", table)})
@@ -162,7 +162,7 @@ func Render(in Input) ([]*Node, error) {
 	top = append(top, router)
 	top = append(top, vrfs...)
 
-	if o.AnnounceMethod != config.AnnounceTable && c.ExposingMethod != config.ExposingVRF {
+	if o.AnnounceMethod != config.AnnounceTable && !c.TenantVRFsOnly() {
 		vrf := &Node{Line: fmt.Sprintf("router bgp %d vrf %s", c.BGPAS, c.BGPVRF), Owned: true}
 		if in.RouterID != "" {
 			vrf.Children = append(vrf.Children, &Node{Line: "bgp router-id " + in.RouterID})
