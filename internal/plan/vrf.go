@@ -81,17 +81,44 @@ func VRFTablesReserved(cfg *config.Config) map[int]string {
 	return r
 }
 
-// IntoVRFs puts each announcement of c in the VRF vrfOf names for its
-// exposure's wiring; entries for which it names none are dropped (the
-// tenant VRF drivers announce only in VRFs).
-func IntoVRFs(c Contribution, vrfOf func(Exposure) (string, bool)) Contribution {
+// TenantWires are where the tenant VRFs of a driver meet their provider
+// networks: the VRF of each (bridge, VLAN) and the OVN patch ports of
+// their localnets (ovn-controller names them patch-<localnet>-to-br-int).
+// The zero value is empty.
+type TenantWires struct {
+	vrf     map[VRFPort]string
+	patches map[string]bool
+}
+
+// Add puts provider network p (and the patch ports of its localnets) in
+// VRF vrf.
+func (w *TenantWires) Add(p VRFPort, vrf string, localnets ...string) {
+	if w.vrf == nil {
+		w.vrf, w.patches = map[VRFPort]string{}, map[string]bool{}
+	}
+	w.vrf[p] = vrf
+	for _, ln := range localnets {
+		w.patches["patch-"+ln+"-to-br-int"] = true
+	}
+}
+
+// VRF is the VRF of provider network p.
+func (w *TenantWires) VRF(p VRFPort) (string, bool) {
+	v, ok := w.vrf[p]
+	return v, ok
+}
+
+// Into puts each announcement of c in the VRF of its exposure's provider
+// network; the others are dropped (the tenant VRF drivers announce only in
+// VRFs).
+func (w *TenantWires) Into(c Contribution) Contribution {
 	var out Contribution
 	for i, a := range c.Announcements {
 		var e Exposure
 		if i < len(c.Exposures) {
 			e = c.Exposures[i]
 		}
-		vrf, ok := vrfOf(e)
+		vrf, ok := w.vrf[VRFPort{Bridge: e.Bridge, VLAN: e.VLAN}]
 		if !ok {
 			continue
 		}
@@ -100,6 +127,23 @@ func IntoVRFs(c Contribution, vrfOf func(Exposure) (string, bool)) Contribution 
 	}
 	return out
 }
+
+// Flows keeps the MAC-rewrite flows of the tenants' localnets: they send
+// the VMs' traffic to the bridge's VLAN device, which is in the tenant's
+// VRF; other provider networks are not served, so their traffic is left
+// to OVS.
+func (w *TenantWires) Flows(fs []Flow) []Flow {
+	var out []Flow
+	for _, f := range fs {
+		if w.patches[f.Port] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// String lists the wires in order (for fingerprints).
+func (w *TenantWires) String() string { return fmt.Sprint(w.vrf, w.patches) }
 
 // VRFByName returns the VRF of the state named name.
 func (s *State) VRFByName(name string) (VRF, bool) {

@@ -50,11 +50,6 @@ import (
 // VRFName is upstream's name of the VRF of a VNI.
 func VRFName(vni uint32) string { return fmt.Sprintf("vrf-%d", vni) }
 
-type wireKey struct {
-	bridge string
-	vlan   int
-}
-
 // Driver is the EVPN driver. Not safe for concurrent use (one planner
 // goroutine, topology read lock held).
 type Driver struct {
@@ -65,8 +60,7 @@ type Driver struct {
 
 	fp       string
 	vrfs     []plan.VRF
-	byWire   map[wireKey]string
-	patches  map[string]bool
+	wires    plan.TenantWires
 	warnings []plan.Warning
 }
 
@@ -75,7 +69,7 @@ type Driver struct {
 func New(cfg *config.Config, t *topology.Topology, chassis, localIP string) *Driver {
 	inner := cfg.Clone()
 	inner.ExposeTenantNetworks = true // upstream's EVPN driver announces the tenant IPs
-	return &Driver{cfg: cfg, t: t, sb: southbound.New(inner, t, chassis), localIP: localIP, byWire: map[wireKey]string{}}
+	return &Driver{cfg: cfg, t: t, sb: southbound.New(inner, t, chassis), localIP: localIP}
 }
 
 var _ plan.Driver = (*Driver)(nil)
@@ -92,11 +86,11 @@ func (d *Driver) NeededDatapaths() []string { return d.sb.NeededDatapaths() }
 // change of either re-plans everything.
 func (d *Driver) Reset() bool {
 	changed := d.sb.Reset()
-	vrfs, byWire, patches, warns := d.readTenants()
-	fp := fmt.Sprint(vrfs, patches, warns)
+	vrfs, wires, warns := d.readTenants()
+	fp := fmt.Sprint(vrfs, wires.String(), warns)
 	if fp != d.fp {
 		d.fp = fp
-		d.vrfs, d.byWire, d.patches = vrfs, byWire, patches
+		d.vrfs, d.wires = vrfs, wires
 		d.warnings = append(d.warnings, warns...)
 		changed = true
 	}
@@ -120,14 +114,13 @@ func (d *Driver) gatewaysHere() []*sbdb.PortBinding {
 
 // readTenants computes the VRFs of the gateways hosted here, the provider
 // networks in them, the patch ports of their localnets and the warnings.
-func (d *Driver) readTenants() ([]plan.VRF, map[wireKey]string, map[string]bool, []plan.Warning) {
+func (d *Driver) readTenants() ([]plan.VRF, plan.TenantWires, []plan.Warning) {
 	var warns []plan.Warning
 	warn := func(row, reason, detail string) {
 		warns = plan.Warn(warns, sbdb.PortBindingTable, row, reason, detail+"; this gateway is not served")
 	}
 	reserved := plan.VRFTablesReserved(d.cfg)
-	byWire := map[wireKey]string{}
-	patches := map[string]bool{}
+	var wires plan.TenantWires
 	idx := map[uint32]int{}      // VNI -> index in vrfs
 	owner := map[uint32]string{} // VNI -> the port that has it
 	var vrfs []plan.VRF
@@ -162,8 +155,9 @@ func (d *Driver) readTenants() ([]plan.VRF, map[wireKey]string, map[string]bool,
 			warn(name, "duplicate-vni", fmt.Sprintf("VNI %d has AS %d on %s, not %d", k.VNI, vrfs[i].AS, owner[k.VNI], k.AS))
 			continue
 		}
-		w := wireKey{g.Bridge, g.VLAN}
-		if v, taken := byWire[w]; taken && v != VRFName(k.VNI) {
+		w := plan.VRFPort{Bridge: g.Bridge, VLAN: g.VLAN}
+		v, taken := wires.VRF(w)
+		if taken && v != VRFName(k.VNI) {
 			warn(name, "shared-provider", fmt.Sprintf("its provider network (%s VLAN %d) is already in %s", g.Bridge, g.VLAN, v))
 			continue
 		}
@@ -176,14 +170,15 @@ func (d *Driver) readTenants() ([]plan.VRF, map[wireKey]string, map[string]bool,
 			vrfs = append(vrfs, plan.VRF{Name: VRFName(k.VNI), VNI: k.VNI, Table: int(k.VNI), AS: k.AS, RD: rd, Network: g.Network})
 			i = idx[k.VNI]
 		}
-		if _, dup := byWire[w]; !dup {
-			byWire[w] = VRFName(k.VNI)
-			vrfs[i].Ports = append(vrfs[i].Ports, plan.VRFPort{Bridge: g.Bridge, VLAN: g.VLAN})
-			d.t.ForEachLocalnet(dp, func(ln *sbdb.PortBinding) { patches["patch-"+ln.LogicalPort+"-to-br-int"] = true })
+		if !taken {
+			var lns []string
+			d.t.ForEachLocalnet(dp, func(ln *sbdb.PortBinding) { lns = append(lns, ln.LogicalPort) })
+			wires.Add(w, VRFName(k.VNI), lns...)
+			vrfs[i].Ports = append(vrfs[i].Ports, w)
 		}
 	}
 	sort.Slice(vrfs, func(i, j int) bool { return vrfs[i].VNI < vrfs[j].VNI })
-	return vrfs, byWire, patches, warns
+	return vrfs, wires, warns
 }
 
 // Sources are the southbound driver's.
@@ -198,12 +193,7 @@ func (d *Driver) PlanAll(fn func(plan.RowRef, plan.Contribution)) {
 	d.sb.PlanAll(func(src plan.RowRef, c plan.Contribution) { fn(src, d.relabel(c)) })
 }
 
-func (d *Driver) relabel(c plan.Contribution) plan.Contribution {
-	return plan.IntoVRFs(c, func(e plan.Exposure) (string, bool) {
-		vrf, ok := d.byWire[wireKey{e.Bridge, e.VLAN}]
-		return vrf, ok
-	})
-}
+func (d *Driver) relabel(c plan.Contribution) plan.Contribution { return d.wires.Into(c) }
 
 // Affected is the southbound driver's (tenant changes re-plan all in
 // Reset).
@@ -213,16 +203,8 @@ func (d *Driver) Affected(src plan.RowRef) ([]plan.RowRef, bool) { return d.sb.A
 func (d *Driver) Bridges() []plan.BridgeWiring { return d.sb.Bridges() }
 
 // Flows are the southbound driver's MAC-rewrite flows of the tenants'
-// provider networks only (other networks are not served by this driver).
-func (d *Driver) Flows() []plan.Flow {
-	var out []plan.Flow
-	for _, f := range d.sb.Flows() {
-		if d.patches[f.Port] {
-			out = append(out, f)
-		}
-	}
-	return out
-}
+// provider networks only (plan.TenantWires.Flows).
+func (d *Driver) Flows() []plan.Flow { return d.wires.Flows(d.sb.Flows()) }
 
 // VRFs are the tenant VRFs of the gateways hosted here.
 func (d *Driver) VRFs() []plan.VRF { return plan.CloneVRFs(d.vrfs) }
