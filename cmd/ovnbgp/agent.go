@@ -213,6 +213,7 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 	var deps agent.Deps
 	withOVN := useOVN(cfg)
 	if withOVN {
+		resolveEVPNLocalIP(cfg, log)
 		src := agent.NewSource(cfg, log, agent.Identity{})
 		defer src.Close()
 		if err := src.Start(ctx); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/ovnbgp/ovnbgp/internal/plan"
 	"github.com/ovnbgp/ovnbgp/internal/plan/nbvrf"
 	"github.com/ovnbgp/ovnbgp/internal/plan/northbound"
+	"github.com/ovnbgp/ovnbgp/internal/plan/sbevpn"
 	"github.com/ovnbgp/ovnbgp/internal/plan/southbound"
 )
 
@@ -92,6 +93,10 @@ func newPlanner(cfg *config.Config, src *agent.Source) (p agent.Planner, need fu
 	if cfg.Driver == config.DriverNB {
 		d := northbound.New(cfg, src.Topo, northbound.Identity{Hostname: src.ID.Hostname, ChassisName: src.ID.SystemID})
 		return plan.NewIncremental(d, src.ID.SystemID), nil, agent.NewProtectedWatch(facts, d.Guard().SetProtected)
+	}
+	if cfg.Driver == config.DriverEVPN {
+		d := sbevpn.New(cfg, src.Topo, src.ID.SystemID, cfg.EVPNLocalIP)
+		return plan.NewIncremental(d, src.ID.SystemID), d.NeededDatapaths, agent.NewProtectedWatch(facts, d.Guard().SetProtected)
 	}
 	d := southbound.New(cfg, src.Topo, src.ID.SystemID)
 	return plan.NewIncremental(d, src.ID.SystemID), d.NeededDatapaths, agent.NewProtectedWatch(facts, d.Guard().SetProtected)

@@ -50,6 +50,7 @@ Nothing on the host is changed.`,
 			if id.Overrides && id.Hostname == "" {
 				id.Hostname = chassis
 			}
+			resolveEVPNLocalIP(cfg, quiet)
 			src := agent.NewSource(cfg, quiet, id)
 			defer src.Close()
 			if err := src.Start(ctx); err != nil {

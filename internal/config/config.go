@@ -281,6 +281,13 @@ func (c *Config) Clone() *Config {
 	return &n
 }
 
+// TenantVRFsOnly: everything is announced from tenant VRFs (FRR
+// redistributes their tables; no bgp_nic, bgp_vrf nor announce table):
+// exposing_method = vrf and the EVPN driver.
+func (c *Config) TenantVRFsOnly() bool {
+	return c.ExposingMethod == ExposingVRF || c.Driver == DriverEVPN
+}
+
 // AnnounceTable returns the table the `table` announce method writes.
 func (c *Config) AnnounceTable() int {
 	if c.OVNBGP.AnnounceTableID != 0 {

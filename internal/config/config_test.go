@@ -442,7 +442,10 @@ func TestCross(t *testing.T) {
 	for _, tc := range []struct {
 		text, section, name, reason string
 	}{
-		{"[DEFAULT]\ndriver = ovn_evpn_driver\n", "DEFAULT", "driver", "not supported by ovnbgp yet"},
+		{"[DEFAULT]\ndriver = ovn_evpn_driver\n", "DEFAULT", "evpn_local_ip", "or evpn_nic"},
+		{"[DEFAULT]\ndriver = ovn_evpn_driver\nevpn_nic = eth1\n[ovnbgp]\nspeaker = gobgp\n", "ovnbgp", "speaker", "needs FRR"},
+		{"[DEFAULT]\ndriver = ovn_evpn_driver\nevpn_local_ip = 192.0.2.10\nevpn_udp_dstport = 0\n", "DEFAULT", "evpn_udp_dstport", "1..65535"},
+		{"[DEFAULT]\ndriver = ovn_evpn_driver\nevpn_local_ip = 192.0.2.10\nexposing_method = vrf\n", "DEFAULT", "exposing_method", "must stay underlay"},
 		{"[DEFAULT]\ndriver = ovn_stretched_l2_bgp_driver\n", "DEFAULT", "driver", "not supported by ovnbgp yet"},
 		{"[DEFAULT]\nexposing_method = vrf\n", "DEFAULT", "exposing_method", "northbound driver only"},
 		{"[DEFAULT]\ndriver = nb_ovn_bgp_driver\nexposing_method = vrf\n", "DEFAULT", "evpn_local_ip", "must be set"},
@@ -484,6 +487,8 @@ func TestCross(t *testing.T) {
 		// dynamic (OVN native dynamic routing) with either driver.
 		"[DEFAULT]\nexposing_method = dynamic\ndriver = ovn_bgp_driver\n",
 		"[DEFAULT]\nexposing_method = dynamic\ndriver = nb_ovn_bgp_driver\n",
+		"[DEFAULT]\ndriver = ovn_evpn_driver\nevpn_local_ip = 192.0.2.10\n",
+		"[DEFAULT]\ndriver = ovn_evpn_driver\nevpn_nic = eth1\nevpn_udp_dstport = 4790\n",
 	} {
 		_, _, err := load(t, text)
 		assert.NoError(t, err, text)
@@ -516,7 +521,10 @@ func TestValidateStruct(t *testing.T) {
 	c = Default()
 	c.Driver = DriverEVPN
 	require.ErrorAs(t, c.Validate(), &ie)
-	assert.Equal(t, "driver", ie.Option)
+	assert.Equal(t, "evpn_local_ip", ie.Option)
+	c.EVPNNic = "eth1"
+	require.NoError(t, c.Validate())
+	assert.True(t, c.TenantVRFsOnly())
 }
 
 // TestWarnings: unknown sections and options are named with their section

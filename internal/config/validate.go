@@ -22,7 +22,7 @@ func (c *Config) Validate() error {
 }
 
 // supportedDrivers are the upstream drivers ovnbgp implements.
-var supportedDrivers = []string{DriverSB, DriverNB}
+var supportedDrivers = []string{DriverSB, DriverNB, DriverEVPN}
 
 func (c *Config) validateCross() error {
 	bad := func(section, name, reason string) error {
@@ -34,7 +34,9 @@ func (c *Config) validateCross() error {
 	switch c.Driver {
 	case DriverSB, DriverNB:
 	case DriverEVPN:
-		return bad(D, "driver", "the EVPN driver is not supported by ovnbgp yet (upstream marks it unsupported too); use "+strings.Join(supportedDrivers, " or "))
+		if err := c.validateEVPNDriver(bad); err != nil {
+			return err
+		}
 	case DriverStretched:
 		return bad(D, "driver", "the stretched L2 driver is not supported by ovnbgp yet; use "+strings.Join(supportedDrivers, " or "))
 	}
@@ -105,6 +107,28 @@ func (c *Config) validateCross() error {
 				return bad(O, f[0], "must be set: the connection uses ssl:")
 			}
 		}
+	}
+	return nil
+}
+
+// validateEVPNDriver checks driver = ovn_evpn_driver (the southbound
+// EVPN driver: a VRF per VNI of a router gateway port): a local address
+// for the VXLAN devices and the route distinguishers, from evpn_local_ip
+// or else evpn_nic's; FRR (GoBGP has no EVPN); the underlay method only
+// (exposing_method is the northbound driver's).
+func (c *Config) validateEVPNDriver(bad func(section, name, reason string) error) error {
+	D, B := SectionDefault, SectionOVNBGP
+	if c.EVPNLocalIP == "" && c.EVPNNic == "" {
+		return bad(D, "evpn_local_ip", "must be set with driver = "+DriverEVPN+" (or evpn_nic, whose IPv4 address is then used): it is the VXLAN source address and the default route distinguisher <local ip>:<vni>")
+	}
+	if c.OVNBGP.Speaker == SpeakerGoBGP {
+		return bad(B, "speaker", "driver = "+DriverEVPN+" (EVPN type-5) needs FRR: the embedded GoBGP speaker does not announce EVPN routes")
+	}
+	if c.EVPNUDPDstPort == 0 {
+		return bad(D, "evpn_udp_dstport", "must be a UDP port 1..65535 with driver = "+DriverEVPN)
+	}
+	if c.ExposingMethod != ExposingUnderlay {
+		return bad(D, "exposing_method", "the EVPN driver ("+DriverEVPN+") announces in its own VRFs; exposing_method must stay underlay")
 	}
 	return nil
 }

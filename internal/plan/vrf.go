@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ovnbgp/ovnbgp/internal/config"
 )
 
 // MaxVNI is the largest VXLAN network identifier (24 bits).
@@ -18,6 +20,7 @@ type VRF struct {
 	VNI      uint32   `json:"vni,omitempty"`
 	Table    int      `json:"table"`
 	RD       string   `json:"rd,omitempty"` // "" = the driver's default
+	AS       uint32   `json:"as,omitempty"` // AS of its BGP instance; 0 = bgp_AS
 	ImportRT []string `json:"import_rt,omitempty"`
 	ExportRT []string `json:"export_rt,omitempty"`
 	Network  string   `json:"network,omitempty"` // the network it serves
@@ -46,7 +49,7 @@ func driverVRFs(d Driver) []VRF {
 }
 
 func vrfEqual(a, b VRF) bool {
-	return a.Name == b.Name && a.VNI == b.VNI && a.Table == b.Table && a.RD == b.RD && a.Network == b.Network &&
+	return a.Name == b.Name && a.VNI == b.VNI && a.Table == b.Table && a.RD == b.RD && a.AS == b.AS && a.Network == b.Network &&
 		slices.Equal(a.ImportRT, b.ImportRT) && slices.Equal(a.ExportRT, b.ExportRT) && slices.Equal(a.Ports, b.Ports)
 }
 
@@ -62,6 +65,85 @@ func CloneVRFs(v []VRF) []VRF {
 	}
 	return out
 }
+
+// VRFTablesReserved are the routing tables a tenant VRF's table (= its
+// VNI) must not be, with what each one is: the kernel's, bgp_vrf's, the
+// announce table and the bridge tables.
+func VRFTablesReserved(cfg *config.Config) map[int]string {
+	r := map[int]string{253: "default", 254: "main", 255: "local"}
+	r[cfg.BGPVRFTableID] = "bgp_vrf_table_id"
+	if t := cfg.AnnounceTable(); t != 0 {
+		r[t] = "the announce table"
+	}
+	for i := 0; i <= config.MaxBridges; i++ {
+		r[cfg.OVNBGP.BridgeTableBase+i] = "a bridge table (bridge_table_base..+" + fmt.Sprint(config.MaxBridges) + ")"
+	}
+	return r
+}
+
+// TenantWires are where the tenant VRFs of a driver meet their provider
+// networks: the VRF of each (bridge, VLAN) and the OVN patch ports of
+// their localnets (ovn-controller names them patch-<localnet>-to-br-int).
+// The zero value is empty.
+type TenantWires struct {
+	vrf     map[VRFPort]string
+	patches map[string]bool
+}
+
+// Add puts provider network p (and the patch ports of its localnets) in
+// VRF vrf.
+func (w *TenantWires) Add(p VRFPort, vrf string, localnets ...string) {
+	if w.vrf == nil {
+		w.vrf, w.patches = map[VRFPort]string{}, map[string]bool{}
+	}
+	w.vrf[p] = vrf
+	for _, ln := range localnets {
+		w.patches["patch-"+ln+"-to-br-int"] = true
+	}
+}
+
+// VRF is the VRF of provider network p.
+func (w *TenantWires) VRF(p VRFPort) (string, bool) {
+	v, ok := w.vrf[p]
+	return v, ok
+}
+
+// Into puts each announcement of c in the VRF of its exposure's provider
+// network; the others are dropped (the tenant VRF drivers announce only in
+// VRFs).
+func (w *TenantWires) Into(c Contribution) Contribution {
+	var out Contribution
+	for i, a := range c.Announcements {
+		var e Exposure
+		if i < len(c.Exposures) {
+			e = c.Exposures[i]
+		}
+		vrf, ok := w.vrf[VRFPort{Bridge: e.Bridge, VLAN: e.VLAN}]
+		if !ok {
+			continue
+		}
+		a.VRF = vrf
+		Add(&out, a, e)
+	}
+	return out
+}
+
+// Flows keeps the MAC-rewrite flows of the tenants' localnets: they send
+// the VMs' traffic to the bridge's VLAN device, which is in the tenant's
+// VRF; other provider networks are not served, so their traffic is left
+// to OVS.
+func (w *TenantWires) Flows(fs []Flow) []Flow {
+	var out []Flow
+	for _, f := range fs {
+		if w.patches[f.Port] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// String lists the wires in order (for fingerprints).
+func (w *TenantWires) String() string { return fmt.Sprint(w.vrf, w.patches) }
 
 // VRFByName returns the VRF of the state named name.
 func (s *State) VRFByName(name string) (VRF, bool) {

@@ -143,6 +143,69 @@ func updatesRecv(t *testing.T, f *lab.FRR, peer string) int {
 // 10.0.0.0/24 with a VM at 10.0.0.5, behind VNIs 100 and 2000 on one
 // chassis; a ToR running FRR with l2vpn evpn / advertise-all-vni, a VRF
 // per tenant with the same VNI, and a host in each ToR VRF.
+// torVRF makes the ToR's L3VNI: VRF vrf (table) with bridge br-<vni> and
+// VXLAN device vxlan-<vni> from the ToR's 10.0.1.1.
+func torVRF(tor *lab.NetNS, vrf string, table, vni int) {
+	tor.IP("link", "add", vrf, "type", "vrf", "table", fmt.Sprint(table))
+	tor.IP("link", "set", vrf, "up")
+	br, vx := fmt.Sprintf("br-%d", vni), fmt.Sprintf("vxlan-%d", vni)
+	tor.IP("link", "add", br, "type", "bridge")
+	tor.IP("link", "set", br, "master", vrf)
+	tor.IP("link", "set", br, "addrgenmode", "none")
+	tor.IP("link", "set", br, "up")
+	tor.IP("link", "add", vx, "type", "vxlan", "id", fmt.Sprint(vni), "local", "10.0.1.1", "dstport", "4789", "nolearning")
+	tor.IP("link", "set", vx, "master", br)
+	tor.IP("link", "set", vx, "up")
+}
+
+// restartQuiet SIGKILLs and restarts the agent and checks that the ToR
+// received no UPDATE from the chassis by 5 s after its first full pass.
+func restartQuiet(t *testing.T, l *lab.Lab, torFRR *lab.FRR, logPath string, start, kill func()) {
+	t.Helper()
+	fulls := func() int { b, _ := os.ReadFile(logPath); return strings.Count(string(b), "full reconcile") }
+	u0, f0 := updatesRecv(t, torFRR, "10.0.1.2"), fulls()
+	kill()
+	start()
+	l.Eventually(90*time.Second, "the restarted agent's first full pass", func() bool { return fulls() > f0 })
+	time.Sleep(5 * time.Second)
+	if u1 := updatesRecv(t, torFRR, "10.0.1.2"); u1 != u0 {
+		t.Errorf("the restart sent %d UPDATEs to the ToR, want 0", u1-u0)
+	}
+}
+
+// agentProc returns how to start the agent in chassis ch's namespace with
+// config conf (its output appended to logPath) and to SIGKILL it (also run
+// at cleanup).
+func agentProc(t *testing.T, l *lab.Lab, ch *lab.Chassis, conf, logPath string) (start, kill func()) {
+	var agent *exec.Cmd
+	var waitErr chan error
+	start = func() {
+		lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agent = exec.Command("ip", "netns", "exec", ch.NS.Name, agentBin(t), "agent", "--config-file", conf)
+		agent.Env = append(os.Environ(), "OVS_RUNDIR="+l.Subdir(ch.Name, "ovs"))
+		agent.Stdout, agent.Stderr = lf, lf
+		agent.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := agent.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitErr = make(chan error, 1)
+		go func(c *exec.Cmd) { waitErr <- c.Wait(); lf.Close() }(agent)
+	}
+	kill = func() {
+		if agent == nil {
+			return
+		}
+		_ = syscall.Kill(-agent.Process.Pid, syscall.SIGKILL)
+		<-waitErr
+		agent = nil
+	}
+	t.Cleanup(kill)
+	return start, kill
+}
+
 func TestVMEVPNTwoTenants(t *testing.T) {
 	// The lab's userspace OVS bridges are tap devices: the guest loads
 	// tun only on request.
@@ -169,16 +232,7 @@ func TestVMEVPNTwoTenants(t *testing.T) {
 	tenants := []*tenant{{name: "a", hostNet: "192.168.10", vni: 100}, {name: "b", hostNet: "192.168.20", vni: 2000}}
 	for i, tn := range tenants {
 		vrf := "vrf-" + tn.name
-		tor.IP("link", "add", vrf, "type", "vrf", "table", fmt.Sprint(10+i))
-		tor.IP("link", "set", vrf, "up")
-		br, vx := fmt.Sprintf("br-%d", tn.vni), fmt.Sprintf("vxlan-%d", tn.vni)
-		tor.IP("link", "add", br, "type", "bridge")
-		tor.IP("link", "set", br, "master", vrf)
-		tor.IP("link", "set", br, "addrgenmode", "none")
-		tor.IP("link", "set", br, "up")
-		tor.IP("link", "add", vx, "type", "vxlan", "id", fmt.Sprint(tn.vni), "local", "10.0.1.1", "dstport", "4789", "nolearning")
-		tor.IP("link", "set", vx, "master", br)
-		tor.IP("link", "set", vx, "up")
+		torVRF(tor, vrf, 10+i, tn.vni)
 		tn.host = l.NetNS("h"+tn.name, false)
 		tn.hostIP = tn.hostNet + ".10"
 		l.Veth(tor, "tor-h"+tn.name, []string{tn.hostNet + ".1/24"}, tn.host, "eth0", []string{tn.hostIP + "/24"})
@@ -271,32 +325,7 @@ state_dir = %s
 		t.Fatal(err)
 	}
 	logPath := filepath.Join(l.Subdir("c1"), "ovnbgp.log")
-	var agent *exec.Cmd
-	var waitErr chan error
-	start := func() {
-		lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		agent = exec.Command("ip", "netns", "exec", ch.NS.Name, agentBin(t), "agent", "--config-file", conf)
-		agent.Env = append(os.Environ(), "OVS_RUNDIR="+l.Subdir("c1", "ovs"))
-		agent.Stdout, agent.Stderr = lf, lf
-		agent.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		if err := agent.Start(); err != nil {
-			t.Fatal(err)
-		}
-		waitErr = make(chan error, 1)
-		go func(c *exec.Cmd) { waitErr <- c.Wait(); lf.Close() }(agent)
-	}
-	kill := func() {
-		if agent == nil {
-			return
-		}
-		_ = syscall.Kill(-agent.Process.Pid, syscall.SIGKILL)
-		<-waitErr
-		agent = nil
-	}
-	t.Cleanup(kill)
+	start, kill := agentProc(t, l, ch, conf, logPath)
 	t.Cleanup(func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
@@ -370,15 +399,7 @@ state_dir = %s
 	}
 
 	// SIGKILL and restart: zero UPDATEs at the ToR.
-	fulls := func() int { b, _ := os.ReadFile(logPath); return strings.Count(string(b), "full reconcile") }
-	u0, f0 := updatesRecv(t, torFRR, "10.0.1.2"), fulls()
-	kill()
-	start()
-	l.Eventually(90*time.Second, "the restarted agent's first full pass", func() bool { return fulls() > f0 })
-	time.Sleep(5 * time.Second)
-	if u1 := updatesRecv(t, torFRR, "10.0.1.2"); u1 != u0 {
-		t.Errorf("the restart sent %d UPDATEs to the ToR, want 0", u1-u0)
-	}
+	restartQuiet(t, l, torFRR, logPath, start, kill)
 
 	// VNI 2000 removed: its type-5 routes withdrawn, its kernel objects
 	// and FRR instance gone; tenant a untouched.

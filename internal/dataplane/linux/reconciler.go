@@ -98,7 +98,7 @@ func OptionsFromConfig(cfg *config.Config) Options {
 	if a, err := netip.ParseAddr(cfg.EVPNLocalIP); err == nil {
 		o.EVPNLocalIP = a
 	}
-	if cfg.ExposingMethod == config.ExposingVRF {
+	if cfg.TenantVRFsOnly() {
 		// Everything is announced from the tenant VRFs (FRR redistributes
 		// their tables): no bgp-vrf, bgp-nic nor announce table.
 		o.AnnounceMethod = AnnounceNone

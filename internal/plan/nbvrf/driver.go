@@ -42,12 +42,6 @@ import (
 // VRFName is upstream's name of the VRF of a VNI.
 func VRFName(vni uint32) string { return fmt.Sprintf("vrf-%d", vni) }
 
-// wireKey is where a provider network meets this chassis.
-type wireKey struct {
-	bridge string
-	vlan   int
-}
-
 // Driver is the vrf method of the northbound driver. Not safe for
 // concurrent use (one planner goroutine, topology read lock held).
 type Driver struct {
@@ -57,14 +51,13 @@ type Driver struct {
 
 	fp       string // the tenant input last read
 	vrfs     []plan.VRF
-	byWire   map[wireKey]string // provider network -> VRF name
-	patches  map[string]bool    // OVN's patch ports of the tenants' localnets
+	wires    plan.TenantWires
 	warnings []plan.Warning
 }
 
 // New returns the driver.
 func New(cfg *config.Config, t *topology.Topology, id northbound.Identity) *Driver {
-	return &Driver{cfg: cfg, t: t, nb: northbound.New(cfg, t, id), byWire: map[wireKey]string{}}
+	return &Driver{cfg: cfg, t: t, nb: northbound.New(cfg, t, id)}
 }
 
 var _ plan.Driver = (*Driver)(nil)
@@ -116,19 +109,6 @@ func (d *Driver) fingerprint() string {
 	return fmt.Sprint(m) + "\x01" + strings.Join(rows, "\x01")
 }
 
-// reservedTables are the tables a VNI's table must not be.
-func (d *Driver) reservedTables() map[int]string {
-	r := map[int]string{253: "default", 254: "main", 255: "local"}
-	r[d.cfg.BGPVRFTableID] = "bgp_vrf_table_id"
-	if t := d.cfg.AnnounceTable(); t != 0 {
-		r[t] = "the announce table"
-	}
-	for i := 0; i <= config.MaxBridges; i++ {
-		r[d.cfg.OVNBGP.BridgeTableBase+i] = "a bridge table (bridge_table_base..+" + fmt.Sprint(config.MaxBridges) + ")"
-	}
-	return r
-}
-
 // readTenants recomputes the VRFs and the provider networks in them, with
 // the warnings of bad switches (once per change of the input).
 func (d *Driver) readTenants() {
@@ -147,10 +127,9 @@ func (d *Driver) readTenants() {
 		}
 		return switches[i].UUID < switches[j].UUID
 	})
-	reserved := d.reservedTables()
+	reserved := plan.VRFTablesReserved(d.cfg)
 	d.vrfs = nil
-	d.byWire = map[wireKey]string{}
-	d.patches = map[string]bool{}
+	d.wires = plan.TenantWires{}
 	owner := map[uint32]string{}
 	for _, ls := range switches {
 		tn, err := ParseTenant(ls.ExternalIDs)
@@ -184,9 +163,9 @@ func (d *Driver) readTenants() {
 			if !plan.ValidVLAN(*ln.Tag) {
 				continue // the northbound driver warns about it
 			}
-			d.byWire[wireKey{br, *ln.Tag}] = name
-			d.patches["patch-"+ln.Name+"-to-br-int"] = true
-			ports = append(ports, plan.VRFPort{Bridge: br, VLAN: *ln.Tag})
+			p := plan.VRFPort{Bridge: br, VLAN: *ln.Tag}
+			d.wires.Add(p, name, ln.Name)
+			ports = append(ports, p)
 		}
 		if len(ports) == 0 {
 			continue // its provider network is not on this chassis
@@ -218,22 +197,7 @@ func (d *Driver) Plan(src plan.RowRef) plan.Contribution {
 	return d.relabel(d.nb.Plan(src))
 }
 
-func (d *Driver) relabel(c plan.Contribution) plan.Contribution {
-	var out plan.Contribution
-	for i, a := range c.Announcements {
-		var e plan.Exposure
-		if i < len(c.Exposures) {
-			e = c.Exposures[i]
-		}
-		vrf, ok := d.byWire[wireKey{e.Bridge, e.VLAN}]
-		if !ok {
-			continue
-		}
-		a.VRF = vrf
-		plan.Add(&out, a, e)
-	}
-	return out
-}
+func (d *Driver) relabel(c plan.Contribution) plan.Contribution { return d.wires.Into(c) }
 
 // Affected is the northbound driver's (tenant changes re-plan all in Reset).
 func (d *Driver) Affected(src plan.RowRef) ([]plan.RowRef, bool) { return d.nb.Affected(src) }
@@ -242,19 +206,8 @@ func (d *Driver) Affected(src plan.RowRef) ([]plan.RowRef, bool) { return d.nb.A
 func (d *Driver) Bridges() []plan.BridgeWiring { return d.nb.Bridges() }
 
 // Flows are the northbound driver's MAC-rewrite flows of the tenants'
-// provider networks only (ovn-controller names a localnet's patch port
-// patch-<localnet>-to-br-int): they send the VMs' traffic to the bridge's
-// VLAN device, which is in the tenant's VRF. Other provider networks are
-// not served by this method, so their traffic is left to OVS.
-func (d *Driver) Flows() []plan.Flow {
-	var out []plan.Flow
-	for _, f := range d.nb.Flows() {
-		if d.patches[f.Port] {
-			out = append(out, f)
-		}
-	}
-	return out
-}
+// provider networks only (plan.TenantWires.Flows).
+func (d *Driver) Flows() []plan.Flow { return d.wires.Flows(d.nb.Flows()) }
 
 // VRFs are the tenant VRFs whose provider network is on this chassis.
 func (d *Driver) VRFs() []plan.VRF { return plan.CloneVRFs(d.vrfs) }

@@ -115,3 +115,18 @@ func lrpNetworks(lrp *sbdb.PortBinding) []netip.Prefix {
 	}
 	return out
 }
+
+// Gateway resolves chassisredirect port pb as the driver does (nil when
+// it is not usable here) and returns the provider datapath it is on, for
+// drivers built on this one (plan/sbevpn).
+func (d *Driver) Gateway(pb *sbdb.PortBinding) (*plan.Gateway, string) {
+	g := d.gateway(pb, false)
+	if g == nil {
+		return nil, ""
+	}
+	dp, _ := d.gatewayProviderDatapath(pb)
+	return g, dp
+}
+
+// BoundHere: pb is bound to this chassis.
+func (d *Driver) BoundHere(pb *sbdb.PortBinding) bool { return d.boundHere(pb) }

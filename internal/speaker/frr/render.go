@@ -138,7 +138,7 @@ func Render(in Input) ([]*Node, error) {
 		}
 	}
 	switch {
-	case c.ExposingMethod == config.ExposingVRF:
+	case c.TenantVRFsOnly():
 		// Everything is announced from the VRFs (RenderVRFs): no leak.
 	case dynamic:
 	case o.AnnounceMethod == config.AnnounceTable:
@@ -188,7 +188,7 @@ func Render(in Input) ([]*Node, error) {
 	}
 	top = append(top, vrfs...)
 
-	if !dynamic && o.AnnounceMethod != config.AnnounceTable && c.ExposingMethod != config.ExposingVRF {
+	if !dynamic && o.AnnounceMethod != config.AnnounceTable && !c.TenantVRFsOnly() {
 		vrf := &Node{Line: fmt.Sprintf("router bgp %d vrf %s", c.BGPAS, c.BGPVRF), Owned: true}
 		if in.RouterID != "" {
 			vrf.Children = append(vrf.Children, &Node{Line: "bgp router-id " + in.RouterID})

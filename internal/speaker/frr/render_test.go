@@ -142,6 +142,14 @@ var variants = []variant{
 		v.RD = "10.0.0.1:400"
 		return v
 	}()}},
+	// driver = ovn_evpn_driver: the VRFs of the plan (TenantVRFs), each
+	// with the AS of its gateway's neutron_bgpvpn:as.
+	{name: "evpn-driver-own-as", mod: func(c *config.Config) {
+		c.Driver, c.EVPNLocalIP = config.DriverEVPN, "192.0.2.10"
+	}, vrfs: TenantVRFs([]plan.VRF{
+		{Name: "vrf-100", VNI: 100, Table: 100, AS: 65001, RD: "192.0.2.10:100"},
+		{Name: "vrf-2000", VNI: 2000, Table: 2000, AS: 64999},
+	})},
 	// A VRF without VNI that peers inside (the shape of OVN dynamic
 	// routing): neighbours of both families, a route-map on a
 	// redistribution.

@@ -227,7 +227,7 @@ func vrfEqual(a, b VRF) bool {
 func TenantVRFs(vrfs []plan.VRF) []VRF {
 	out := make([]VRF, 0, len(vrfs))
 	for _, v := range vrfs {
-		out = append(out, VRF{Name: v.Name, Table: v.Table, VNI: v.VNI, RD: v.RD,
+		out = append(out, VRF{Name: v.Name, Table: v.Table, VNI: v.VNI, AS: v.AS, RD: v.RD,
 			ImportRT: slices.Clone(v.ImportRT), ExportRT: slices.Clone(v.ExportRT),
 			Redistribute: []Redistribute{{Source: "connected"}, {Source: "kernel"}}})
 	}
