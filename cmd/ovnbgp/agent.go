@@ -129,10 +129,10 @@ func runAgent(parent context.Context, cfg *config.Config, cf *configFlags, log *
 	}
 	reg := agent.Registry(agent.Collectors(), ovsdb.Collectors(), plan.Collectors(), linux.Collectors(), ovs.Collectors(),
 		speakerCollectors, vip.Collectors())
-	var current atomic.Pointer[agent.Agent]
+	var current running
 	if addr := cfg.OVNBGP.MetricsAddress; addr != "" {
 		go func() {
-			if err := agent.Serve(ctx, addr, reg, current.Load, cfg.OVNBGP.DebugPprof, log); err != nil {
+			if err := agent.Serve(ctx, addr, reg, current.controller, cfg.OVNBGP.DebugPprof, log); err != nil {
 				log.Error("metrics endpoint", "address", addr, "error", err)
 			}
 		}()
@@ -207,7 +207,7 @@ func runUntilReload(parent context.Context, run func(context.Context) error, ctx
 // withdrawn across a restart: the first full reconcile of the new
 // controller adopts what the previous one left.
 func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reload <-chan *config.Config,
-	current *atomic.Pointer[agent.Agent]) (*config.Config, error) {
+	current *running) (*config.Config, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	var deps agent.Deps
@@ -227,8 +227,7 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 			if len(cfg.VIPs) > 0 {
 				log.Warn("exposing_method = dynamic: the [ovnbgp_vip:*] sections are not served in this mode yet", "vips", len(cfg.VIPs))
 			}
-			var dyn atomic.Pointer[agent.Dynamic]
-			return runDynamic(ctx, parent, cfg, log, reload, src, &dyn)
+			return runDynamic(ctx, parent, cfg, log, reload, src, &current.dynamic)
 		}
 		planner, need, protected := newPlanner(cfg, src)
 		if w := agent.UnguardedTenantExposure(cfg); w != "" {
@@ -277,8 +276,8 @@ func runOnce(parent context.Context, cfg *config.Config, log *slog.Logger, reloa
 	deps.Speaker = sp
 
 	a := agent.New(cfg, log, deps)
-	current.Store(a)
-	defer current.CompareAndSwap(a, nil)
+	current.agent.Store(a)
+	defer current.agent.CompareAndSwap(a, nil)
 	startSpeaker(ctx, sp, log)
 	if sp.Name() == config.SpeakerFRR {
 		go a.PollSpeaker(ctx, 10*time.Second)
@@ -329,4 +328,22 @@ func useOVN(cfg *config.Config) bool {
 	}
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// running holds the controller of the moment for the HTTP endpoints: the
+// agent, or the dynamic-routing controller (nil both while none runs:
+// starting, or restarting after SIGHUP).
+type running struct {
+	agent   atomic.Pointer[agent.Agent]
+	dynamic atomic.Pointer[agent.Dynamic]
+}
+
+func (r *running) controller() agent.Controller {
+	if a := r.agent.Load(); a != nil {
+		return a
+	}
+	if d := r.dynamic.Load(); d != nil {
+		return d
+	}
+	return nil // an untyped nil: Serve tests the interface against nil
 }

@@ -46,7 +46,8 @@ type Dynamic struct {
 	state    *dynamic.State
 	warnings []string
 	lastErr  error
-	at       time.Time
+	at       time.Time // the last reconcile's end
+	lastOK   time.Time // the last successful reconcile's end (zero: none yet)
 }
 
 // NewDynamic returns the controller.
@@ -125,6 +126,9 @@ func (d *Dynamic) reconcile(ctx context.Context, reason string) error {
 	err := errors.Join(errs...)
 	d.mu.Lock()
 	d.state, d.lastErr, d.at = st, err, time.Now()
+	if err == nil {
+		d.lastOK = d.at
+	}
 	d.mu.Unlock()
 	if changed(prev, st) {
 		names := make([]string, 0, len(st.VRFs))
@@ -164,4 +168,35 @@ func changed(a, b *dynamic.State) bool {
 		return x.Name == y.Name && x.Table == y.Table && x.OVNMaintains == y.OVNMaintains &&
 			slices.Equal(x.Interfaces, y.Interfaces) && slices.Equal(x.Ports, y.Ports)
 	})
+}
+
+// Ready reports whether a reconcile succeeded (/readyz): the VRFs and
+// FRR's instances for them were in place once.
+func (d *Dynamic) Ready() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.lastOK.IsZero()
+}
+
+// Alive is true: the dynamic controller's loop does a bounded amount of
+// work per pass (a few routers) and has no heartbeat of its own.
+func (d *Dynamic) Alive() bool { return true }
+
+// CachedSnapshot is the dynamic controller's status: identity, readiness,
+// the last reconcile and its error, the plan's warnings. Its per-VRF
+// state is what `ovnbgp plan` prints.
+func (d *Dynamic) CachedSnapshot(context.Context) (*Snapshot, error) {
+	src := d.deps.Source
+	s := &Snapshot{Driver: d.cfg.Driver, Counts: map[plan.Kind]int{}, Rows: map[string]int{}}
+	if src != nil {
+		s.Chassis, s.Hostname = src.ID.SystemID, src.ID.Hostname
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s.Ready, s.LastFull = !d.lastOK.IsZero(), d.lastOK
+	if d.lastErr != nil {
+		s.LastError, s.LastErrAt = d.lastErr.Error(), d.at
+	}
+	s.Warnings = slices.Clone(d.warnings)
+	return s, nil
 }

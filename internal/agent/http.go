@@ -32,7 +32,7 @@ func Registry(cs ...[]prometheus.Collector) *prometheus.Registry {
 // pprof is set, Go's /debug/pprof/. It
 // serves the whole life of the process; current returns the controller of
 // the moment (nil while none runs: starting, or restarting after SIGHUP).
-func Serve(ctx context.Context, addr string, reg *prometheus.Registry, current func() *Agent, pprof bool, log *slog.Logger) error {
+func Serve(ctx context.Context, addr string, reg *prometheus.Registry, current func() Controller, pprof bool, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	if pprof {
 		// Profiles for troubleshooting ([ovnbgp] debug_pprof); the address
