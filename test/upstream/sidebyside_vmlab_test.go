@@ -169,21 +169,21 @@ exit
 	// (no ovn-controller of its own: only its rows matter to the agents).
 	central.SBCtl("chassis-add", "c2", "geneve", "192.0.2.2")
 	pub := nt.ProviderNetwork("public", "physnet1", 0)
-	var local, remote []*lab.Port
-	var want []string
+	var localS, remoteS, sampleS []lab.PortSpec
 	for i := 0; i < sideN; i++ {
-		p := nt.Port(pub, fmt.Sprintf("fa:16:3e:01:%02x:%02x", i/256, i%256),
-			[]string{fmt.Sprintf("172.24.%d.%d/16", 1+i/250, 1+i%250)}, lab.PortOptions{Host: "c1"})
-		local = append(local, p)
-		want = append(want, p.IPs()...)
-		r := nt.Port(pub, fmt.Sprintf("fa:16:3e:02:%02x:%02x", i/256, i%256),
-			[]string{fmt.Sprintf("172.24.%d.%d/16", 101+i/250, 1+i%250)}, lab.PortOptions{Host: "c2"})
-		remote = append(remote, r)
+		localS = append(localS, lab.PortSpec{MAC: fmt.Sprintf("fa:16:3e:01:%02x:%02x", i/256, i%256),
+			CIDRs: []string{fmt.Sprintf("172.24.%d.%d/16", 1+i/250, 1+i%250)}, PortOptions: lab.PortOptions{Host: "c1"}})
+		remoteS = append(remoteS, lab.PortSpec{MAC: fmt.Sprintf("fa:16:3e:02:%02x:%02x", i/256, i%256),
+			CIDRs: []string{fmt.Sprintf("172.24.%d.%d/16", 101+i/250, 1+i%250)}, PortOptions: lab.PortOptions{Host: "c2"}})
 	}
-	var samples []*lab.Port
 	for i := 0; i < sideSamples; i++ {
-		samples = append(samples, nt.Port(pub, fmt.Sprintf("fa:16:3e:03:00:%02x", i),
-			[]string{fmt.Sprintf("172.24.200.%d/16", 1+i)}, lab.PortOptions{Host: "c1"}))
+		sampleS = append(sampleS, lab.PortSpec{MAC: fmt.Sprintf("fa:16:3e:03:00:%02x", i),
+			CIDRs: []string{fmt.Sprintf("172.24.200.%d/16", 1+i)}, PortOptions: lab.PortOptions{Host: "c1"}})
+	}
+	local, remote, samples := nt.Ports(pub, localS), nt.Ports(pub, remoteS), nt.Ports(pub, sampleS)
+	var want []string
+	for _, p := range local {
+		want = append(want, p.IPs()...)
 	}
 	// Bind: the local ports in one ovs-vsctl call (internal ports of
 	// br-int), the remote ones in the SB.
