@@ -24,7 +24,7 @@ import (
 const sideN = 100
 
 // sideSamples is how many "one VM bound -> exposed" samples each agent gets.
-const sideSamples = 5
+const sideSamples = 3
 
 // agentRun is one agent's rows.
 type agentRun struct {
@@ -164,6 +164,7 @@ router bgp 64999
 exit
 `)
 	l.Eventually(120*time.Second, "the BGP session", func() bool { return chFRR.Established() == 1 })
+	t.Logf("lab up: OVN central, chassis c1 with FRR, gobgpd peer, BGP established")
 
 	// The other chassis: registered in the SB, its ports bound to it there
 	// (no ovn-controller of its own: only its rows matter to the agents).
@@ -212,6 +213,7 @@ exit
 		return err == nil && len(strings.Fields(string(out))) >= sideN
 	})
 
+	t.Logf("%d ports bound to c1 and up, %d bound to c2", sideN, sideN)
 	ovsDir := l.Subdir("c1", "ovs")
 	conf := filepath.Join(l.Subdir("c1"), "bgp-agent.conf")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`[DEFAULT]
@@ -274,11 +276,12 @@ state_dir = %s
 			}
 		}
 		defer stop()
+		t.Logf("%s: starting", name)
 		t0 := time.Now()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		deadline := t0.Add(600 * time.Second)
+		deadline, lastLog := t0.Add(420*time.Second), t0
 		for time.Now().Before(deadline) && (r.coldKern == 0 || r.coldPeer == 0) {
 			if rss := cg.rss(); rss > r.rssPeak {
 				r.rssPeak = rss
@@ -289,12 +292,18 @@ state_dir = %s
 			if r.coldPeer == 0 && peerCount() == len(want) {
 				r.coldPeer = time.Since(t0)
 			}
+			if time.Since(lastLog) > 30*time.Second {
+				lastLog = time.Now()
+				b, _ := os.ReadFile(logPath)
+				t.Logf("%s: %v in: %d of %d addresses on bgp-nic, %d at the peer, CPU %v; log: %s", name, time.Since(t0).Round(time.Second),
+					countIn(want, bgpNicAddrs(ch.NS)), len(want), peerCount(), cg.cpu().Round(time.Millisecond), tail(string(b), 300))
+			}
 			time.Sleep(200 * time.Millisecond)
 		}
 		r.cpu, r.memPeak = cg.cpu(), cg.memPeak()
 		if r.coldKern == 0 || r.coldPeer == 0 {
 			b, _ := os.ReadFile(logPath)
-			t.Errorf("%s: after 600 s %d of %d addresses on bgp-nic, %d at the peer; log tail:\n%s", name,
+			t.Errorf("%s: after 420 s %d of %d addresses on bgp-nic, %d at the peer; log tail:\n%s", name,
 				countIn(want, bgpNicAddrs(ch.NS)), len(want), peerCount(), tail(string(b), 4000))
 			return r
 		}
@@ -328,6 +337,19 @@ state_dir = %s
 		return r
 	}
 
+	// Debian 13's iproute2 ships its tables in /usr/share/iproute2 only;
+	// upstream 4.0 reads and appends /etc/iproute2/rt_tables and stops
+	// with FileNotFoundError without it (seen here): a Debian 13
+	// deployment of upstream must create it. ovnbgp writes
+	// /etc/iproute2/rt_tables.d.
+	if _, err := os.Stat("/etc/iproute2/rt_tables"); os.IsNotExist(err) {
+		b, _ := os.ReadFile("/usr/share/iproute2/rt_tables")
+		_ = os.MkdirAll("/etc/iproute2", 0o755)
+		if err := os.WriteFile("/etc/iproute2/rt_tables", b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("created /etc/iproute2/rt_tables from /usr/share/iproute2/rt_tables for upstream")
+	}
 	up := runAgent("upstream", []string{"ip", "netns", "exec", ch.NS.Name, "unshare", "-m", "sh", "-c",
 		// Upstream's vtysh calls use /run/frr/ and its ovs-vsctl and
 		// ovs-ofctl calls the default run directory (its privsep
