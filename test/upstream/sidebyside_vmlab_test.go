@@ -303,8 +303,17 @@ state_dir = %s
 		r.cpu, r.memPeak = cg.cpu(), cg.memPeak()
 		if r.coldKern == 0 || r.coldPeer == 0 {
 			b, _ := os.ReadFile(logPath)
-			t.Errorf("%s: after 420 s %d of %d addresses on bgp-nic, %d at the peer; log tail:\n%s", name,
-				countIn(want, bgpNicAddrs(ch.NS)), len(want), peerCount(), tail(string(b), 4000))
+			// The first errors (a traceback) say why; the tail is
+			// usually the FRR loop's lines.
+			var errs []string
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, " ERROR ") || strings.Contains(line, "level=ERROR") {
+					errs = append(errs, line)
+				}
+			}
+			errs = errs[:min(len(errs), 60)]
+			t.Errorf("%s: after 420 s %d of %d addresses on bgp-nic, %d at the peer; first errors:\n%s\nlog tail:\n%s", name,
+				countIn(want, bgpNicAddrs(ch.NS)), len(want), peerCount(), strings.Join(errs, "\n"), tail(string(b), 2000))
 			return r
 		}
 		t.Logf("%s: cold start, %d addresses: bgp-nic %v, peer %v, CPU %v, peak RSS %.1f MB (cgroup memory.peak %.1f MB)", name, len(want),
