@@ -3,6 +3,7 @@
 package upstream
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +23,9 @@ import (
 // (and as many bound to another chassis). 100: software emulation; the
 // first comparison saw upstream take 158 s for 200.
 const sideN = 100
+
+// sideLimit is how long an agent gets for its cold start.
+var sideLimit = flag.Duration("side.limit", 420*time.Second, "TestSideBySide: how long each agent gets to expose every address")
 
 // sideSamples is how many "one VM bound -> exposed" samples each agent gets.
 const sideSamples = 3
@@ -281,7 +285,7 @@ state_dir = %s
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		deadline, lastLog := t0.Add(420*time.Second), t0
+		deadline, lastLog := t0.Add(*sideLimit), t0
 		for time.Now().Before(deadline) && (r.coldKern == 0 || r.coldPeer == 0) {
 			if rss := cg.rss(); rss > r.rssPeak {
 				r.rssPeak = rss
@@ -312,8 +316,8 @@ state_dir = %s
 				}
 			}
 			errs = errs[:min(len(errs), 60)]
-			t.Errorf("%s: after 420 s %d of %d addresses on bgp-nic, %d at the peer; first errors:\n%s\nlog tail:\n%s", name,
-				countIn(want, bgpNicAddrs(ch.NS)), len(want), peerCount(), strings.Join(errs, "\n"), tail(string(b), 2000))
+			t.Errorf("%s: after %v %d of %d addresses on bgp-nic, %d at the peer; first errors:\n%s\nlog tail:\n%s", name,
+				*sideLimit, countIn(want, bgpNicAddrs(ch.NS)), len(want), peerCount(), strings.Join(errs, "\n"), tail(string(b), 2000))
 			return r
 		}
 		t.Logf("%s: cold start, %d addresses: bgp-nic %v, peer %v, CPU %v, peak RSS %.1f MB (cgroup memory.peak %.1f MB)", name, len(want),
