@@ -371,7 +371,7 @@ state_dir = %s
 		fmt.Sprintf("mount --bind %s /run/frr && mount --bind %s /run/openvswitch && exec ovn-bgp-agent --config-file %s",
 			chFRR.RunDir, ovsDir, conf)})
 	cleanAfterUpstream(t, ch, gobgp)
-	ours := runAgent("ovnbgp", []string{"ip", "netns", "exec", ch.NS.Name, agentBin(t), "agent", "--config-file", conf})
+	ours := runAgent("ovnbgp", []string{"ip", "netns", "exec", ch.NS.Name, lab.AgentBin(t), "agent", "--config-file", conf})
 
 	vUp := version("python3", "-c", `import importlib.metadata as m; print(m.version("ovn-bgp-agent"))`)
 	vOurs := "unknown"
@@ -457,18 +457,4 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
-}
-
-// agentBin is the agent built on the host by make bench-upstream (the
-// guest has no Go toolchain); the source tree is shared at the same path.
-func agentBin(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs("../../bin/ovnbgp-vmlab")
-	if err == nil {
-		_, err = os.Stat(p)
-	}
-	if err != nil {
-		t.Fatalf("the agent binary is missing (%v): make bench-upstream builds it (go build -o bin/ovnbgp-vmlab ./cmd/ovnbgp)", err)
-	}
-	return p
 }
