@@ -59,7 +59,7 @@ bench: deps build
 bench-upstream: deps
 	CGO_ENABLED=0 $(GO) build -o bin/ovnbgp-vmlab ./cmd/ovnbgp
 	git describe --always --dirty > bin/ovnbgp-vmlab.commit
-	OVNBGP_VMLAB_TAGS=vmlab,upstream test/vmlab/run.sh --suite trixie-upstream ./test/upstream
+	OVNBGP_VMLAB_TAGS=vmlab,upstream OVNBGP_VMLAB_TESTFLAGS="-test.timeout=40m $(OVNBGP_VMLAB_TESTFLAGS)" test/vmlab/run.sh --suite trixie-upstream ./test/upstream
 
 # What a fleet of agents costs the southbound (bench/README.md, Fleet).
 bench-fleet: deps
