@@ -363,6 +363,11 @@ state_dir = %s
 		}
 		t.Log("created /etc/iproute2/rt_tables from /usr/share/iproute2/rt_tables for upstream")
 	}
+	// A deployment's br-ex is up (its uplink is on it); the lab's is not.
+	// Upstream 4.0 adds "default dev br-ex table N" before any link-up and
+	// fails every sync with "Network is down" on a down bridge (seen
+	// here: nothing exposed in 150 s).
+	ch.NS.IP("link", "set", "br-ex", "up")
 	up := runAgent("upstream", []string{"ip", "netns", "exec", ch.NS.Name, "unshare", "-m", "sh", "-c",
 		// Upstream's vtysh calls use /run/frr/ and its ovs-vsctl and
 		// ovs-ofctl calls the default run directory (its privsep
