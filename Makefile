@@ -58,7 +58,9 @@ bench: deps build
 # Upstream ovn-bgp-agent 4.0.0's own code beside ovnbgp's, in a Debian 13
 # guest with its own image (suite trixie-upstream); not part of make test.
 bench-upstream: deps
-	OVNBGP_VMLAB_TAGS=vmlab,upstream test/vmlab/run.sh --suite trixie-upstream ./test/upstream
+	CGO_ENABLED=0 $(GO) build -o bin/ovnbgp-vmlab ./cmd/ovnbgp
+	git describe --always --dirty > bin/ovnbgp-vmlab.commit
+	OVNBGP_VMLAB_TAGS=vmlab,upstream OVNBGP_VMLAB_TESTFLAGS="-test.timeout=40m $(OVNBGP_VMLAB_TESTFLAGS)" test/vmlab/run.sh --suite trixie-upstream ./test/upstream
 
 # What a fleet of agents costs the southbound (bench/README.md, Fleet).
 bench-fleet: deps

@@ -17,20 +17,6 @@ import (
 	"github.com/ovnbgp/ovnbgp/test/lab"
 )
 
-// agentBin is the agent built on the host by scripts/test-vm.sh (the guest
-// has no Go toolchain); the source tree is shared at the same path.
-func agentBin(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs("../../bin/ovnbgp-vmlab")
-	if err == nil {
-		_, err = os.Stat(p)
-	}
-	if err != nil {
-		t.Fatalf("the agent binary is missing (%v): scripts/test-vm.sh builds it with go build -o bin/ovnbgp-vmlab ./cmd/ovnbgp", err)
-	}
-	return p
-}
-
 // icmpInEchos is the echo requests a namespace's kernel received: which
 // VM answered a ping.
 func icmpInEchos(t *testing.T, ns *lab.NetNS) int {
@@ -184,7 +170,7 @@ func agentProc(t *testing.T, l *lab.Lab, ch *lab.Chassis, conf, logPath string) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		agent = exec.Command("ip", "netns", "exec", ch.NS.Name, agentBin(t), "agent", "--config-file", conf)
+		agent = exec.Command("ip", "netns", "exec", ch.NS.Name, lab.AgentBin(t), "agent", "--config-file", conf)
 		agent.Env = append(os.Environ(), "OVS_RUNDIR="+l.Subdir(ch.Name, "ovs"))
 		agent.Stdout, agent.Stderr = lf, lf
 		agent.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -73,3 +73,26 @@ func TestNeutronTopology(t *testing.T) {
 		t.Errorf("NB_Global fip-distributed: %s", got)
 	}
 }
+
+// TestNeutronPorts: Ports writes each port as Port does, in one call.
+func TestNeutronPorts(t *testing.T) {
+	l := lab.New(t)
+	c := l.StartCentral()
+	n := c.Neutron()
+	pub := n.ProviderNetwork("public", "physnet1", 0)
+	ps := n.Ports(pub, []lab.PortSpec{
+		{MAC: "fa:16:3e:00:01:01", CIDRs: []string{"172.24.4.11/24"}, PortOptions: lab.PortOptions{Host: "c1"}},
+		{MAC: "fa:16:3e:00:01:02", CIDRs: []string{"172.24.4.12/24"}, PortOptions: lab.PortOptions{Host: "c2"}},
+	})
+	if len(ps) != 2 {
+		t.Fatalf("%d ports, want 2", len(ps))
+	}
+	for _, p := range ps {
+		if got := c.NBCtl("get", "Logical_Switch_Port", p.ID, `external_ids:"neutron:cidrs"`); strings.Trim(got, `"`) != p.CIDRs[0] {
+			t.Errorf("port %s neutron:cidrs %s, want %s", p.ID, got, p.CIDRs[0])
+		}
+		if got := c.NBCtl("get", "Logical_Switch_Port", p.ID, "options:requested-chassis"); strings.Trim(got, `"`) != p.Host {
+			t.Errorf("port %s requested-chassis %s, want %s", p.ID, got, p.Host)
+		}
+	}
+}

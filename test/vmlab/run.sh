@@ -169,7 +169,7 @@ for pkg in "$@"; do
   dir=$(cd "$root_dir" && go list -f '{{.Dir}}' "$pkg")
   cat >> "$share/run.sh" <<EOF
 echo "=== vmlab: $pkg"
-(cd "$dir" 2>/dev/null || cd /share; /share/$name.test -test.v -test.count=1 -test.timeout=15m ${OVNBGP_VMLAB_RUN:+-test.run '$OVNBGP_VMLAB_RUN'}) || rc=1
+(cd "$dir" 2>/dev/null || cd /share; /share/$name.test -test.v -test.count=1 -test.timeout=15m ${OVNBGP_VMLAB_RUN:+-test.run '$OVNBGP_VMLAB_RUN'} ${OVNBGP_VMLAB_TESTFLAGS:-}) || rc=1
 EOF
 done
 echo 'exit $rc' >> "$share/run.sh"
