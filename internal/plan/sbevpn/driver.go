@@ -27,7 +27,8 @@
 // ovnbgp_plan_invalid_rows_total; that gateway is not served, the others
 // are: a VNI outside 1..16777215, a malformed AS, one key without the
 // other (bad-bgpvpn); a VNI another gateway has with another AS
-// (duplicate-vni: the gateway whose port name sorts first keeps it); a
+// (duplicate-vni: the gateway whose port name sorts first keeps it); an AS
+// other than bgp_AS (foreign-as: FRR runs the VRF's instance in bgp_AS); a
 // provider network that already carries another VNI (shared-provider); a
 // VNI whose table is reserved (vni-table); a flat provider network
 // (flat-tenant: a VRF is routed through the VLAN device of its provider
@@ -153,6 +154,13 @@ func (d *Driver) readTenants() ([]plan.VRF, plan.TenantWires, []plan.Warning) {
 		i, seen := idx[k.VNI]
 		if seen && vrfs[i].AS != k.AS {
 			warn(name, "duplicate-vni", fmt.Sprintf("VNI %d has AS %d on %s, not %d", k.VNI, vrfs[i].AS, owner[k.VNI], k.AS))
+			continue
+		}
+		if k.AS != d.cfg.BGPAS {
+			// bgpd makes the L3VNI VRF's instance itself, in bgp_AS, as soon
+			// as it sees `vni`: FRR 8.4 then refuses `router bgp <other>
+			// vrf X` and the whole apply fails, every tenant's change with it.
+			warn(name, "foreign-as", fmt.Sprintf("%s=%d differs from bgp_AS %d: FRR runs a tenant VRF's instance in bgp_AS; set the key to %d", KeyAS, k.AS, d.cfg.BGPAS, d.cfg.BGPAS))
 			continue
 		}
 		w := plan.VRFPort{Bridge: g.Bridge, VLAN: g.VLAN}

@@ -137,12 +137,12 @@ func TestEVPNDriver(t *testing.T) {
 		anns  []string
 		warn  []string
 	}{
-		{"two tenants, both 10.0.0.5, in their own VRFs with their AS", func(f *fx) {
+		{"two tenants, both 10.0.0.5, in their own VRFs", func(f *fx) {
 			f.tenant(1, 100, "c1", vni, "100", as, "64999")
-			f.tenant(2, 200, "c1", vni, "2000", as, "65001")
+			f.tenant(2, 200, "c1", vni, "2000", as, "64999")
 		}, []string{
 			"vrf-100 vni=100 table=100 as=64999 rd=192.0.2.10:100 ports=[{br-ex 100}]",
-			"vrf-2000 vni=2000 table=2000 as=65001 rd=192.0.2.10:2000 ports=[{br-ex 200}]",
+			"vrf-2000 vni=2000 table=2000 as=64999 rd=192.0.2.10:2000 ports=[{br-ex 200}]",
 		}, []string{
 			"vrf-100 10.0.0.5/32 tenant-port", "vrf-100 172.24.1.100/32 cr-lrp",
 			"vrf-2000 10.0.0.5/32 tenant-port", "vrf-2000 172.24.2.100/32 cr-lrp",
@@ -156,8 +156,8 @@ func TestEVPNDriver(t *testing.T) {
 			f.tenant(1, 100, "c2", vni, "100", as, "64999")
 		}, nil, nil, nil},
 		{"asdot AS", func(f *fx) {
-			f.tenant(1, 100, "c1", vni, "100", as, "1.10")
-		}, []string{"vrf-100 vni=100 table=100 as=65546 rd=192.0.2.10:100 ports=[{br-ex 100}]"},
+			f.tenant(1, 100, "c1", vni, "100", as, "0.64999")
+		}, []string{"vrf-100 vni=100 table=100 as=64999 rd=192.0.2.10:100 ports=[{br-ex 100}]"},
 			[]string{"vrf-100 10.0.0.5/32 tenant-port", "vrf-100 172.24.1.100/32 cr-lrp"}, nil},
 		{"no IPv4 local IP: no RD (FRR derives one), never None:<vni>", func(f *fx) {
 			f.cfg.EVPNLocalIP = ""
@@ -179,10 +179,11 @@ func TestEVPNDriver(t *testing.T) {
 			f.tenant(7, 700, "c1", vni, "254", as, "64999")
 			f.tenant(8, 800, "c1", vni, "0", as, "64999")
 			f.tenant(9, 900, "c1", vni, "900", as, "4294967296")
+			f.tenant(10, 1000, "c1", vni, "1000", as, "65001")
 		}, []string{"vrf-100 vni=100 table=100 as=64999 rd=192.0.2.10:100 ports=[{br-ex 100}]"},
 			[]string{"vrf-100 10.0.0.5/32 tenant-port", "vrf-100 172.24.1.100/32 cr-lrp"},
-			[]string{"gw2 bad-bgpvpn", "gw3 bad-bgpvpn", "gw4 bad-bgpvpn", "gw5 duplicate-vni", "gw6 flat-tenant",
-				"gw7 vni-table", "gw8 bad-bgpvpn", "gw9 bad-bgpvpn"}},
+			[]string{"gw10 foreign-as", "gw2 bad-bgpvpn", "gw3 bad-bgpvpn", "gw4 bad-bgpvpn", "gw5 duplicate-vni",
+				"gw6 flat-tenant", "gw7 vni-table", "gw8 bad-bgpvpn", "gw9 bad-bgpvpn"}},
 		{"the same VNI and AS on two gateways: one VRF with both provider networks", func(f *fx) {
 			f.tenant(1, 100, "c1", vni, "100", as, "64999")
 			f.tenant(2, 200, "c1", vni, "100", as, "64999")
@@ -206,7 +207,7 @@ func filterEVPN(ws []plan.Warning) []plan.Warning {
 	var out []plan.Warning
 	for _, w := range ws {
 		switch w.Reason {
-		case "bad-bgpvpn", "duplicate-vni", "flat-tenant", "vni-table", "shared-provider":
+		case "bad-bgpvpn", "duplicate-vni", "flat-tenant", "vni-table", "shared-provider", "foreign-as":
 			out = append(out, w)
 		}
 	}
