@@ -16,9 +16,9 @@ import (
 
 // TestVMEVPNSouthbound: driver = ovn_evpn_driver. Two routers whose
 // gateways are hosted on c1, on provider VLANs 101 and 102, with
-// neutron_bgpvpn:vni 100 and 2000 / :as 64999 on their gateway ports
-// (an AS other than bgp_AS fails in FRR 8.4: "BGP is already running; AS
-// is 64999", FRR's automatic instance of an L3VNI VRF is there first), each with a tenant network 10.0.0.0/24 and a VM at 10.0.0.5. The
+// neutron_bgpvpn:vni 100 and 2000 / :as 64999 (bgp_AS: the driver refuses
+// another, which FRR 8.4 would refuse at apply) on their gateway ports,
+// each with a tenant network 10.0.0.0/24 and a VM at 10.0.0.5. The
 // ToR (VRFs with VNIs 100 and 2000, importing each VRF's automatic route
 // target <as>:<vni>) gets both tenants' type-5 routes (the gateway IP and
 // 10.0.0.5) with RD <evpn_nic's address>:<vni> over one session; a SIGKILL
