@@ -120,10 +120,13 @@ func renderDynamic(c *config.Config, vrfs []DynamicVRF, bfdRendered bool) ([]*No
 func (s *Speaker) SetDynamic(ctx context.Context, vrfs []DynamicVRF) error {
 	vs := normalDynamic(vrfs)
 	s.mu.Lock()
-	same := slices.EqualFunc(s.dynamic, vs, func(a, b DynamicVRF) bool {
+	// Until the first SetDynamic the saved rendering's VRF instances are
+	// kept (render: a restart withdraws nothing before the first plan);
+	// from then on they follow the plan, so a VRF gone is removed.
+	same := s.vrfsSet && slices.EqualFunc(s.dynamic, vs, func(a, b DynamicVRF) bool {
 		return a.Name == b.Name && slices.Equal(a.Interfaces, b.Interfaces)
 	})
-	s.dynamic = vs
+	s.dynamic, s.vrfsSet = vs, true
 	s.mu.Unlock()
 	if same {
 		return nil

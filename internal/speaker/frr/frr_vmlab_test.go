@@ -158,6 +158,7 @@ func TestVMLabFRR10Apply(t *testing.T) {
 		}
 		s.SetVRFs(v.vrfs)
 		s.dynamic = v.dynamic
+		s.vipNets = v.nets
 		if err := s.Apply(context.Background(), "test"); err != nil {
 			t.Errorf("%s: %v\nrunning-config:\n%s", v.name, err, vtysh("show running-config"))
 			continue
